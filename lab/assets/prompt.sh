@@ -1,0 +1,7 @@
+# cnlab world: sourced before each prompt, in every shell of the world
+# (nested ones too), so the prompt always names the network namespace.
+__cnlab_status=$?
+__cnlab_ns=$(ip netns identify 2>/dev/null)
+[ -n "$__cnlab_ns" ] || __cnlab_ns=${CNLAB_HOME_NS:-host}
+PS1="\[\e[1;32m\][$__cnlab_ns]\[\e[0m\] \w \\$ "
+printf '%s\t%s\tdone\t%s\n' "${EPOCHREALTIME:-0}" "$__cnlab_ns" "$__cnlab_status" >> "$CNLAB_DIR/events"

@@ -1,0 +1,104 @@
+"""Thin wrappers over the Linux calls that namespaces are made of.
+
+A namespace lives as long as something references it: a process inside it, an
+open file descriptor, or a bind mount of its ``/proc/PID/ns/*`` file. cnlab keeps
+its worlds alive with bind mounts only, so no daemon is needed, and every
+process can re-enter a world with ``setns(2)`` on those files.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_BIND = 0x1000
+MS_PRIVATE = 1 << 18
+MS_REC = 0x4000
+MNT_DETACH = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str, target: str | Path, fstype: str | None, flags: int) -> None:
+    _check(
+        _libc.mount(
+            source.encode(),
+            str(target).encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            None,
+        ),
+        f"mount {target}",
+    )
+
+
+def umount(target: str | Path, flags: int = MNT_DETACH) -> None:
+    _check(_libc.umount2(str(target).encode(), flags), f"umount {target}")
+
+
+def setns(fd: int, nstype: int) -> None:
+    """Move the calling thread into the namespace open at ``fd``."""
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+def make_private_mountpoint(directory: Path) -> None:
+    """Bind ``directory`` onto itself with private propagation.
+
+    A mount namespace file may only be bind-mounted onto a mount that does not
+    propagate, otherwise the kernel could build a reference loop.
+    """
+    mount(str(directory), directory, None, MS_BIND)
+    mount("none", directory, None, MS_PRIVATE)
+
+
+def ns_inode(path: str | Path) -> int | None:
+    """The inode number that identifies the namespace at ``path``, or None."""
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def mountpoints() -> dict[str, str]:
+    """Mount points of the calling process's mount namespace: path -> fstype."""
+    points: dict[str, str] = {}
+    with open("/proc/self/mountinfo", encoding="utf-8") as fh:
+        for line in fh:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            mount_point = fields[4].replace("\\040", " ")
+            points[mount_point] = right.split()[0]
+    return points
+
+
+def processes_in(net_inodes: set[int], mnt_inodes: set[int]) -> list[int]:
+    """PIDs whose network or mount namespace is one of the given inodes."""
+    found: list[int] = []
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        for kind, wanted in (("net", net_inodes), ("mnt", mnt_inodes)):
+            inode = ns_inode(f"/proc/{entry.name}/ns/{kind}")
+            if inode is not None and inode in wanted:
+                found.append(int(entry.name))
+                break
+    return found

@@ -1,0 +1,451 @@
+"""The sealed world: a private copy of "the article's VM" that nothing can leave.
+
+::
+
+      world "default"  (one private mount namespace: own /run/netns, /sys,
+      |                 /etc/resolv.conf, a sudo that just runs its command)
+      |
+      |  host netns (the learner's "VM")            internet netns (hidden)
+      |  +---------------------------+              +------------------------+
+      |  | lo                        |   veth pair  | eth0 10.0.2.2/24       |
+      |  | eth0 10.0.2.15/24   ------+--------------+ lo   8.8.8.8/32        |
+      |  | default via 10.0.2.2      |              | DNS on 8.8.8.8:53      |
+      |  | ip_forward 0, no iptables |              | no route to 172.18/16  |
+      |  +---------------------------+              +------------------------+
+      |     the learner adds netns0, netns1, veths, br0... in here
+      +---------------------------------------------------------------------
+
+Every namespace of a world is kept alive by a bind mount of its ``nsfs`` file
+under ``/run/cnlab/<world>/`` (``mnt``, ``host``, ``inet``), so separate
+processes (the TUI, ``cnlab shell``, ``cnlab check``, a grader) attach to the
+same world with ``nsenter``/``setns`` and no daemon runs. Namespaces the
+learner creates with ``ip netns add`` live in the world's own ``/run/netns``
+(a tmpfs inside the world's mount namespace), so the real host never sees them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab import nsutil
+from lab.errors import LabError, WorldBusy, WorldMissing
+
+RUN_ROOT = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab"))
+ASSETS = Path(__file__).parent / "assets"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+HOST_ADDR = "10.0.2.15"
+ROUTER_ADDR = "10.0.2.2"
+INTERNET_ADDR = "8.8.8.8"
+
+#: The namespace names a caller may ask for besides the learner's own.
+HOST_NS = "host"
+INTERNET_NS = "internet"
+
+_INTERNET_BATCH = """\
+link set lo up
+addr add {internet}/32 dev lo
+link add eth0 type veth peer name eth0 netns {host_file}
+addr add {router}/24 dev eth0
+link set eth0 up
+"""
+_HOST_BATCH = """\
+addr add {host_addr}/24 dev eth0
+link set eth0 up
+route add default via {router} dev eth0
+"""
+# Runs inside the fresh mount + network namespace of a new world.
+_WORLD_MOUNTS = """\
+mkdir -p /run/netns
+mount -t tmpfs -o mode=0755,size=1m cnlab-netns /run/netns
+umount -l /sys && mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+mount --bind "$1/resolv.conf" /etc/resolv.conf 2>/dev/null || true
+ip link set lo up
+"""
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise LabError(
+            f"invalid world name {name!r}: use 1-32 lowercase letters, digits, '-' or '_'",
+            status=2,
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class World:
+    """A handle on one world's files; cheap to make, it changes nothing."""
+
+    name: str
+
+    @property
+    def dir(self) -> Path:
+        return RUN_ROOT / self.name
+
+    @property
+    def mnt(self) -> Path:
+        return self.dir / "mnt"
+
+    @property
+    def host(self) -> Path:
+        return self.dir / "host"
+
+    @property
+    def inet(self) -> Path:
+        return self.dir / "inet"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.dir / "meta.json"
+
+    @property
+    def events_path(self) -> Path:
+        """Commands typed and prompts shown in the world's shells, one per line."""
+        return self.dir / "events"
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> str:
+        """``absent``, ``ready``, or ``broken`` (left half-made or half-removed)."""
+        if not self.dir.exists():
+            return "absent"
+        points = nsutil.mountpoints()
+        ns_ok = all(points.get(str(p)) == "nsfs" for p in (self.mnt, self.host, self.inet))
+        meta = self.read_meta()
+        if ns_ok and meta.get("status") == "ready":
+            return "ready"
+        return "broken"
+
+    def read_meta(self) -> dict[str, object]:
+        try:
+            data = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write_meta(self, **changes: object) -> None:
+        meta = self.read_meta()
+        meta.update(changes)
+        tmp = self.meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp, self.meta_path)
+
+    @property
+    def lesson(self) -> str | None:
+        value = self.read_meta().get("lesson")
+        return value if isinstance(value, str) else None
+
+    def require(self) -> World:
+        """Return self if the world is ready; clean up a broken one and raise."""
+        state = self.state()
+        if state == "ready":
+            return self
+        if state == "broken":
+            self.destroy()
+            raise WorldMissing(
+                f"world {self.name!r} was left broken (a crash?) and has been cleaned up; "
+                f"run `cnlab reset 1 --world {self.name}` to build it again"
+            )
+        hint = "" if self.name == "default" else f" --world {self.name}"
+        raise WorldMissing(f"no world {self.name!r} yet: run `cnlab reset 1{hint}` first")
+
+    # -------------------------------------------------------------- lifecycle
+
+    def create(self) -> None:
+        """Build a fresh world (any old one of this name is removed first)."""
+        validate_name(self.name)
+        if self.dir.exists():
+            self.destroy()
+        RUN_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700)
+        try:
+            self._build()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _build(self) -> None:
+        nsutil.make_private_mountpoint(self.dir)
+        for path in (self.mnt, self.host, self.inet):
+            path.touch()
+        bin_dir = self.dir / "bin"
+        bin_dir.mkdir()
+        for tool in ("sudo", "modprobe"):
+            shutil.copy2(ASSETS / tool, bin_dir / tool)
+        for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
+            shutil.copy2(ASSETS / name, self.dir / name)
+        (self.dir / "bashrc").write_text(
+            '[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n'
+            + "".join(f"export {k}={_sh_quote(v)}\n" for k, v in self._shell_vars().items()),
+            encoding="utf-8",
+        )
+        self.events_path.touch()
+        self.write_meta(name=self.name, status="building", created=time.time())
+
+        _run(
+            [
+                "unshare",
+                f"--mount={self.mnt}",
+                f"--net={self.host}",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-ec",
+                _WORLD_MOUNTS,
+                "sh",
+                str(self.dir),
+            ],
+            "create the world's namespaces",
+        )
+        _run(
+            ["unshare", f"--net={self.inet}", "--", "ip", "-batch", "-"],
+            "build the simulated internet",
+            stdin=_INTERNET_BATCH.format(
+                internet=INTERNET_ADDR, router=ROUTER_ADDR, host_file=self.host
+            ),
+        )
+        _run(
+            ["nsenter", f"--net={self.host}", "--", "ip", "-batch", "-"],
+            "configure the world's eth0",
+            stdin=_HOST_BATCH.format(host_addr=HOST_ADDR, router=ROUTER_ADDR),
+        )
+        dns = subprocess.Popen(
+            [
+                "nsenter",
+                f"--net={self.inet}",
+                "--",
+                sys.executable,
+                "-I",
+                "-S",
+                str(Path(__file__).parent / "dnsd.py"),
+                INTERNET_ADDR,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.write_meta(status="ready", dns_pid=dns.pid)
+
+    def destroy(self) -> None:
+        """End every process inside the world and remove all of it. Idempotent."""
+        if not self.dir.exists():
+            return
+        self.kill_processes()
+        points = nsutil.mountpoints()
+        for path in (self.mnt, self.host, self.inet):
+            if str(path) in points:
+                with contextlib.suppress(OSError):
+                    nsutil.umount(path)
+        if str(self.dir) in nsutil.mountpoints():
+            with contextlib.suppress(OSError):
+                nsutil.umount(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def namespace_ids(self) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+        """(net namespace ids, mount namespace ids) of this world, as (dev, inode)."""
+        points = nsutil.mountpoints()
+        net: set[tuple[int, int]] = set()
+        mnt: set[tuple[int, int]] = set()
+        for path, bucket in ((self.host, net), (self.inet, net), (self.mnt, mnt)):
+            if points.get(str(path)) == "nsfs":
+                st = os.stat(path)
+                bucket.add((st.st_dev, st.st_ino))
+        if mnt:
+            for ident in self._learner_netns_ids():
+                net.add(ident)
+        return net, mnt
+
+    def _learner_netns_ids(self) -> list[tuple[int, int]]:
+        out = subprocess.run(
+            [
+                "nsenter",
+                f"--mount={self.mnt}",
+                "--",
+                "find",
+                "/run/netns",
+                "-mindepth",
+                "1",
+                "-maxdepth",
+                "1",
+                "-exec",
+                "stat",
+                "-L",
+                "-c",
+                "%d %i %T",
+                "{}",
+                "+",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+        ids = []
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+                ids.append((int(parts[0]), int(parts[1])))
+        return ids
+
+    def processes(self) -> list[int]:
+        net, mnt = self.namespace_ids()
+        return nsutil.processes_in(net, mnt)
+
+    def kill_processes(self) -> list[int]:
+        """SIGKILL every process inside this world; return their PIDs."""
+        pids = self.processes()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 2.0
+        for pid in pids:
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(pid, os.WNOHANG)
+                time.sleep(0.002)
+        return pids
+
+    # ---------------------------------------------------------------- entering
+
+    def _shell_vars(self) -> dict[str, str]:
+        return {
+            "CNLAB_WORLD": self.name,
+            "CNLAB_DIR": str(self.dir),
+            "PROMPT_COMMAND": '. "$CNLAB_DIR/prompt.sh"',
+            "PS0": '$(. "$CNLAB_DIR/ps0.sh")',
+            "HISTFILE": str(self.dir / "history"),
+            "HISTCONTROL": "",
+        }
+
+    def env(self, term: str | None = None) -> dict[str, str]:
+        """The environment of a learner's shell inside this world."""
+        env = {
+            "PATH": f"{self.dir / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+            "USER": "root",
+            "LOGNAME": "root",
+            "SHELL": "/bin/bash",
+            "LANG": "C.UTF-8",
+            "TERM": term or os.environ.get("TERM", "xterm-256color"),
+        }
+        env.update(self._shell_vars())
+        return env
+
+    def learner_namespaces(self) -> list[str]:
+        """Names in the world's /run/netns (what `ip netns list` shows inside)."""
+        out = subprocess.run(
+            ["nsenter", f"--mount={self.mnt}", "--", "ls", "-1", "/run/netns"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+        return sorted(line for line in out.splitlines() if line)
+
+    def enter_argv(self, ns: str | None = None) -> list[str]:
+        """argv prefix that runs a command inside this world, in namespace ``ns``."""
+        if ns in (None, HOST_NS):
+            return ["nsenter", f"--mount={self.mnt}", f"--net={self.host}", "--"]
+        if ns == INTERNET_NS:
+            return ["nsenter", f"--mount={self.mnt}", f"--net={self.inet}", "--"]
+        assert ns is not None
+        if not NAME_RE.match(ns) or ns not in self.learner_namespaces():
+            have = ", ".join([HOST_NS, INTERNET_NS, *self.learner_namespaces()])
+            raise LabError(f"no namespace {ns!r} in world {self.name!r} (it has: {have})", 2)
+        return [
+            "nsenter",
+            f"--mount={self.mnt}",
+            f"--net={self.host}",
+            "--",
+            "nsenter",
+            f"--net=/run/netns/{ns}",
+            "--",
+        ]
+
+    def run(
+        self,
+        script: str,
+        ns: str | None = None,
+        timeout: float = 30.0,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a bash script inside the world (non-interactively) and capture it."""
+        result = subprocess.run(
+            [*self.enter_argv(ns), "bash", "-s"],
+            input=script,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            cwd="/root" if os.path.isdir("/root") else "/",
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise LabError(
+                f"command failed in world {self.name!r} (exit {result.returncode}): "
+                f"{(result.stderr or result.stdout).strip().splitlines()[-1:] or ''}"
+            )
+        return result
+
+
+def _sh_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _run(argv: list[str], what: str, stdin: str | None = None) -> None:
+    result = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise LabError(f"could not {what}: {detail[-1] if detail else 'exit ' + str(result.returncode)}")
+
+
+def list_worlds() -> list[str]:
+    if not RUN_ROOT.is_dir():
+        return []
+    return sorted(p.name for p in RUN_ROOT.iterdir() if p.is_dir() and NAME_RE.match(p.name))
+
+
+@contextlib.contextmanager
+def locked(name: str, exclusive: bool = True, wait: float = 30.0) -> Iterator[None]:
+    """Hold the world's lock; say who is waiting rather than corrupting it."""
+    RUN_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = RUN_ROOT / f"{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    try:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"cnlab: world {name!r} is busy with another cnlab command; waiting...",
+                  file=sys.stderr)
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise WorldBusy(
+                            f"world {name!r} stayed busy for {wait:.0f} s; try again later"
+                        ) from None
+                    time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
