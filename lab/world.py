@@ -34,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,7 +189,7 @@ class World:
         for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
             shutil.copy2(ASSETS / name, self.dir / name)
         (self.dir / "bashrc").write_text(
-            '[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n'
+            "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n"
             + "".join(f"export {k}={_sh_quote(v)}\n" for k, v in self._shell_vars().items()),
             encoding="utf-8",
         )
@@ -384,21 +385,39 @@ class World:
         timeout: float = 30.0,
         check: bool = False,
     ) -> subprocess.CompletedProcess[str]:
-        """Run a bash script inside the world (non-interactively) and capture it."""
-        result = subprocess.run(
-            [*self.enter_argv(ns), "bash", "-s"],
-            input=script,
-            capture_output=True,
-            text=True,
-            env=self.env(),
-            cwd="/root" if os.path.isdir("/root") else "/",
-            timeout=timeout,
-            check=False,
-        )
+        """Run a bash script inside the world (non-interactively) and capture it.
+
+        Output goes through temporary files rather than pipes, so a server the
+        script leaves running in the background cannot keep this call waiting.
+        """
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.run(
+                    [*self.enter_argv(ns), "bash", "-s"],
+                    input=script.encode(),
+                    stdout=out,
+                    stderr=err,
+                    env=self.env(),
+                    cwd="/root" if os.path.isdir("/root") else "/",
+                    timeout=timeout,
+                    check=False,
+                )
+                code = proc.returncode
+            except subprocess.TimeoutExpired:
+                code = 124
+            out.seek(0)
+            err.seek(0)
+            result = subprocess.CompletedProcess(
+                proc.args if code != 124 else [],
+                code,
+                out.read().decode(errors="replace"),
+                err.read().decode(errors="replace"),
+            )
         if check and result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
             raise LabError(
-                f"command failed in world {self.name!r} (exit {result.returncode}): "
-                f"{(result.stderr or result.stdout).strip().splitlines()[-1:] or ''}"
+                f"a command failed in world {self.name!r} (exit {result.returncode})"
+                + (f": {lines[-1]}" if lines else "")
             )
         return result
 
@@ -413,7 +432,9 @@ def _run(argv: list[str], what: str, stdin: str | None = None) -> None:
     )
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise LabError(f"could not {what}: {detail[-1] if detail else 'exit ' + str(result.returncode)}")
+        raise LabError(
+            f"could not {what}: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
+        )
 
 
 def list_worlds() -> list[str]:
@@ -433,8 +454,10 @@ def locked(name: str, exclusive: bool = True, wait: float = 30.0) -> Iterator[No
         try:
             fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"cnlab: world {name!r} is busy with another cnlab command; waiting...",
-                  file=sys.stderr)
+            print(
+                f"cnlab: world {name!r} is busy with another cnlab command; waiting...",
+                file=sys.stderr,
+            )
             deadline = time.monotonic() + wait
             while True:
                 try:

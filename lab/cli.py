@@ -1,0 +1,337 @@
+"""The ``cnlab`` command line: one verb per thing a learner, instructor or grader does.
+
+Every verb takes ``--world NAME``. Errors are one line on stderr and a non-zero
+exit status; a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from lab import preflight, progress
+from lab.errors import LabError
+from lab.lessons import Course, Lesson, load_course
+from lab.world import World, locked, validate_name
+
+
+def _world(args: argparse.Namespace) -> World:
+    return World(validate_name(args.world))
+
+
+def _lesson_for(args: argparse.Namespace, course: Course, world: World) -> Lesson:
+    ref = getattr(args, "lesson", None)
+    if ref:
+        return course.find(ref)
+    if world.dir.exists() and world.lesson:
+        return course.find(world.lesson)
+    current = progress.load(world.name).current
+    return course.find(current) if current else course.lessons[0]
+
+
+def build_lesson(world: World, lesson: Lesson) -> float:
+    """Destroy the world and build ``lesson``'s start state; return seconds taken."""
+    started = time.perf_counter()
+    script = lesson.start_script()
+    world.create()
+    result = world.run(script, timeout=60)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise LabError(
+            f"{lesson.path / 'start.sh'} failed (exit {result.returncode})"
+            + (f": {lines[-1]}" if lines else "")
+        )
+    world.write_meta(lesson=lesson.id)
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------- verbs
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    course = load_course()
+    prog = progress.load(args.world)
+    rows = []
+    for lesson in course.lessons:
+        done = prog.lessons.get(lesson.id)
+        passed = len(done.passed) if done else 0
+        rows.append(
+            {
+                "id": lesson.id,
+                "number": lesson.number,
+                "title": lesson.title,
+                "milestones": len(lesson.milestones),
+                "passed": passed,
+                "completed": bool(done and done.completed),
+                "current": prog.current == lesson.id,
+            }
+        )
+    if args.json:
+        print(json.dumps({"world": args.world, "lessons": rows}, indent=2))
+        return 0
+    for row in rows:
+        mark = "✔" if row["completed"] else ("▶" if row["current"] else " ")
+        print(f"{mark} {row['id']:<22} {row['title']:<44} {row['passed']}/{row['milestones']}")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    preflight.require_all()
+    course = load_course()
+    world = _world(args)
+    lesson = _lesson_for(args, course, world)
+    with locked(world.name):
+        took = build_lesson(world, lesson)
+    prog = progress.load(world.name)
+    prog.current = lesson.id
+    progress.save(prog)
+    print(f"world {world.name!r} is at the start of {lesson.id} ({took * 1000:.0f} ms)")
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    preflight.require_all()
+    world = _world(args).require()
+    argv = world.enter_argv(args.ns)
+    if args.command is not None:
+        argv += ["bash", "-c", args.command]
+    elif not sys.stdin.isatty():
+        argv += ["bash", "-s"]
+    else:
+        argv += ["bash", "--rcfile", str(world.dir / "bashrc"), "-i"]
+    env = world.env()
+    if args.ns not in (None, "host"):
+        env["CNLAB_HOME_NS"] = args.ns
+    sys.stdout.flush()
+    os.chdir("/root" if os.path.isdir("/root") else "/")
+    os.execvpe(argv[0], argv, env)
+    return 0  # not reached
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    preflight.require_all()
+    from checks.engine import check_lesson  # scapy is heavy: load it only here
+
+    course = load_course()
+    world = _world(args).require()
+    lessons = list(course.lessons) if args.all else [_lesson_for(args, course, world)]
+    with locked(world.name, exclusive=False):
+        reports = [check_lesson(world, lesson) for lesson in lessons]
+    _record_progress(world.name, reports)
+    if args.json:
+        data = [r.to_json() for r in reports]
+        print(json.dumps(data if args.all else data[0], indent=2))
+    else:
+        for report in reports:
+            print(report.to_text())
+    return 0 if all(r.passed for r in reports) else 1
+
+
+def _record_progress(world: str, reports: Sequence[object]) -> None:
+    prog = progress.load(world)
+    for report in reports:
+        lesson_id = report.lesson  # type: ignore[attr-defined]
+        entry = prog.lesson(lesson_id)
+        for m in report.milestones:  # type: ignore[attr-defined]
+            if m.passed and m.id not in entry.passed:
+                entry.passed.append(m.id)
+        if report.passed:  # type: ignore[attr-defined]
+            entry.completed = True
+    progress.save(prog)
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    preflight.require_all()
+    course = load_course()
+    world = _world(args).require()
+    lesson = _lesson_for(args, course, world)
+    with locked(world.name):
+        result = world.run(lesson.solution_script(), timeout=120)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        raise LabError(f"the reference solution of {lesson.id} failed (exit {result.returncode})")
+    print(f"applied the reference solution of {lesson.id} to world {world.name!r}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    world = _world(args)
+    state = world.state()
+    info: dict[str, object] = {"world": world.name, "state": state}
+    if state == "ready":
+        meta = world.read_meta()
+        info.update(
+            lesson=meta.get("lesson"),
+            created=meta.get("created"),
+            namespaces=world.learner_namespaces(),
+            processes=len(world.processes()),
+            path=str(world.dir),
+        )
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    if state == "absent":
+        print(f"world {world.name!r} does not exist (run `cnlab reset 1` to build it)")
+    elif state == "broken":
+        print(f"world {world.name!r} is broken (left by a crash?); `cnlab reset` rebuilds it")
+    else:
+        names = ", ".join(info["namespaces"]) or "none yet"  # type: ignore[arg-type]
+        print(f"world {world.name!r}: ready, lesson {info['lesson']}")
+        print(f"  namespaces made by the learner: {names}")
+        print(f"  processes inside: {info['processes']}")
+    return 0 if state == "ready" else 1
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    world = _world(args)
+    with locked(world.name):
+        existed = world.dir.exists()
+        world.destroy()
+    print(f"world {world.name!r} " + ("destroyed" if existed else "did not exist"))
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    preflight.require_root()
+    preflight.require_tools()
+    from lab.tui.app import run_app
+
+    return run_app(world=args.world, lesson=getattr(args, "lesson", None))
+
+
+# ------------------------------------------------------------------ parser
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A verb implemented elsewhere, imported only when it runs."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        func: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+        return func(args)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--world", default=argparse.SUPPRESS, metavar="NAME", help="which world (default: default)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="cnlab",
+        description="An offline lab for learning how containers get their network.",
+    )
+    parser.add_argument(
+        "--world", default="default", metavar="NAME", help="which world (default: default)"
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    def verb(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = verb("list", cmd_list, "lessons in order, with your progress")
+    p.add_argument("--json", action="store_true")
+
+    p = verb("reset", cmd_reset, "destroy the world and build LESSON's start state")
+    p.add_argument("lesson", nargs="?", metavar="LESSON")
+
+    p = verb("shell", cmd_shell, "bash inside the world (or run COMMANDS there)")
+    p.add_argument(
+        "--ns", metavar="NAME", help="namespace: host (default), internet, or one from `ip netns`"
+    )
+    p.add_argument("-c", dest="command", metavar="COMMANDS", help="run COMMANDS like `bash -c`")
+
+    p = verb("check", cmd_check, "check LESSON's milestones against the live world")
+    p.add_argument("lesson", nargs="?", metavar="LESSON")
+    p.add_argument("--all", action="store_true", help="every lesson")
+    p.add_argument("--json", action="store_true")
+
+    p = verb("solve", cmd_solve, "apply LESSON's reference solution to the live world")
+    p.add_argument("lesson", nargs="?", metavar="LESSON")
+
+    p = verb("status", cmd_status, "does the world exist, which lesson, what is in it")
+    p.add_argument("--json", action="store_true")
+
+    verb("down", cmd_down, "destroy the world")
+
+    p = verb(
+        "grade",
+        _lazy("lab.grading.commands", "cmd_grade"),
+        "grade submissions of LESSON, each in its own fresh world",
+    )
+    p.add_argument("lesson", metavar="LESSON")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
+    p.add_argument("--format", choices=["json", "junit", "gradescope"], default="json")
+    p.add_argument("--out", metavar="FILE")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S")
+
+    p = verb(
+        "export",
+        _lazy("lab.grading.commands", "cmd_export"),
+        "the commands you typed for LESSON, as a submission file",
+    )
+    p.add_argument("lesson", nargs="?", metavar="LESSON")
+
+    p = verb(
+        "demo",
+        _lazy("lab.grading.commands", "cmd_demo"),
+        "replay LESSON's reference solution in the live world, with narration",
+    )
+    p.add_argument("lesson", metavar="LESSON")
+    p.add_argument("--step", action="store_true", help="wait for Enter between commands")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X")
+
+    p = verb(
+        "serve",
+        _lazy("lab.serve", "cmd_serve"),
+        "the lab in a browser (textual-serve), on loopback by default",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="allow a non-loopback --host (the page is a root shell)",
+    )
+
+    p = verb(
+        "dev",
+        _lazy("lab.devtools", "cmd_dev"),
+        "developer tools: `dev check` proves every lesson, `dev bench` measures",
+    )
+    p.add_argument("task", choices=["check", "bench"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    p = verb("tui", cmd_tui, "open the lab (the same as `cnlab` with no verb)")
+    p.add_argument("lesson", nargs="?", metavar="LESSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", cmd_tui)
+    try:
+        return func(args)
+    except LabError as exc:
+        print(f"cnlab: {exc.message}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("cnlab: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141

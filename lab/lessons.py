@@ -1,0 +1,266 @@
+"""Lesson loading: a lesson is a folder of data, the engine never changes for one.
+
+::
+
+    lessons/
+      course.toml              shared variables (names and addresses of the article)
+      01-namespace/
+        lesson.toml            title, goal, hints, ordered milestones and their checks
+        text.md.j2             the lesson text (Markdown, Jinja2, variables from course.toml)
+        start.sh               builds the start state inside a fresh world (bash)
+        solution.sh            what a learner would type; '#' lines are demo narration
+
+Adding a lesson is adding a folder whose name starts with its two-digit number.
+Everything here is pure: it reads files and renders text, it touches no kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from lab.errors import LabError
+
+DEFAULT_LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+LESSON_DIR_RE = re.compile(r"^(\d{2})-[a-z0-9-]+$")
+REQUIRED_FILES = ("lesson.toml", "text.md.j2", "start.sh", "solution.sh")
+
+
+def lessons_dir() -> Path:
+    return Path(os.environ.get("CNLAB_LESSONS", DEFAULT_LESSONS_DIR))
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One thing the learner must reach, judged by one check from ``checks``."""
+
+    id: str
+    title: str
+    check: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of a reference solution, with the narration written above it."""
+
+    narration: tuple[str, ...]
+    command: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    number: int
+    title: str
+    goal: str
+    hints: tuple[str, ...]
+    milestones: tuple[Milestone, ...]
+    path: Path
+    variables: Mapping[str, Any]
+
+    def _render(self, filename: str) -> str:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.path),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        try:
+            return env.get_template(filename).render(**self.variables, lesson=self)
+        except jinja2.TemplateError as exc:
+            where = getattr(exc, "lineno", None)
+            line = f", line {where}" if where else ""
+            raise LabError(f"{self.path / filename}{line}: template error: {exc}") from exc
+
+    def text(self) -> str:
+        """The lesson text as Markdown, variables filled in."""
+        return self._render("text.md.j2")
+
+    def start_script(self) -> str:
+        return self._render("start.sh")
+
+    def solution_script(self) -> str:
+        return self._render("solution.sh")
+
+    def solution_steps(self) -> list[Step]:
+        return parse_steps(self.solution_script())
+
+
+def parse_steps(script: str) -> list[Step]:
+    """Split a solution script into commands, each with the comments above it.
+
+    A line ending in a backslash continues onto the next; blank lines and a
+    leading ``#!`` line are ignored; trailing narration becomes a final step
+    with an empty command.
+    """
+    steps: list[Step] = []
+    narration: list[str] = []
+    pending = ""
+    for raw in script.splitlines():
+        line = raw.rstrip()
+        if pending:
+            pending += "\n" + line
+            if not line.endswith("\\"):
+                steps.append(Step(tuple(narration), pending))
+                narration, pending = [], ""
+            continue
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#!"):
+            continue
+        if stripped.startswith("#"):
+            narration.append(stripped.lstrip("#").strip())
+            continue
+        if line.endswith("\\"):
+            pending = line
+            continue
+        steps.append(Step(tuple(narration), line))
+        narration = []
+    if pending:
+        steps.append(Step(tuple(narration), pending))
+        narration = []
+    if narration:
+        steps.append(Step(tuple(narration), ""))
+    return steps
+
+
+def _render_args(args: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+    def render(value: Any) -> Any:
+        if isinstance(value, str) and "{{" in value:
+            return env.from_string(value).render(**variables)
+        if isinstance(value, list):
+            return [render(v) for v in value]
+        if isinstance(value, dict):
+            return {k: render(v) for k, v in value.items()}
+        return value
+
+    return {k: render(v) for k, v in args.items()}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise LabError(f"{path}: file is missing") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise LabError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _need_str(data: Mapping[str, Any], key: str, where: Path) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise LabError(f"{where}: '{key}' must be a non-empty string")
+    return value
+
+
+def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
+    match = LESSON_DIR_RE.match(path.name)
+    if not match:
+        raise LabError(f"{path}: a lesson folder is named NN-some-name")
+    for name in REQUIRED_FILES:
+        if not (path / name).is_file():
+            raise LabError(
+                f"{path / name}: file is missing (a lesson needs {', '.join(REQUIRED_FILES)})"
+            )
+    meta_path = path / "lesson.toml"
+    meta = _read_toml(meta_path)
+    hints = meta.get("hints", [])
+    if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
+        raise LabError(f"{meta_path}: 'hints' must be a list of non-empty strings")
+    raw_milestones = meta.get("milestones")
+    if not isinstance(raw_milestones, list) or not raw_milestones:
+        raise LabError(f"{meta_path}: needs at least one [[milestones]] table")
+    milestones = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw_milestones, 1):
+        where = Path(f"{meta_path} (milestone {index})")
+        if not isinstance(item, dict):
+            raise LabError(f"{where}: must be a table")
+        mid = _need_str(item, "id", where)
+        if mid in seen:
+            raise LabError(f"{where}: duplicate milestone id {mid!r}")
+        seen.add(mid)
+        args = item.get("args", {})
+        if not isinstance(args, dict):
+            raise LabError(f"{where}: 'args' must be a table")
+        try:
+            rendered = _render_args(args, variables)
+        except jinja2.TemplateError as exc:
+            raise LabError(f"{where}: bad variable in args: {exc}") from exc
+        milestones.append(
+            Milestone(
+                id=mid,
+                title=_need_str(item, "title", where),
+                check=_need_str(item, "check", where),
+                args=rendered,
+            )
+        )
+    return Lesson(
+        id=path.name,
+        number=int(match.group(1)),
+        title=_need_str(meta, "title", meta_path),
+        goal=_need_str(meta, "goal", meta_path),
+        hints=tuple(hints),
+        milestones=tuple(milestones),
+        path=path,
+        variables=variables,
+    )
+
+
+@dataclass(frozen=True)
+class Course:
+    """The ordered lessons of one lessons folder."""
+
+    root: Path
+
+    @cached_property
+    def variables(self) -> dict[str, Any]:
+        path = self.root / "course.toml"
+        data = _read_toml(path) if path.exists() else {}
+        variables = data.get("vars", {})
+        if not isinstance(variables, dict):
+            raise LabError(f"{path}: [vars] must be a table")
+        return variables
+
+    @cached_property
+    def lessons(self) -> tuple[Lesson, ...]:
+        if not self.root.is_dir():
+            raise LabError(f"{self.root}: lessons folder not found")
+        folders = sorted(
+            p for p in self.root.iterdir() if p.is_dir() and LESSON_DIR_RE.match(p.name)
+        )
+        if not folders:
+            raise LabError(f"{self.root}: no lessons found (folders named NN-name)")
+        lessons = tuple(load_lesson(p, self.variables) for p in folders)
+        numbers = [lesson.number for lesson in lessons]
+        if len(set(numbers)) != len(numbers):
+            raise LabError(f"{self.root}: two lessons share a number")
+        return lessons
+
+    def find(self, ref: str | int) -> Lesson:
+        """A lesson by number (``3``, ``03``) or id (``03-route-clash``)."""
+        text = str(ref).strip()
+        for lesson in self.lessons:
+            if text == lesson.id or (text.isdigit() and int(text) == lesson.number):
+                return lesson
+        known = ", ".join(lesson.id for lesson in self.lessons)
+        raise LabError(f"unknown lesson {text!r}; the lessons are: {known}", status=2)
+
+    def next_after(self, lesson: Lesson) -> Lesson | None:
+        index = self.lessons.index(lesson)
+        return self.lessons[index + 1] if index + 1 < len(self.lessons) else None
+
+
+def load_course(root: Path | None = None) -> Course:
+    return Course(root or lessons_dir())

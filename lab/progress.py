@@ -1,0 +1,109 @@
+"""The learner's progress, saved atomically so a crash never leaves half a file.
+
+One JSON file per world under ``/var/lib/cnlab/<world>/progress.json`` (kept
+across reboots, unlike the world itself). Writes go to a temporary file in the
+same folder, are flushed to disk, then renamed over the old file: a reader sees
+either the old or the new content, never a mixture. A file that does not parse
+is kept aside as ``progress.json.corrupt-<time>`` and never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATE_ROOT = Path(os.environ.get("CNLAB_STATE_DIR", "/var/lib/cnlab"))
+FORMAT = 1
+
+
+@dataclass
+class LessonProgress:
+    passed: list[str] = field(default_factory=list)
+    completed: bool = False
+    hints_used: int = 0
+    solution_shown: bool = False
+    commands: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    world: str
+    current: str | None = None
+    lessons: dict[str, LessonProgress] = field(default_factory=dict)
+    updated: float = 0.0
+
+    def lesson(self, lesson_id: str) -> LessonProgress:
+        return self.lessons.setdefault(lesson_id, LessonProgress())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "world": self.world,
+            "current": self.current,
+            "updated": self.updated,
+            "lessons": {k: asdict(v) for k, v in self.lessons.items()},
+        }
+
+
+def progress_path(world: str) -> Path:
+    return STATE_ROOT / world / "progress.json"
+
+
+def load(world: str) -> Progress:
+    path = progress_path(world)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("unknown format")
+        lessons = {
+            str(k): LessonProgress(
+                passed=[str(m) for m in v.get("passed", [])],
+                completed=bool(v.get("completed", False)),
+                hints_used=int(v.get("hints_used", 0)),
+                solution_shown=bool(v.get("solution_shown", False)),
+                commands=[str(c) for c in v.get("commands", [])],
+            )
+            for k, v in dict(data.get("lessons", {})).items()
+        }
+        current = data.get("current")
+        return Progress(
+            world=world,
+            current=str(current) if current else None,
+            lessons=lessons,
+            updated=float(data.get("updated", 0.0)),
+        )
+    except FileNotFoundError:
+        return Progress(world=world)
+    except (OSError, ValueError, TypeError, AttributeError):
+        with contextlib.suppress(OSError):
+            path.rename(path.with_name(f"{path.name}.corrupt-{int(time.time())}"))
+        return Progress(world=world)
+
+
+def save(progress: Progress) -> None:
+    path = progress_path(progress.world)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    progress.updated = time.time()
+    payload = json.dumps(progress.to_json(), indent=2, sort_keys=True).encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".progress-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
