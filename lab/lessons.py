@@ -201,16 +201,20 @@ def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
         milestones.append(
             Milestone(
                 id=mid,
-                title=_need_str(item, "title", where),
+                title=_render_args({"t": _need_str(item, "title", where)}, variables)["t"],
                 check=_need_str(item, "check", where),
                 args=rendered,
             )
         )
+    texts = _render_args(
+        {"title": _need_str(meta, "title", meta_path), "goal": _need_str(meta, "goal", meta_path)},
+        variables,
+    )
     return Lesson(
         id=path.name,
         number=int(match.group(1)),
-        title=_need_str(meta, "title", meta_path),
-        goal=_need_str(meta, "goal", meta_path),
+        title=texts["title"],
+        goal=texts["goal"],
         hints=tuple(hints),
         milestones=tuple(milestones),
         path=path,

@@ -89,16 +89,25 @@ def mountpoints() -> dict[str, str]:
     return points
 
 
-def processes_in(net_inodes: set[int], mnt_inodes: set[int]) -> list[int]:
-    """PIDs whose network or mount namespace is one of the given inodes."""
+def ns_id(path: str | Path) -> tuple[int, int] | None:
+    """(device, inode) of the namespace at ``path``: unique across filesystems."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def processes_in(net_ids: set[tuple[int, int]], mnt_ids: set[tuple[int, int]]) -> list[int]:
+    """PIDs whose network or mount namespace is one of the given (dev, inode) ids."""
     found: list[int] = []
     me = os.getpid()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
-        for kind, wanted in (("net", net_inodes), ("mnt", mnt_inodes)):
-            inode = ns_inode(f"/proc/{entry.name}/ns/{kind}")
-            if inode is not None and inode in wanted:
+        for kind, wanted in (("net", net_ids), ("mnt", mnt_ids)):
+            ident = ns_id(f"/proc/{entry.name}/ns/{kind}")
+            if ident is not None and ident in wanted:
                 found.append(int(entry.name))
                 break
     return found

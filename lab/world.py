@@ -184,7 +184,7 @@ class World:
             path.touch()
         bin_dir = self.dir / "bin"
         bin_dir.mkdir()
-        for tool in ("sudo", "modprobe"):
+        for tool in ("sudo", "modprobe", "iptables"):
             shutil.copy2(ASSETS / tool, bin_dir / tool)
         for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
             shutil.copy2(ASSETS / name, self.dir / name)
@@ -315,7 +315,7 @@ class World:
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 2.0
         for pid in pids:
-            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            while _alive(pid) and time.monotonic() < deadline:
                 with contextlib.suppress(ChildProcessError, OSError):
                     os.waitpid(pid, os.WNOHANG)
                 time.sleep(0.002)
@@ -420,6 +420,15 @@ class World:
                 + (f": {lines[-1]}" if lines else "")
             )
         return result
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _sh_quote(value: str) -> str:

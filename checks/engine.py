@@ -1,0 +1,51 @@
+"""Run a lesson's milestones against a live world and report, with diagnoses.
+
+The engine never stops at the first failure: every milestone is judged, so a
+learner (or a grader) sees the whole picture, and each failure carries one
+cause code, an explanation and evidence.
+"""
+
+from __future__ import annotations
+
+import time
+
+from checks.context import CheckContext
+from checks.kinds import KINDS, Outcome
+from checks.report import LessonReport, MilestoneResult
+from lab.inns import InNsError
+from lab.lessons import Lesson, Milestone
+from lab.world import World
+
+
+def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
+    started = time.perf_counter()
+    func = KINDS.get(milestone.check)
+    if func is None:
+        outcome = Outcome.fail(None, f"unknown check kind {milestone.check!r} (a lesson bug)")
+    else:
+        try:
+            outcome = func(ctx, milestone.args)
+        except (InNsError, OSError, KeyError, ValueError) as exc:
+            outcome = Outcome.fail(None, f"the check could not run: {exc}".splitlines()[0])
+    return MilestoneResult(
+        id=milestone.id,
+        title=milestone.title,
+        passed=outcome.passed,
+        cause=None if outcome.passed else outcome.cause,
+        explanation="" if outcome.passed else outcome.explanation,
+        evidence=outcome.evidence,
+        duration_ms=round((time.perf_counter() - started) * 1000),
+    )
+
+
+def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonReport:
+    """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process)."""
+    started = time.perf_counter()
+    ctx = CheckContext(world, timeout=timeout)
+    results = [run_milestone(ctx, m) for m in lesson.milestones]
+    return LessonReport(
+        lesson=lesson.id,
+        world=world.name,
+        milestones=results,
+        duration_ms=round((time.perf_counter() - started) * 1000),
+    )

@@ -1,0 +1,85 @@
+"""What a check run produced, in the shape ``cnlab check --json`` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class MilestoneResult:
+    id: str
+    title: str
+    passed: bool
+    cause: str | None = None  # a code from checks.causes when failed
+    explanation: str = ""
+    evidence: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "passed": self.passed,
+            "cause": self.cause,
+            "explanation": self.explanation,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass
+class LessonReport:
+    lesson: str
+    world: str
+    milestones: list[MilestoneResult]
+    duration_ms: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.milestones)
+
+    @property
+    def first_failure(self) -> MilestoneResult | None:
+        return next((m for m in self.milestones if not m.passed), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lesson": self.lesson,
+            "world": self.world,
+            "passed": self.passed,
+            "duration_ms": self.duration_ms,
+            "milestones": [m.to_json() for m in self.milestones],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LessonReport:
+        return cls(
+            lesson=data["lesson"],
+            world=data["world"],
+            duration_ms=int(data.get("duration_ms", 0)),
+            milestones=[
+                MilestoneResult(
+                    id=m["id"],
+                    title=m["title"],
+                    passed=bool(m["passed"]),
+                    cause=m.get("cause"),
+                    explanation=m.get("explanation", ""),
+                    evidence=list(m.get("evidence", [])),
+                )
+                for m in data["milestones"]
+            ],
+        )
+
+    def to_text(self) -> str:
+        done = sum(m.passed for m in self.milestones)
+        lines = [f"{self.lesson}: {done}/{len(self.milestones)} milestones ({self.duration_ms} ms)"]
+        for m in self.milestones:
+            lines.append(f"  {'✔' if m.passed else '✘'} {m.title}")
+            if not m.passed:
+                if m.cause:
+                    lines.append(f"      cause: {m.cause}")
+                if m.explanation:
+                    lines.append(f"      {m.explanation}")
+                for item in m.evidence:
+                    lines.append(f"      · {item}")
+        return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""A check server for long-lived callers such as the TUI: JSON lines on stdin/stdout.
+
+Checks fork a child per namespace, which is unsafe in a process that runs
+threads (Textual does). So the TUI starts this small single-threaded process
+once, and asks it::
+
+    {"op": "check", "lesson": "01-namespace"}  ->  {"op": "check", "report": {...}}
+    {"op": "state"}                             ->  {"op": "state", "state": {...}}
+
+scapy and pyroute2 are imported once here, so each request costs only the
+probes themselves. Any failure becomes ``{"op": ..., "error": "message"}``.
+Run: ``python -m checks.server --world NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from checks.engine import check_lesson
+from lab import state
+from lab.errors import LabError
+from lab.lessons import load_course
+from lab.world import World, validate_name
+
+
+def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
+    op = request.get("op")
+    try:
+        if op == "check":
+            world.require()
+            lesson = load_course().find(str(request.get("lesson", "")))
+            return {"op": op, "report": check_lesson(world, lesson).to_json()}
+        if op == "state":
+            world.require()
+            return {"op": op, "state": dataclasses.asdict(state.read_world(world))}
+        if op == "ping":
+            return {"op": op, "ok": True}
+        return {"op": op, "error": f"unknown op {op!r}"}
+    except LabError as exc:
+        return {"op": op, "error": exc.message}
+    except Exception as exc:  # the server must survive anything a request does
+        return {"op": op, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m checks.server")
+    parser.add_argument("--world", default="default")
+    args = parser.parse_args(argv)
+    world = World(validate_name(args.world))
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("a request is a JSON object")
+        except ValueError as exc:
+            reply: dict[str, Any] = {"op": None, "error": f"bad request: {exc}"}
+        else:
+            reply = handle(world, request)
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,432 @@
+"""``cnlab serve``: the lab's TUI in a web browser, through textual-serve.
+
+::
+
+    browser tab ──HTTP/websocket──> cnlab serve (aiohttp, 127.0.0.1:8000)
+                                      │  one process per websocket (tab):
+                                      ├─ python -m lab --world NAME tui
+                                      └─ python -m lab --world NAME tui
+                                             │ both attach to world NAME,
+                                             └ so two tabs see the same world
+
+textual-serve does the heavy lifting (the page, xterm.js, the framing between
+the browser and the app's web driver). This module wraps it so that it behaves
+like the rest of the ``cnlab`` command line and is safe to leave running:
+
+* It binds 127.0.0.1 by default. The page is a root shell, so any other
+  address needs ``--public`` (and earns a warning); without it the command
+  refuses with exit status 2 and binds nothing.
+* On a loopback address it answers only to ``Host: localhost`` or a loopback
+  IP, and a websocket is accepted only if its ``Origin`` is the page itself,
+  so neither another web site open in the learner's browser nor DNS
+  rebinding can drive the root shell.
+* The page's URLs come from the request, not from the bind address, so
+  ``--host 0.0.0.0`` behind a port forward (the workshop VM) works.
+* Each app runs in its own session. When a tab closes, or the server is told
+  to stop (Ctrl+C, SIGTERM, SIGHUP), every app is asked to quit, then
+  terminated, then killed, and stray processes left in its process group are
+  ended too: nothing outlives the server but what the app deliberately
+  detached (such as a world's DNS daemon, which belongs to the world).
+* If an app cannot start (or dies), its last error line is shown in the
+  browser's terminal and printed on the server's stderr.
+* Errors such as "port in use" are one line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import sys
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import WSCloseCode, WSMsgType, web
+from textual_serve.app_service import AppService
+from textual_serve.server import Server, to_int
+
+from lab import preflight
+from lab.errors import LabError
+from lab.world import validate_name
+
+log = logging.getLogger("cnlab.serve")
+
+#: How long an app gets to quit after being asked, and then after SIGTERM.
+QUIT_GRACE = 3.0
+TERM_GRACE = 2.0
+
+_HOST_HEADER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
+
+
+# ------------------------------------------------------------------ addresses
+
+
+def is_loopback(host: str) -> bool:
+    """True if binding ``host`` exposes nothing beyond this machine.
+
+    Only ``localhost`` and loopback IP literals count; other names are not
+    resolved (no DNS is needed to decide, and a name may change).
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0", "::", "[::]")
+
+
+def page_url(host: str, port: int) -> str:
+    """The URL to print for a server bound to ``host``."""
+    if _is_wildcard(host):
+        host = "127.0.0.1"
+    bare = host.strip("[]")
+    if ":" in bare:  # IPv6 literal
+        host = f"[{bare}]"
+    return f"http://{host}:{port}/"
+
+
+def _host_of(header: str) -> str:
+    """``example:80`` -> ``example``; ``[::1]:80`` -> ``::1``."""
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+# ------------------------------------------------------------------- one app
+
+
+class LabProcess(AppService):
+    """One browser tab's app: ``python -m lab --world NAME tui`` in its own session."""
+
+    def __init__(self, argv: list[str], **kwargs: Any) -> None:
+        super().__init__(" ".join(argv), **kwargs)
+        self.argv = argv
+        self.exit_said = False  # the app announced a normal exit
+        self._stopping: asyncio.Future[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+        env = self._build_environment(width=width, height=height)
+        argv = self.argv
+        if shutil.which("setpriv"):
+            # If the server dies without cleaning up (SIGKILL), the app gets SIGTERM.
+            argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
+        self._process = process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    async def on_meta(self, data: bytes) -> None:
+        with contextlib.suppress(ValueError, AttributeError):
+            if json.loads(data).get("type") == "exit":
+                self.exit_said = True
+        await super().on_meta(data)
+
+    async def run(self) -> None:
+        """Relay the app's output to the browser until it ends; explain a failure."""
+        process = self._process
+        assert process is not None and process.stdout is not None and process.stderr is not None
+        stdout, stderr = process.stdout, process.stderr
+        errors = bytearray()
+
+        async def read_stderr() -> None:
+            while chunk := await stderr.read(4096):
+                errors.extend(chunk)
+                del errors[:-65536]
+
+        stderr_task = asyncio.create_task(read_stderr())
+        started = False
+        try:
+            for _ in range(10):  # textual's web driver announces itself first
+                line = await stdout.readline()
+                if not line:
+                    break
+                if line == b"__GANGLION__\n":
+                    started = True
+                    break
+            while started:
+                kind = await stdout.readexactly(1)
+                size = int.from_bytes(await stdout.readexactly(4), "big")
+                payload = await stdout.readexactly(size)
+                if kind == b"D":
+                    await self.on_data(payload)
+                elif kind == b"M":
+                    await self.on_meta(payload)
+                elif kind == b"P":
+                    await self.on_packed(payload)
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            pass
+        except Exception as exc:  # the browser went away mid-write, or a bad frame
+            log.debug("relay ended: %s", exc)
+        if process.returncode is None and not started:
+            self.signal_group(signal.SIGTERM)
+        code = await process.wait()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(stderr_task, 1.0)
+        stderr_task.cancel()
+        if not self.exit_said and self._stopping is None:
+            lines = errors.decode("utf-8", "replace").strip().splitlines()
+            why = lines[-1].strip() if lines else f"exit status {code}"
+            what = "the lab did not start" if not started else "the lab stopped"
+            log.warning("%s (pid %s): %s", what, process.pid, why)
+            text = f"\r\n\x1b[1;31mcnlab: {what}: {why}\x1b[0m\r\n"
+            with contextlib.suppress(Exception):
+                await self.remote_write_bytes(text.encode())
+
+    def signal_group(self, sig: int) -> None:
+        """Signal the app's process group (it leads its own session)."""
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, sig)
+
+    async def stop(self) -> None:
+        """Ask the app to quit, then insist; safe to call more than once."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        task = self._task
+        if task is None:
+            return
+        with contextlib.suppress(Exception):
+            await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
+        if self._process is not None and self._process.returncode is None:
+            await self.send_meta({"type": "quit"})
+            with contextlib.suppress(Exception):
+                self.stdin.close()
+        for grace, sig in ((QUIT_GRACE, signal.SIGTERM), (TERM_GRACE, signal.SIGKILL)):
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+                break
+            except TimeoutError:
+                self.signal_group(sig)
+        await task
+        # Whatever is left in the app's process group would be orphaned: end it.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not self.group_alive():
+                break
+            self.signal_group(sig)
+            for _ in range(20):
+                if not self.group_alive():
+                    break
+                await asyncio.sleep(0.05)
+        self._task = None
+
+    def group_alive(self) -> bool:
+        """Is any process left in the app's process group?"""
+        if self._process is None:
+            return False
+        try:
+            os.killpg(self._process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+
+# ------------------------------------------------------------------ the server
+
+
+class LabServer(Server):
+    """textual-serve's server, with the checks and clean shutdown described above."""
+
+    def __init__(self, world: str, host: str, port: int, public: bool) -> None:
+        self.argv = [sys.executable, "-m", "lab", "--world", world, "tui"]
+        super().__init__(" ".join(self.argv), host=host, port=port, title=f"cnlab ({world})")
+        self.world = world
+        self.check_host = not public or is_loopback(host)
+        self.services: set[LabProcess] = set()
+        self.sockets: set[web.WebSocketResponse] = set()
+
+    # --- requests
+
+    def _allowed(self, request: web.Request) -> str | None:
+        """None if the request may proceed, else why not."""
+        host = request.headers.get("Host", "")
+        if not _HOST_HEADER.match(host):
+            return "a bad Host header"
+        if self.check_host and not is_loopback(_host_of(host)):
+            return f"Host {host!r}: this server answers only at 127.0.0.1 or localhost"
+        origin = request.headers.get("Origin")
+        origin_host = origin.split("://", 1)[-1].rstrip("/").lower() if origin else None
+        if request.path == "/ws" and origin_host is not None and origin_host != host.lower():
+            return f"a websocket from another site ({origin})"
+        return None
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        why = self._allowed(request)
+        if why is not None:
+            log.warning("refused a request with %s", why)
+            raise web.HTTPForbidden(text=f"cnlab serve: refused: {why}\n")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        app.middlewares.append(self.guard)
+        return app
+
+    async def on_startup(self, app: web.Application) -> None:
+        """textual-serve prints a banner here; cnlab prints its own line once bound."""
+
+    @aiohttp_jinja2.template("app_index.html")
+    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        """The page, with URLs relative to how the browser reached us."""
+        base = f"{request.scheme}://{request.host}"
+        ws = ("wss" if request.secure else "ws") + f"://{request.host}/ws"
+        return {
+            "font_size": to_int(request.query.get("fontsize", "16"), 16),
+            "app_websocket_url": ws,
+            "config": {"static": {"url": f"{base}/static/"}},
+            "application": {"name": self.title},
+        }
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """One tab: start its own app and relay between the two until either ends."""
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = to_int(request.query.get("width", "80"), 80)
+        height = to_int(request.query.get("height", "24"), 24)
+        await websocket.prepare(request)
+        self.sockets.add(websocket)
+        service = LabProcess(
+            self.argv,
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=websocket.close,
+            download_manager=self.download_manager,
+        )
+        self.services.add(service)
+        try:
+            await service.start(width, height)
+            log.info("tab connected: app pid %s", service.pid)
+            await self._relay(websocket, service)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:
+            log.warning("a tab failed: %s", exc)
+        finally:
+            await service.stop()
+            self.services.discard(service)
+            self.sockets.discard(websocket)
+            with contextlib.suppress(Exception):
+                await websocket.close()
+        return websocket
+
+    async def _relay(self, websocket: web.WebSocketResponse, service: LabProcess) -> None:
+        async for message in websocket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                kind, data = message.json()
+            except (ValueError, TypeError):
+                continue
+            if kind == "stdin" and isinstance(data, str):
+                await service.send_bytes(data.encode("utf-8"))
+            elif kind == "resize" and isinstance(data, dict):
+                await service.set_terminal_size(
+                    to_int(str(data.get("width")), 80), to_int(str(data.get("height")), 24)
+                )
+            elif kind == "ping":
+                await websocket.send_json(["pong", data])
+            elif kind == "blur":
+                await service.blur()
+            elif kind == "focus":
+                await service.focus()
+
+    # --- lifetime
+
+    async def run(self) -> None:
+        """Serve until SIGINT/SIGTERM/SIGHUP, then end every app and return."""
+        runner = web.AppRunner(
+            await self._make_app(), handle_signals=False, access_log=None, shutdown_timeout=5.0
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host or None, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = exc.strerror or str(exc)
+            if exc.errno == 98:  # EADDRINUSE
+                reason += f" (another program has port {self.port}; try --port)"
+            raise LabError(f"cannot listen on {self.host}:{self.port}: {reason}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"cnlab: serving world {self.world!r} at {page_url(self.host, self.port)}", flush=True
+        )
+        print("cnlab: each browser tab gets its own lab; Ctrl+C stops them all", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await self.shutdown(runner)
+
+    async def shutdown(self, runner: web.AppRunner) -> None:
+        await asyncio.gather(*(s.stop() for s in list(self.services)), return_exceptions=True)
+        for websocket in list(self.sockets):
+            with contextlib.suppress(Exception):
+                await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopped")
+        await runner.cleanup()
+
+
+# --------------------------------------------------------------------- the verb
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``cnlab serve [--host H] [--port P] [--public]``."""
+    world = validate_name(args.world)
+    host: str = args.host
+    port: int = args.port
+    if not 1 <= port <= 65535:
+        raise LabError(f"--port {port}: use a port from 1 to 65535", status=2)
+    loopback = is_loopback(host)
+    if not loopback and not args.public:
+        raise LabError(
+            f"refusing to serve on {host or 'every address'!r}: the page is a root shell on this "
+            "machine; add --public if every network that reaches it is trusted",
+            status=2,
+        )
+    preflight.require_root()
+    preflight.require_tools()
+    logging.basicConfig(level=logging.WARNING, format="cnlab serve: %(message)s")
+    if not loopback:
+        print(
+            f"cnlab: WARNING: --public: anyone who can reach {host or '*'} port {port} gets a "
+            "root shell on this machine, with no password",
+            file=sys.stderr,
+            flush=True,
+        )
+    server = LabServer(world, host, port, public=args.public)
+    try:
+        asyncio.run(server.run())
+    except KeyboardInterrupt:  # a second Ctrl+C during shutdown
+        return 130
+    print("cnlab: stopped", flush=True)
+    return 0
