@@ -5,7 +5,8 @@ the world that resolve names (``python3 -m http.server`` calls ``getfqdn()``
 when it binds) get a fast answer instead of hanging. It knows a handful of
 names and answers NXDOMAIN for everything else; it never forwards anything.
 
-Run as ``python3 -I -S dnsd.py ADDRESS``; it serves until killed.
+Run as ``python3 -I -S dnsd.py --fd N WORLD`` with a socket already bound on
+8.8.8.8:53 (see lab.world), or ``dnsd.py ADDRESS``; it serves until killed.
 """
 
 from __future__ import annotations
@@ -70,9 +71,7 @@ def answer(packet: bytes) -> bytes:
     return header + packet[12:end] + records
 
 
-def serve(address: str) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((address, 53))
+def serve(sock: socket.socket) -> None:
     while True:
         packet, peer = sock.recvfrom(512)
         try:
@@ -81,5 +80,15 @@ def serve(address: str) -> None:
             continue
 
 
+def main(argv: list[str]) -> None:
+    """``dnsd.py --fd N [WORLD]`` serves an inherited bound socket; ``dnsd.py ADDR`` binds."""
+    if len(argv) >= 2 and argv[0] == "--fd":
+        sock = socket.socket(fileno=int(argv[1]))
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((argv[0] if argv else "8.8.8.8", 53))
+    serve(sock)
+
+
 if __name__ == "__main__":
-    serve(sys.argv[1] if len(sys.argv) > 1 else "8.8.8.8")
+    main(sys.argv[1:])

@@ -32,9 +32,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,9 +69,12 @@ addr add {host_addr}/24 dev eth0
 link set eth0 up
 route add default via {router} dev eth0
 """
-# Runs inside the fresh mount + network namespace of a new world.
+# Runs inside the fresh mount + network namespace of a new world. The read-only
+# tmpfs under the world's /run/netns means that even after `umount /run/netns`
+# inside, `ip netns add` cannot write into the real host's /run/netns.
 _WORLD_MOUNTS = """\
 mkdir -p /run/netns
+mount -t tmpfs -o ro,mode=0755,size=4k cnlab-netns-guard /run/netns
 mount -t tmpfs -o mode=0755,size=1m cnlab-netns /run/netns
 umount -l /sys && mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount --bind "$1/resolv.conf" /etc/resolv.conf 2>/dev/null || true
@@ -224,23 +229,41 @@ class World:
             "configure the world's eth0",
             stdin=_HOST_BATCH.format(host_addr=HOST_ADDR, router=ROUTER_ADDR),
         )
-        dns = subprocess.Popen(
-            [
-                "nsenter",
-                f"--net={self.inet}",
-                "--",
-                sys.executable,
-                "-I",
-                "-S",
-                str(Path(__file__).parent / "dnsd.py"),
-                INTERNET_ADDR,
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        dns = self._start_dns()
         self.write_meta(status="ready", dns_pid=dns.pid)
+
+    def _start_dns(self) -> subprocess.Popen[bytes]:
+        """Start the internet's DNS responder on a socket bound before we return.
+
+        Binding here (rather than in the new process, which needs ~40 ms to start
+        Python) means a query sent right after creation waits in the socket's
+        queue instead of being refused.
+        """
+        inet_fd = os.open(self.inet, os.O_RDONLY)
+        try:
+            sock = _bound_udp_socket(inet_fd, INTERNET_ADDR, 53)
+            try:
+                return subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-I",
+                        "-S",
+                        str(Path(__file__).parent / "dnsd.py"),
+                        "--fd",
+                        str(sock.fileno()),
+                        self.name,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(sock.fileno(),),
+                    start_new_session=True,
+                    preexec_fn=lambda: nsutil.setns(inet_fd, nsutil.CLONE_NEWNET),
+                )
+            finally:
+                sock.close()
+        finally:
+            os.close(inet_fd)
 
     def destroy(self) -> None:
         """End every process inside the world and remove all of it. Idempotent."""
@@ -420,6 +443,32 @@ class World:
                 + (f": {lines[-1]}" if lines else "")
             )
         return result
+
+
+def _bound_udp_socket(netns_fd: int, address: str, port: int) -> socket.socket:
+    """A UDP socket bound inside the network namespace open at ``netns_fd``.
+
+    A socket belongs to the namespace it was created in, whatever thread later
+    uses it; a short-lived thread enters the namespace, so this process stays put.
+    """
+    made: list[socket.socket] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            nsutil.setns(netns_fd, nsutil.CLONE_NEWNET)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((address, port))
+            made.append(sock)
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if failed:
+        raise LabError(f"could not start the simulated DNS server: {failed[0]}")
+    return made[0]
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,104 @@
+"""Shared fixtures: real worlds with unique names, and a fingerprint of the real host."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.world import World
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
+_counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.geteuid() != 0:
+        raise pytest.UsageError(
+            "cnlab's tests build real namespaces: run them as root (./run test)"
+        )
+
+
+def unique_world_name(prefix: str = "t") -> str:
+    return f"{prefix}{os.getpid() % 100000}-{next(_counter)}"
+
+
+@pytest.fixture
+def make_world() -> Iterator[Callable[..., World]]:
+    """Create worlds that are destroyed at the end of the test, whatever happens."""
+    made: list[World] = []
+
+    def make(prefix: str = "t", create: bool = True) -> World:
+        world = World(unique_world_name(prefix))
+        made.append(world)
+        if create:
+            world.create()
+        return world
+
+    yield make
+    for world in made:
+        world.destroy()
+
+
+@pytest.fixture
+def world(make_world: Callable[..., World]) -> World:
+    return make_world()
+
+
+def _out(argv: list[str]) -> str:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except FileNotFoundError:
+        return f"{argv[0]}: not installed"
+    return result.stdout + result.stderr
+
+
+def host_fingerprint() -> dict[str, str]:
+    """Everything about the real host's network that a world must never change."""
+    return {
+        "links": _out(["ip", "-d", "link"]),
+        "addresses": _out(["ip", "addr"]),
+        "routes": _out(["ip", "route", "show", "table", "all"]),
+        "rules": _out(["ip", "rule"]),
+        "iptables-nft": _strip_save(_out(["iptables-nft-save"])),
+        "iptables-legacy": _strip_save(_out(["iptables-legacy-save"])),
+        "ip_forward": Path("/proc/sys/net/ipv4/ip_forward").read_text(),
+        "netns": _out(["ip", "netns", "list"]),
+    }
+
+
+def _strip_save(text: str) -> str:
+    """iptables-save output without its timestamp comments and packet counters."""
+    return "\n".join(
+        line.split(" [")[0] if line.startswith(":") else line
+        for line in text.splitlines()
+        if not line.startswith("#")
+    )
+
+
+@pytest.fixture
+def fixture_course(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CNLAB_LESSONS", str(FIXTURE_COURSE))
+    return FIXTURE_COURSE
+
+
+def cnlab(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )

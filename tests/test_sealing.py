@@ -1,0 +1,50 @@
+"""Nothing done inside a world reaches the real host's network."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.world import World
+from tests.conftest import host_fingerprint
+
+pytestmark = pytest.mark.integration
+
+HOSTILE = """
+ip link del eth0
+ip route flush table main
+ip route flush table all
+ip rule add from all lookup 100 prio 5
+iptables -P INPUT DROP; iptables -P FORWARD DROP; iptables -P OUTPUT DROP
+iptables -t nat -A POSTROUTING -j MASQUERADE
+iptables-legacy -A INPUT -j DROP
+echo 1 > /proc/sys/net/ipv4/ip_forward
+sysctl -w net.ipv4.conf.all.forwarding=1
+ip netns add evil; ip netns add netns0; ip netns del netns0
+ip link add br-evil type bridge; ip link set br-evil up
+ip link add veth-evil type veth peer name veth-evil2
+ip addr add 192.0.2.99/24 dev lo
+ip link set lo down
+"""
+# A learner who unmounts the world's /run/netns finds a read-only guard below it.
+UNMOUNT = """
+umount -l /run/netns
+ip netns add after-umount
+"""
+
+
+def test_hostile_commands_leave_the_real_host_byte_identical(world: World) -> None:
+    before = host_fingerprint()
+    world.run(HOSTILE)
+    world.run(HOSTILE, ns="internet")
+    result = world.run(UNMOUNT)
+    assert result.returncode != 0
+    assert host_fingerprint() == before
+    world.destroy()
+    assert host_fingerprint() == before
+
+
+def test_the_world_still_works_after_being_wrecked_and_rebuilt(world: World) -> None:
+    world.run(HOSTILE)
+    world.create()
+    out = world.run("ping -c1 -W2 8.8.8.8 >/dev/null && echo ok; iptables -S", check=True)
+    assert out.stdout.startswith("ok\n-P INPUT ACCEPT")
