@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import json
 import logging
@@ -369,10 +370,12 @@ class LabServer(Server):
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            reason = exc.strerror or str(exc)
-            if exc.errno == 98:  # EADDRINUSE
-                reason += f" (another program has port {self.port}; try --port)"
-            raise LabError(f"cannot listen on {self.host}:{self.port}: {reason}") from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            if exc.errno == errno.EADDRINUSE:
+                reason += " (another program has this port: try another with --port)"
+            bare = self.host.strip("[]") or "*"
+            where = f"[{bare}]:{self.port}" if ":" in bare else f"{bare}:{self.port}"
+            raise LabError(f"cannot listen on {where}: {reason}") from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
