@@ -201,9 +201,12 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     preflight.require_root()
     preflight.require_tools()
-    from lab.tui.app import run_app
+    import importlib
 
-    return run_app(world=args.world, lesson=getattr(args, "lesson", None))
+    # imported by name: the engine never depends on Textual, only this verb does
+    app = importlib.import_module("lab.tui.app")
+    status: int = app.run_app(world=args.world, lesson=getattr(args, "lesson", None))
+    return status
 
 
 # ------------------------------------------------------------------ parser

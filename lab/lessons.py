@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -77,7 +78,7 @@ class Lesson:
         try:
             return env.get_template(filename).render(**self.variables, lesson=self)
         except jinja2.TemplateError as exc:
-            where = getattr(exc, "lineno", None)
+            where = getattr(exc, "lineno", None) or _template_line(exc, filename)
             line = f", line {where}" if where else ""
             raise LabError(f"{self.path / filename}{line}: template error: {exc}") from exc
 
@@ -93,6 +94,14 @@ class Lesson:
 
     def solution_steps(self) -> list[Step]:
         return parse_steps(self.solution_script())
+
+
+def _template_line(exc: BaseException, filename: str) -> int | None:
+    """The template line an error came from (Jinja2 keeps it in the traceback)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(filename):
+            return frame.lineno
+    return None
 
 
 def parse_steps(script: str) -> list[Step]:

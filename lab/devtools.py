@@ -1,0 +1,113 @@
+"""``cnlab dev``: tools for people who write lessons and work on the lab.
+
+``cnlab dev check`` proves the content, like rustlings' ``dev check``: every
+lesson loads, renders and uses known check kinds with their required args, and,
+each in a fresh world, its start state FAILS its checks while its reference
+solution PASSES them. ``cnlab dev bench`` runs the benchmarks (see bench/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab import preflight
+from lab.errors import LabError
+from lab.lessons import Course, Lesson, load_course
+from lab.world import World
+
+
+@dataclass
+class LessonProof:
+    lesson: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def lint_lesson(lesson: Lesson) -> list[str]:
+    """Static problems: no world needed."""
+    from checks.kinds import KINDS, REQUIRED
+
+    problems = []
+    if not lesson.hints:
+        problems.append("lesson.toml: 'hints' is empty")
+    for m in lesson.milestones:
+        if m.check not in KINDS:
+            problems.append(f"milestone {m.id}: unknown check kind {m.check!r}")
+            continue
+        missing = [a for a in REQUIRED[m.check] if a not in m.args]
+        if missing:
+            problems.append(f"milestone {m.id}: check {m.check} needs {', '.join(missing)}")
+    for render in (lesson.text, lesson.start_script, lesson.solution_script):
+        try:
+            render()
+        except LabError as exc:
+            problems.append(exc.message)
+    if not any(step.command for step in lesson.solution_steps()):
+        problems.append("solution.sh: no commands")
+    return problems
+
+
+def prove_lesson(lesson: Lesson, world_name: str) -> LessonProof:
+    """Start state must fail, reference solution must pass, in a fresh world."""
+    from checks.engine import check_lesson
+    from lab.cli import build_lesson
+
+    proof = LessonProof(lesson.id, lint_lesson(lesson))
+    if proof.problems:
+        return proof
+    world = World(world_name)
+    try:
+        build_lesson(world, lesson)
+        before = check_lesson(world, lesson)
+        if before.passed:
+            proof.problems.append("the start state already passes every milestone")
+        result = world.run(lesson.solution_script(), timeout=120)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:]
+            proof.problems.append(f"solution.sh failed (exit {result.returncode}): {tail}")
+        after = check_lesson(world, lesson)
+        for m in after.milestones:
+            if not m.passed:
+                proof.problems.append(
+                    f"after the solution, milestone {m.id} fails: {m.cause}: {m.explanation}"
+                )
+    finally:
+        world.destroy()
+    return proof
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    if args.task == "bench":
+        bench = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+        if not bench.exists():
+            raise LabError(f"{bench}: the benchmark is not in this checkout")
+        return subprocess.call([sys.executable, str(bench), *args.rest])
+    preflight.require_all()
+    parser = argparse.ArgumentParser(prog="cnlab dev check")
+    parser.add_argument("lessons", nargs="*", metavar="LESSON")
+    parser.add_argument("--json", action="store_true")
+    opts = parser.parse_args(args.rest)
+    course: Course = load_course()
+    lessons = [course.find(ref) for ref in opts.lessons] if opts.lessons else list(course.lessons)
+    proofs = [prove_lesson(lesson, f"devcheck-{os.getpid()}") for lesson in lessons]
+    if opts.json:
+        print(
+            json.dumps(
+                [{"lesson": p.lesson, "ok": p.ok, "problems": p.problems} for p in proofs], indent=2
+            )
+        )
+    else:
+        for p in proofs:
+            print(f"{'ok  ' if p.ok else 'FAIL'} {p.lesson}")
+            for problem in p.problems:
+                print(f"       {problem}")
+    return 0 if all(p.ok for p in proofs) else 1

@@ -1,0 +1,172 @@
+"""The command line as a learner, an instructor and a grader use it (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.world import World
+from tests.conftest import FIXTURE_COURSE, ROOT, cnlab, host_fingerprint, unique_world_name
+
+pytestmark = pytest.mark.integration
+FIXTURE = {"CNLAB_LESSONS": str(FIXTURE_COURSE)}
+
+
+@pytest.fixture
+def name() -> object:
+    world = unique_world_name("cli")
+    yield world
+    World(world).destroy()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> dict[str, str]:
+    return {**FIXTURE, "CNLAB_STATE_DIR": str(tmp_path / "state")}
+
+
+def test_done_when_reset_then_netns_inside_only(name: str, state_dir: dict[str, str]) -> None:
+    before = host_fingerprint()
+    assert cnlab("--world", name, "reset", "1", env=state_dir).returncode == 0
+    out = cnlab(
+        "--world", name, "shell", "-c", "ip netns add netns0 && ip netns list", env=state_dir
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "netns0"
+    assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == ""
+    assert cnlab("--world", name, "down", env=state_dir).returncode == 0
+    assert host_fingerprint() == before
+
+
+def test_shell_exit_status_and_stdin_script(name: str, state_dir: dict[str, str]) -> None:
+    cnlab("--world", name, "reset", env=state_dir)
+    assert cnlab("--world", name, "shell", "-c", "exit 7", env=state_dir).returncode == 7
+    out = cnlab("--world", name, "shell", env=state_dir, input="ip -4 -o addr show eth0\n")
+    assert "10.0.2.15/24" in out.stdout
+    out = cnlab(
+        "--world", name, "shell", "--ns", "internet", "-c", "ip -4 -o addr show lo", env=state_dir
+    )
+    assert "8.8.8.8/32" in out.stdout
+
+
+def test_shell_in_a_learner_namespace(name: str, state_dir: dict[str, str]) -> None:
+    cnlab("--world", name, "reset", env=state_dir)
+    cnlab("--world", name, "shell", "-c", "ip netns add netns0", env=state_dir)
+    out = cnlab(
+        "--world", name, "shell", "--ns", "netns0", "-c", "ip -o link | wc -l", env=state_dir
+    )
+    assert out.stdout.strip() == "1"
+    bad = cnlab("--world", name, "shell", "--ns", "nope", "-c", "true", env=state_dir)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        f"cnlab: no namespace 'nope' in world '{name}' (it has: host, internet, netns0)"
+    )
+
+
+def test_check_solve_status_list(name: str, state_dir: dict[str, str]) -> None:
+    cnlab("--world", name, "reset", "01-pair", env=state_dir)
+    failing = cnlab("--world", name, "check", "--json", env=state_dir)
+    assert failing.returncode == 1
+    report = json.loads(failing.stdout)
+    assert set(report) == {"lesson", "world", "passed", "duration_ms", "milestones"}
+    assert report["lesson"] == "01-pair" and report["world"] == name and not report["passed"]
+    assert report["milestones"][0]["cause"] == "netns-missing"
+    assert set(report["milestones"][0]) == {
+        "id",
+        "title",
+        "passed",
+        "cause",
+        "explanation",
+        "evidence",
+    }
+    assert cnlab("--world", name, "solve", env=state_dir).returncode == 0
+    passing = cnlab("--world", name, "check", env=state_dir)
+    assert passing.returncode == 0, passing.stdout
+    status = json.loads(cnlab("--world", name, "status", "--json", env=state_dir).stdout)
+    assert status["state"] == "ready" and status["lesson"] == "01-pair"
+    assert status["namespaces"] == ["box"]
+    listing = json.loads(cnlab("--world", name, "list", "--json", env=state_dir).stdout)
+    first = listing["lessons"][0]
+    assert first["completed"] and first["passed"] == first["milestones"] == 3
+    every = json.loads(cnlab("--world", name, "check", "--all", "--json", env=state_dir).stdout)
+    assert [r["lesson"] for r in every] == ["01-pair", "02-outside"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "status"),
+    [
+        (["reset", "99"], "cnlab: unknown lesson '99'; the lessons are: 01-pair, 02-outside", 2),
+        (["check"], "cnlab: no world '{name}' yet: run `cnlab reset 1 --world {name}` first", 1),
+        (
+            ["shell", "-c", "true"],
+            "cnlab: no world '{name}' yet: run `cnlab reset 1 --world {name}` first",
+            1,
+        ),
+    ],
+)
+def test_errors_are_one_clear_line(
+    name: str, state_dir: dict[str, str], args: list[str], message: str, status: int
+) -> None:
+    out = cnlab("--world", name, *args, env=state_dir)
+    assert out.returncode == status
+    assert out.stderr.strip() == message.format(name=name)
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_world_name(state_dir: dict[str, str]) -> None:
+    out = cnlab("--world", "../etc", "status", env=state_dir)
+    assert out.returncode == 2
+    assert "invalid world name" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_not_root_is_told_before_anything(tmp_path: Path) -> None:
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "util-linux setpriv is needed"
+    out = subprocess.run(
+        [
+            setpriv,
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "lab",
+            "reset",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **FIXTURE},
+        check=False,
+    )
+    assert out.returncode == 77
+    assert out.stderr.strip() == (
+        "cnlab: cnlab builds network namespaces and needs root: run it with sudo (or as root)"
+    )
+
+
+def test_missing_tools_are_named(name: str, state_dir: dict[str, str], tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "nsenter", "unshare", "ip"):
+        (bin_dir / tool).symlink_to(shutil.which(tool) or "/bin/false")
+    out = cnlab("--world", name, "reset", env={**state_dir, "PATH": str(bin_dir)})
+    assert out.returncode == 69
+    assert (
+        out.stderr.strip()
+        == "cnlab: missing iptables (package iptables): run ./run once, or install them"
+    )
+
+
+def test_python_dash_m_lab_and_console_script_agree() -> None:
+    script = Path(sys.executable).parent / "cnlab"
+    one = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    two = cnlab("--help")
+    assert one.returncode == two.returncode == 0
+    assert one.stdout.replace("cnlab", "") == two.stdout.replace("cnlab", "")

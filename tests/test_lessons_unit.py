@@ -1,0 +1,102 @@
+"""Lesson loading is pure: folders of data in, lessons or one clear error out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lab.errors import LabError
+from lab.lessons import Course, parse_steps
+from tests.conftest import FIXTURE_COURSE
+
+
+def copy_course(tmp_path: Path) -> Path:
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, root)
+    return root
+
+
+def test_parse_steps_keeps_narration_and_continuations() -> None:
+    steps = parse_steps(
+        "#!/bin/bash\n# Make a namespace.\n# It is empty.\nip netns add a\n\n"
+        "ip link add x \\\n  type veth peer name y\n# That is all.\n"
+    )
+    assert [s.command for s in steps] == [
+        "ip netns add a",
+        "ip link add x \\\n  type veth peer name y",
+        "",
+    ]
+    assert steps[0].narration == ("Make a namespace.", "It is empty.")
+    assert steps[2].narration == ("That is all.",)
+
+
+def test_fixture_course_loads_in_order_with_variables() -> None:
+    course = Course(FIXTURE_COURSE)
+    assert [lesson.id for lesson in course.lessons] == ["01-pair", "02-outside"]
+    first = course.find("1")
+    assert course.find("01") is first and course.find("01-pair") is first
+    assert first.milestones[0].args == {"ns": "box"}
+    assert first.milestones[2].title == "box reaches the host (192.168.7.1)"
+    assert "ip netns add box" in first.solution_script()
+    assert course.next_after(first) is course.find(2)
+    assert course.next_after(course.find(2)) is None
+
+
+def test_unknown_lesson_names_the_known_ones() -> None:
+    with pytest.raises(LabError, match="unknown lesson 'x'; the lessons are: 01-pair, 02-outside"):
+        Course(FIXTURE_COURSE).find("x")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda r: (r / "01-pair" / "solution.sh").unlink(),
+            "01-pair/solution.sh: file is missing",
+        ),
+        (
+            lambda r: (r / "01-pair" / "lesson.toml").write_text("title = [unclosed"),
+            "not valid TOML",
+        ),
+        (
+            lambda r: (r / "01-pair" / "lesson.toml").write_text(
+                'title = "t"\ngoal = "g"\n[[milestones]]\nid = "a"\ntitle = "x"\ncheck = "c"\n'
+                '[[milestones]]\nid = "a"\ntitle = "y"\ncheck = "c"\n'
+            ),
+            "duplicate milestone id 'a'",
+        ),
+        (
+            lambda r: (r / "01-pair" / "lesson.toml").write_text('title = "t"\ngoal = "g"\n'),
+            "needs at least one [[milestones]] table",
+        ),
+        (
+            lambda r: (r / "01-pair" / "lesson.toml").write_text(
+                'title = "t"\ngoal = "g"\nhints = [""]\n[[milestones]]\nid = "a"\ntitle = "x"\ncheck = "c"\n'
+            ),
+            "'hints' must be a list of non-empty strings",
+        ),
+    ],
+)
+def test_malformed_lessons_get_one_clear_message(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    root = copy_course(tmp_path)
+    mutate(root)
+    with pytest.raises(LabError) as info:
+        _ = Course(root).lessons
+    assert message in info.value.message
+
+
+def test_template_errors_name_the_file(tmp_path: Path) -> None:
+    root = copy_course(tmp_path)
+    (root / "01-pair" / "text.md.j2").write_text("Hello {{ no_such_variable }}\n")
+    lesson = Course(root).find(1)
+    with pytest.raises(
+        LabError, match=r"01-pair/text.md.j2, line 1: template error: 'no_such_variable'"
+    ):
+        lesson.text()
+
+
+def test_missing_lessons_folder(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="lessons folder not found"):
+        _ = Course(tmp_path / "nope").lessons
