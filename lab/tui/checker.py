@@ -51,9 +51,10 @@ class CheckClient:
         self.argv = list(argv) if argv else default_argv(world)
         self.timeout = timeout
         self.proc: asyncio.subprocess.Process | None = None
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         self.starts = 0
         self.last_stderr = ""
+        self._drainer: asyncio.Task[None] | None = None
 
     async def _ensure(self) -> asyncio.subprocess.Process:
         if self.proc is not None and self.proc.returncode is None:
@@ -75,7 +76,7 @@ class CheckClient:
         except OSError as exc:
             raise CheckError(f"cannot start the check server: {exc}") from exc
         self.starts += 1
-        asyncio.create_task(self._drain_stderr(self.proc))
+        self._drainer = asyncio.create_task(self._drain_stderr(self.proc))
         return self.proc
 
     async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
@@ -86,7 +87,7 @@ class CheckClient:
 
     async def request(self, op: str, **fields: Any) -> dict[str, Any]:
         """Send one request and return the response (raises :class:`CheckError`)."""
-        async with self._lock:
+        async with self.lock:
             proc = await self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
             payload = json.dumps({"op": op, **fields}) + "\n"
@@ -98,9 +99,11 @@ class CheckClient:
                 # the answer would arrive for the next request: start afresh
                 self._kill_now()
                 raise
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 await self._kill()
-                raise CheckError(f"the check server did not answer within {self.timeout:.0f} s")
+                raise CheckError(
+                    f"the check server did not answer within {self.timeout:.0f} s"
+                ) from None
             except (OSError, ConnectionError) as exc:
                 await self._kill()
                 raise CheckError(f"the check server went away: {exc}") from exc
@@ -160,7 +163,7 @@ class CheckClient:
             proc.stdin.close()
         try:
             await asyncio.wait_for(proc.wait(), 1.0)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             with contextlib.suppress(Exception):

@@ -1,0 +1,508 @@
+"""The lab's one screen: lesson, milestones, shell and map, and what ties them.
+
+Layout (``app.tcss``; the screen gets ``-narrow`` below 120 columns)::
+
+    ┌ top bar: world · lesson n/N · milestones · check status ─────────────┐
+    │ lessons (wide only)   │ narration (during a demo)                    │
+    │ lesson text           │ shell (pty + pyte)                           │
+    │ milestones + hints    │ network map (F8; hidden by default if narrow)│
+    └ footer: F-keys ─────────────────────────────────────────────────────┘
+
+What happens in the background, never blocking typing:
+
+* every 100 ms the world's events file is read (a stat + read on the loop):
+  a ``cmd`` line is saved to progress, a ``done`` line asks for a check;
+* every second the check server is asked for the state; when it changed the
+  map is redrawn and the lesson re-checked;
+* checks and state go to the check server (:mod:`lab.tui.checker`) in an
+  async worker; a burst of requests collapses into one follow-up check;
+* building a lesson's start state runs ``build_lesson`` in a *thread* worker
+  (it spawns processes and never forks Python), then a fresh shell starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from lab.errors import LabError
+from lab.lessons import Course, Lesson
+from lab.tui.checker import CheckClient, CheckError
+from lab.tui.demo import run_demo
+from lab.tui.dialogs import ConfirmScreen, TextScreen, help_markdown
+from lab.tui.events import EventsTail
+from lab.tui.netmap import NetMap
+from lab.tui.panels import LessonList, LessonText, Milestones
+from lab.tui.session import Session
+from lab.tui.terminal import Terminal
+from lab.world import World, locked
+
+EVENTS_EVERY = 0.1
+STATE_EVERY = 1.0
+
+
+def _same_state(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return {k: v for k, v in a.items() if k != "taken_at"} == {
+        k: v for k, v in b.items() if k != "taken_at"
+    }
+
+
+class LabScreen(Screen[None]):
+    BINDINGS = [
+        Binding("f1", "help", "Help", priority=True),
+        Binding("f2", "hint", "Hint", priority=True),
+        Binding("f3", "lesson(-1)", "Prev", priority=True),
+        Binding("f4", "lesson(1)", "Next", priority=True),
+        Binding("f5", "reset", "Reset", priority=True),
+        Binding("f6", "solution", "Solution", priority=True),
+        Binding("f7", "demo", "Demo", priority=True),
+        Binding("f8", "toggle_map", "Map", priority=True),
+        Binding("f10", "app.quit", "Quit", priority=True),
+        Binding("ctrl+o", "switch_focus", "Focus", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        world: World,
+        course: Course,
+        lesson_ref: str | None = None,
+        check_argv: list[str] | None = None,
+        demo_char_delay: float = 0.02,
+        demo_pause: float = 0.8,
+    ) -> None:
+        super().__init__()
+        self.world = world
+        self.course = course
+        self.session = Session(world.name, course)
+        self.lesson: Lesson = self.session.start_lesson(lesson_ref, None)
+        self.lesson_ref = lesson_ref
+        self.checker = CheckClient(world.name, check_argv)
+        self.tail = EventsTail(world.events_path)
+        self.report: dict[str, Any] | None = None
+        self.state: dict[str, Any] | None = None
+        self.check_status = ""
+        self.building = False
+        self.ready = False
+        self._check_wanted = False
+        self._checking = False
+        self._state_busy = False
+        self._demo_task: asyncio.Task[bool] | None = None
+        self.demo_char_delay = demo_char_delay
+        self.demo_pause = demo_pause
+        self.timings: dict[str, float] = {}
+        self.last_check_ms = 0.0
+        self.last_done_at = 0.0
+        self.feedback_latencies: list[float] = []
+        self.shell = Terminal(
+            [*world.enter_argv(None), "bash", "--rcfile", str(world.dir / "bashrc"), "-i"],
+            env=world.env(term="xterm-256color"),
+            cwd="/root" if os.path.isdir("/root") else "/",
+            id="shell",
+        )
+        self.netmap = NetMap(id="map")
+
+    # ---------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="topbar")
+        with Horizontal(id="main"):
+            with Vertical(id="side"):
+                yield LessonList(id="lessons")
+                yield LessonText(id="text")
+                yield Milestones(id="milestones")
+            with Vertical(id="work"):
+                yield Static("", id="narration")
+                yield self.shell
+                yield self.netmap
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.shell.on_first_output = self._first_output
+        self.query_one("#narration").display = False
+        if self.app.size.width < 120:
+            self.netmap.display = False
+        await self._show_lesson()
+        self.shell.focus()
+        self.set_interval(EVENTS_EVERY, self._poll_events)
+        self.set_interval(STATE_EVERY, self._poll_state)
+        state = self.world.state()
+        world_lesson = self.world.lesson if state == "ready" else None
+        if self.lesson_ref is None and not self.session.progress.current and world_lesson:
+            self.lesson = self.session.start_lesson(world_lesson, None)
+            await self._show_lesson()
+        if state != "ready":
+            what = "was left broken" if state == "broken" else "does not exist yet"
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"The world {self.world.name!r} {what}.\n\n"
+                    f"Build it now, at the start of lesson {self.lesson.number} "
+                    f"({self.lesson.title})?",
+                    yes="Build",
+                    no="Quit",
+                ),
+                self._build_answer,
+            )
+            self._show_note("no world yet")
+            return
+        if world_lesson != self.lesson.id:
+            self.build(self.lesson)
+            return
+        self.session.set_current(self.lesson)
+        self._world_ready()
+
+    def _build_answer(self, yes: bool | None) -> None:
+        if yes:
+            self.build(self.lesson)
+        else:
+            self.app.exit(1)
+
+    def _first_output(self) -> None:
+        self.timings.setdefault("first_output", time.perf_counter())
+
+    # ----------------------------------------------------------- the lesson
+
+    async def _show_lesson(self) -> None:
+        self._refresh_list()
+        try:
+            text = self.lesson.text()
+        except LabError as exc:
+            text = f"# {self.lesson.title}\n\n(cannot render the lesson text: {exc.message})"
+        await self.query_one(LessonText).show(text)
+        self._refresh_milestones()
+        self._refresh_topbar()
+
+    def _refresh_list(self) -> None:
+        rows = [
+            (lesson, self.session.passed_count(lesson), self.session.completed(lesson))
+            for lesson in self.course.lessons
+        ]
+        self.query_one(LessonList).show(rows, self.lesson.id)
+
+    def _refresh_milestones(self) -> None:
+        report = (
+            self.report if self.report and self.report.get("lesson") == self.lesson.id else None
+        )
+        self.query_one(Milestones).show(
+            self.lesson, report, self.session.hints_shown(self.lesson), self.check_status
+        )
+
+    def _refresh_topbar(self) -> None:
+        report = (
+            self.report if self.report and self.report.get("lesson") == self.lesson.id else None
+        )
+        passed = sum(1 for m in (report or {}).get("milestones", []) if m.get("passed"))
+        total = len(self.lesson.milestones)
+        count = len(self.course.lessons)
+        self.query_one("#topbar", Static).update(
+            f" cnlab · world {self.world.name} · lesson {self.lesson.number}/{count}: "
+            f"{self.lesson.title} · {passed}/{total} ✔"
+            + (f" · {self.check_status}" if self.check_status else "")
+        )
+
+    def _set_status(self, status: str) -> None:
+        self.check_status = status
+        self._refresh_milestones()
+        self._refresh_topbar()
+
+    def _show_note(self, note: str) -> None:
+        self.netmap.show_note(note)
+        self._set_status(note)
+
+    # --------------------------------------------------------- world & shell
+
+    def build(self, lesson: Lesson) -> None:
+        """Rebuild the world at ``lesson``'s start state, then start a new shell."""
+        if self.building:
+            return
+        self.building = True
+        self.ready = False
+        self.shell.stop()
+        self.lesson = lesson
+        self.report = None
+        self.state = None
+        self._show_note(f"building lesson {lesson.number}…")
+        self._build_worker(lesson)
+
+    @work(exclusive=True, group="build", exit_on_error=False)
+    async def _build_worker(self, lesson: Lesson) -> None:
+        # Hold the check server's lock: no check may look at a half-built world
+        # (the server cleans up a world it finds half-made).
+        async with self.checker.lock:
+            try:
+                took = await asyncio.to_thread(self._build_blocking, lesson)
+            except LabError as exc:
+                self._build_failed(exc.message)
+                return
+            except Exception as exc:  # keep the TUI alive; say what broke
+                self._build_failed(f"{type(exc).__name__}: {exc}")
+                return
+        await self._build_done(lesson, took)
+
+    def _build_blocking(self, lesson: Lesson) -> float:
+        """Runs in a thread: build_lesson spawns processes and never forks Python."""
+        from lab.cli import build_lesson
+
+        with locked(self.world.name, wait=60):
+            return build_lesson(self.world, lesson)
+
+    def _build_failed(self, message: str) -> None:
+        self.building = False
+        self._show_note("the world could not be built (F5 tries again)")
+        self.notify(message, title="build failed", severity="error", timeout=15)
+
+    async def _build_done(self, lesson: Lesson, took: float) -> None:
+        self.building = False
+        self.lesson = lesson
+        self.session.set_current(lesson)
+        await self._show_lesson()
+        self.notify(f"lesson {lesson.number} is ready ({took * 1000:.0f} ms)", timeout=3)
+        self._world_ready()
+
+    def _world_ready(self) -> None:
+        self.tail.skip_to_end()
+        self.shell.start()
+        self.ready = True
+        self.request_check()
+        self._poll_state()
+
+    def on_terminal_restart(self, event: Terminal.Restart) -> None:
+        if self.world.state() == "ready" and not self.building:
+            self.shell.start()
+        else:
+            self.notify("the world is gone: F5 rebuilds this lesson", severity="warning")
+
+    # ------------------------------------------------------- events & checks
+
+    def _poll_events(self) -> None:
+        if not self.ready:
+            return
+        events = self.tail.poll()
+        if not events:
+            return
+        commands = [e.value for e in events if e.kind == "cmd"]
+        if commands:
+            self.session.record_commands(self.lesson, commands)
+        if any(e.kind == "done" for e in events):
+            self.last_done_at = time.perf_counter()
+            self.request_check()
+
+    def request_check(self) -> None:
+        self._check_wanted = True
+        if not self._checking:
+            self._checking = True
+            self._check_worker()
+
+    @work(exclusive=False, group="check", exit_on_error=False)
+    async def _check_worker(self) -> None:
+        try:
+            while self._check_wanted and self.ready:
+                self._check_wanted = False
+                lesson = self.lesson
+                started = time.perf_counter()
+                try:
+                    report = await self.checker.check(lesson.id)
+                except CheckError as exc:
+                    self._set_status(f"checks unavailable: {exc}")
+                    await asyncio.sleep(1.0)
+                    continue
+                if lesson is not self.lesson or not self.ready:
+                    continue
+                self.last_check_ms = (time.perf_counter() - started) * 1000
+                if self.last_done_at:
+                    self.feedback_latencies.append(time.perf_counter() - self.last_done_at)
+                    self.last_done_at = 0.0
+                self._apply_report(lesson, report)
+        finally:
+            self._checking = False
+
+    def _apply_report(self, lesson: Lesson, report: dict[str, Any]) -> None:
+        self.report = report
+        newly = self.session.record_report(lesson, report)
+        self.check_status = f"checked in {self.last_check_ms:.0f} ms"
+        self._refresh_milestones()
+        self._refresh_topbar()
+        self._refresh_list()
+        if newly:
+            if self.session.all_completed():
+                self.app.push_screen(TextScreen(self.session.summary_markdown()))
+            else:
+                self.notify(f"Lesson {lesson.number} complete! F4 opens the next one.", timeout=8)
+
+    def _poll_state(self) -> None:
+        if not self.ready or self._state_busy or self.building:
+            return
+        self._state_busy = True
+        self._state_worker()
+
+    @work(exclusive=False, group="state", exit_on_error=False)
+    async def _state_worker(self) -> None:
+        try:
+            try:
+                state = await self.checker.state()
+            except CheckError as exc:
+                self.netmap.show_note(f"map unavailable: {exc}")
+                return
+            if not self.ready:
+                return
+            if not _same_state(state, self.state):
+                first = self.state is None
+                self.state = state
+                self.netmap.show(state)
+                if not first:
+                    self.request_check()
+        finally:
+            self._state_busy = False
+
+    # --------------------------------------------------------------- actions
+
+    def action_help(self) -> None:
+        self.app.push_screen(TextScreen(help_markdown()))
+
+    def action_hint(self) -> None:
+        before = len(self.session.hints_shown(self.lesson))
+        shown = self.session.use_hint(self.lesson)
+        if shown == before:
+            self.notify("That was the last hint. F6 shows the solution.", timeout=4)
+        self._refresh_milestones()
+        self.query_one(Milestones).scroll_end(animate=False)
+
+    def action_lesson(self, step: int) -> None:
+        target = self.session.neighbour(self.lesson, step)
+        if target is None:
+            self.notify("no lesson that way", timeout=2)
+            return
+        self.open_lesson(target)
+
+    def open_lesson(self, lesson: Lesson) -> None:
+        self.stop_demo()
+        self.build(lesson)
+
+    def on_lesson_list_chosen(self, event: LessonList.Chosen) -> None:
+        lesson = self.course.find(event.lesson_id)
+        self.shell.focus()
+        if lesson.id != self.lesson.id:
+            self.open_lesson(lesson)
+
+    def action_reset(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.stop_demo()
+                self.build(self.lesson)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Reset lesson {self.lesson.number}? The world goes back to the lesson's "
+                "start state and the shell restarts.",
+                yes="Reset",
+            ),
+            answer,
+        )
+
+    def action_solution(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.session.mark_solution_shown(self.lesson)
+                self.app.push_screen(TextScreen(self.solution_markdown()))
+
+        self.app.push_screen(
+            ConfirmScreen("Show the reference solution of this lesson?", yes="Show"), answer
+        )
+
+    def solution_markdown(self) -> str:
+        parts = [f"# Solution: {self.lesson.title}", ""]
+        for step in self.lesson.solution_steps():
+            if step.narration:
+                parts.append(" ".join(step.narration))
+                parts.append("")
+            if step.command:
+                parts += ["```bash", step.command, "```", ""]
+        return "\n".join(parts)
+
+    def action_toggle_map(self) -> None:
+        self.netmap.display = not self.netmap.display
+
+    def action_switch_focus(self) -> None:
+        if self.shell.has_focus:
+            self.query_one(LessonList).focus()
+        else:
+            self.shell.focus()
+
+    # ------------------------------------------------------------------ demo
+
+    def action_demo(self) -> None:
+        if self._demo_task is not None and not self._demo_task.done():
+            self.stop_demo()
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_demo()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Run the demo? This lesson is reset, then its solution is typed into the "
+                "shell step by step. F7 stops it.",
+                yes="Run demo",
+            ),
+            answer,
+        )
+
+    def start_demo(self) -> None:
+        self.stop_demo()
+        self._demo_task = asyncio.create_task(self._demo())
+
+    async def _demo(self) -> bool:
+        narration = self.query_one("#narration", Static)
+        narration.display = True
+        narration.update("demo: resetting the lesson…")
+        self.build(self.lesson)
+        while self.building or not self.shell.running:
+            await asyncio.sleep(0.05)
+        first = self.tail.done_count
+        deadline = time.monotonic() + 10
+        while self.tail.done_count <= first and time.monotonic() < deadline:
+            self._poll_events()
+            await asyncio.sleep(0.05)
+
+        def done_count() -> int:
+            self._poll_events()
+            return self.tail.done_count
+
+        try:
+            return await run_demo(
+                self.lesson.solution_steps(),
+                self.shell.write,
+                narration.update,
+                done_count,
+                char_delay=self.demo_char_delay,
+                pause=self.demo_pause,
+            )
+        finally:
+            self.set_timer(4, lambda: setattr(narration, "display", False))
+
+    def stop_demo(self) -> None:
+        task, self._demo_task = self._demo_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            narration = self.query_one("#narration", Static)
+            narration.update("demo stopped")
+            self.set_timer(2, lambda: setattr(narration, "display", False))
+
+    # -------------------------------------------------------------- shutdown
+
+    async def on_unmount(self) -> None:
+        self.ready = False
+        self.stop_demo()
+        self.shell.stop()
+        await self.checker.close()

@@ -1,0 +1,285 @@
+"""The network map: the live world drawn as text, one box per namespace.
+
+:func:`render_map` is pure: it takes the state dict the check server sends
+(``dataclasses.asdict(WorldState)``, see :mod:`lab.state`) and a width, and
+returns lines of text. Unit tests feed it hand-made snapshots. It shows, per
+namespace: ``ip_forward``, every interface with its state and addresses, the
+other end of each veth (``↔ netns0:ceth0``), bridges with their ports,
+routes (a clash, two routes for one destination, is marked ``⚠``), NAT rules,
+custom chains and non-default filter policies. The simulated internet is not
+drawn (the learner never creates it); the host's ``eth0`` says where it leads.
+
+Narrow widths stack the boxes; wide ones put them side by side and add a
+list of the wires (veth pairs across namespaces). :class:`NetMap` is the
+widget: it colours the text and scrolls when the map is taller than its room.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections import Counter
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+HOST = "host"
+INTERNET = "internet"
+MIN_BOX = 34
+MAX_BOX = 52
+
+State = dict[str, Any]
+
+
+def _links(ns: State) -> list[State]:
+    return list(ns.get("links") or [])
+
+
+def peer_of(state: State, ns_name: str, link: State) -> tuple[str, State] | None:
+    """The other end of a veth, like :meth:`lab.state.WorldState.peer` on dicts."""
+    if link.get("kind") != "veth" or link.get("peer_index") is None:
+        return None
+    spaces: dict[str, State] = state.get("namespaces") or {}
+    if not link.get("peer_elsewhere"):
+        for other in _links(spaces.get(ns_name) or {}):
+            if other.get("index") == link["peer_index"]:
+                return ns_name, other
+        return None
+    for other_name, other_ns in spaces.items():
+        if other_name == ns_name:
+            continue
+        for cand in _links(other_ns):
+            if (
+                cand.get("index") == link["peer_index"]
+                and cand.get("kind") == "veth"
+                and cand.get("peer_index") == link.get("index")
+                and cand.get("peer_elsewhere")
+            ):
+                return other_name, cand
+    return None
+
+
+def link_state(link: State) -> str:
+    if not link.get("up"):
+        return "DOWN"
+    return "UP" if link.get("carrier") else "NO-CARRIER"
+
+
+def route_text(route: State) -> str:
+    parts = [str(route.get("dst"))]
+    if route.get("gateway"):
+        parts += ["via", str(route["gateway"])]
+    if route.get("dev"):
+        parts += ["dev", str(route["dev"])]
+    if route.get("linkdown"):
+        parts.append("linkdown")
+    return " ".join(parts)
+
+
+def clashes(ns: State) -> set[str]:
+    """Destinations that have two or more routes in this namespace."""
+    counts = Counter(str(r.get("dst")) for r in ns.get("routes") or [])
+    return {dst for dst, n in counts.items() if n > 1}
+
+
+def _order(state: State) -> list[str]:
+    names = list((state.get("namespaces") or {}).keys())
+    learner = sorted(n for n in names if n not in (HOST, INTERNET))
+    return ([HOST] if HOST in names else []) + learner
+
+
+def namespace_lines(state: State, name: str) -> tuple[str, list[str]]:
+    """(title, content lines) of one namespace's box, before wrapping."""
+    ns: State = state["namespaces"][name]
+    fwd = "on" if ns.get("ip_forward") else "off"
+    title = f"{name} · ip_forward {fwd}"
+    lines: list[str] = []
+    links = _links(ns)
+    for link in links:
+        lname = str(link.get("name"))
+        bits = [f"{lname:<6}", link_state(link)]
+        if link.get("kind") == "bridge":
+            bits.insert(1, "bridge")
+        addrs = [a for a in link.get("addresses") or [] if lname != "lo"]
+        bits += addrs
+        if link.get("master"):
+            bits.append(f"⊂ {link['master']}")
+        if link.get("kind") == "veth":
+            peer = peer_of(state, name, link)
+            if peer is None:
+                bits.append("↔ ?")
+            elif peer[0] == INTERNET:
+                bits.append("↔ internet")
+            elif peer[0] == name:
+                bits.append(f"↔ {peer[1].get('name')}")
+            else:
+                bits.append(f"↔ {peer[0]}:{peer[1].get('name')}")
+        lines.append(" ".join(bits))
+        if link.get("kind") == "bridge":
+            ports = [str(p.get("name")) for p in links if p.get("master") == lname]
+            lines.append(f"  ports: {', '.join(ports) if ports else 'none'}")
+    routes = list(ns.get("routes") or [])
+    clash = clashes(ns)
+    if routes:
+        lines.append("routes:")
+        for route in routes:
+            text = route_text(route)
+            if str(route.get("dst")) in clash:
+                lines.append(f"⚠ {text}  CLASH")
+            else:
+                lines.append(f"  {text}")
+        for dst in sorted(clash):
+            first = next(r for r in routes if str(r.get("dst")) == dst)
+            lines.append(f"⚠ route clash: {dst} twice, kernel uses dev {first.get('dev')}")
+    else:
+        lines.append("routes: none")
+    firewall: State = ns.get("firewall") or {}
+    for rule in firewall.get("rules") or []:
+        if rule.get("table") == "nat":
+            lines.append(f"nat {rule.get('chain')}: {rule.get('text')}")
+    for table, chains in sorted((firewall.get("chains") or {}).items()):
+        if chains:
+            lines.append(f"{table} chains: {', '.join(chains)}")
+    for table, policies in sorted((firewall.get("policies") or {}).items()):
+        for chain, policy in sorted(policies.items()):
+            if policy != "ACCEPT":
+                lines.append(f"{table} {chain} policy {policy}")
+    filters = [r for r in firewall.get("rules") or [] if r.get("table") == "filter"]
+    if filters:
+        lines.append(f"filter: {len(filters)} rule{'s' if len(filters) != 1 else ''}")
+    return title, lines
+
+
+def wires(state: State) -> list[str]:
+    """Each veth pair once: ``host:veth0 ═══ netns0:ceth0``."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for name in _order(state):
+        for link in _links(state["namespaces"][name]):
+            peer = peer_of(state, name, link)
+            if peer is None or peer[0] == INTERNET:
+                continue
+            a = f"{name}:{link.get('name')}"
+            b = f"{peer[0]}:{peer[1].get('name')}"
+            key = (min(a, b), max(a, b))
+            if key in seen:
+                continue
+            seen.add(key)
+            both = link.get("up") and peer[1].get("up")
+            out.append(f"{a} ═══ {b}" + ("" if both else "  (a side is down)"))
+    return out
+
+
+def _wrap(lines: list[str], inner: int) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= inner:
+            out.append(line)
+            continue
+        indent = len(line) - len(line.lstrip()) + 2
+        out += textwrap.wrap(
+            line,
+            width=inner,
+            subsequent_indent=" " * min(indent, inner // 2),
+            break_on_hyphens=False,
+        ) or [line[:inner]]
+    return out
+
+
+def _box(title: str, lines: list[str], width: int) -> list[str]:
+    inner = width - 4
+    title = title if len(title) <= inner - 1 else title[: inner - 2] + "…"
+    top = "┌─ " + title + " " + "─" * max(width - len(title) - 5, 0) + "┐"
+    body = [f"│ {line:<{inner}} │" for line in _wrap(lines, inner)]
+    return [top, *body, "└" + "─" * (width - 2) + "┘"]
+
+
+def render_map(state: State, width: int) -> list[str]:
+    """The map of ``state`` as lines no wider than ``width``."""
+    width = max(width, 20)
+    spaces = state.get("namespaces") or {}
+    if not spaces:
+        return ["(no world state yet)"]
+    boxes = [namespace_lines(state, name) for name in _order(state)]
+    natural = max(
+        [len(title) + 6 for title, _ in boxes] + [len(line) + 4 for _, ls in boxes for line in ls]
+    )
+    natural = max(MIN_BOX, min(MAX_BOX, natural))
+    cols = max(1, min(len(boxes), width // natural))
+    box_w = width // cols if cols > 1 else width
+    out: list[str] = []
+    for start in range(0, len(boxes), cols):
+        drawn = [_box(t, ls, box_w) for t, ls in boxes[start : start + cols]]
+        height = max(len(d) for d in drawn)
+        for row in range(height):
+            out.append("".join(d[row] if row < len(d) else " " * box_w for d in drawn).rstrip())
+    pairs = wires(state)
+    if cols > 1 and pairs:
+        out.append("veth pairs: " + "   ".join(pairs))
+        out = out[:-1] + _wrap([out[-1]], width)
+    return out
+
+
+_HIGHLIGHTS = [
+    (re.compile(r"\bUP\b"), "bold green"),
+    (re.compile(r"\bDOWN\b|NO-CARRIER"), "bold red"),
+    (re.compile(r"⚠.*"), "bold yellow"),
+    (re.compile(r"ip_forward on"), "green"),
+    (re.compile(r"ip_forward off"), "dim"),
+    (re.compile(r"↔ \S+|═══"), "cyan"),
+    (re.compile(r"\b\d+\.\d+\.\d+\.\d+(/\d+)?"), "magenta"),
+    (re.compile(r"^(nat|filter) .*", re.M), "blue"),
+]
+
+
+def colourise(lines: list[str]) -> Text:
+    text = Text("\n".join(lines))
+    for pattern, style in _HIGHLIGHTS:
+        text.highlight_regex(pattern, style)
+    return text
+
+
+class NetMap(VerticalScroll):
+    """The map widget: redraws when the state or its width changes."""
+
+    DEFAULT_CSS = """
+    NetMap { height: 1fr; }
+    NetMap > Static { width: 100%; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.state: State = {}
+        self.note = "waiting for the first look at the world…"
+        self._body = Static(self.note)
+        self._drawn: tuple[str, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self._body
+
+    def show(self, state: State) -> None:
+        self.state = state
+        self._draw()
+
+    def show_note(self, note: str) -> None:
+        self.state = {}
+        self.note = note
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        width = max(self.scrollable_content_region.width, 20)
+        if not self.state:
+            self._body.update(self.note)
+            return
+        lines = render_map(self.state, width)
+        key = ("\n".join(lines), width)
+        if key == self._drawn:
+            return
+        self._drawn = key
+        self._body.update(colourise(lines))

@@ -1,0 +1,129 @@
+"""The learner's session: which lesson, what passed, hints, commands — saved at once.
+
+Everything the screen shows about progress goes through :class:`Session`,
+which writes :mod:`lab.progress` (atomically) after every change, so a killed
+TUI restarts where it was: the current lesson, the milestones passed, the
+hints already shown and every command typed (read from the world's events
+file) per lesson. No Textual here; the app calls it from the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lab import progress
+from lab.lessons import Course, Lesson
+
+
+class Session:
+    def __init__(self, world: str, course: Course) -> None:
+        self.world = world
+        self.course = course
+        self.progress = progress.load(world)
+
+    # --------------------------------------------------------------- lessons
+
+    def start_lesson(self, ref: str | None, world_lesson: str | None) -> Lesson:
+        """The lesson to open: asked for, else saved, else the world's, else the first."""
+        for candidate in (ref, self.progress.current, world_lesson):
+            if candidate:
+                try:
+                    return self.course.find(candidate)
+                except Exception:  # a lesson that no longer exists: fall through
+                    continue
+        return self.course.lessons[0]
+
+    @property
+    def lessons(self) -> tuple[Lesson, ...]:
+        return self.course.lessons
+
+    def set_current(self, lesson: Lesson) -> None:
+        self.progress.current = lesson.id
+        self.progress.lesson(lesson.id)
+        self.save()
+
+    def neighbour(self, lesson: Lesson, step: int) -> Lesson | None:
+        index = self.lessons.index(lesson) + step
+        return self.lessons[index] if 0 <= index < len(self.lessons) else None
+
+    # -------------------------------------------------------------- recording
+
+    def record_commands(self, lesson: Lesson, commands: Iterable[str]) -> int:
+        entry = self.progress.lesson(lesson.id)
+        added = 0
+        for command in commands:
+            if command.strip():
+                entry.commands.append(command)
+                added += 1
+        if added:
+            self.save()
+        return added
+
+    def record_report(self, lesson: Lesson, report: dict[str, Any]) -> bool:
+        """Remember passed milestones; True when this report completes the lesson."""
+        entry = self.progress.lesson(lesson.id)
+        changed = False
+        for m in report.get("milestones", []):
+            if m.get("passed") and m.get("id") not in entry.passed:
+                entry.passed.append(str(m.get("id")))
+                changed = True
+        newly = bool(report.get("passed")) and not entry.completed
+        if newly:
+            entry.completed = True
+            changed = True
+        if changed:
+            self.save()
+        return newly
+
+    def use_hint(self, lesson: Lesson) -> int:
+        """Reveal one more hint; return how many are shown now."""
+        entry = self.progress.lesson(lesson.id)
+        if entry.hints_used < len(lesson.hints):
+            entry.hints_used += 1
+            self.save()
+        return entry.hints_used
+
+    def hints_shown(self, lesson: Lesson) -> list[str]:
+        used = self.progress.lessons.get(lesson.id)
+        return list(lesson.hints[: used.hints_used]) if used else []
+
+    def mark_solution_shown(self, lesson: Lesson) -> None:
+        self.progress.lesson(lesson.id).solution_shown = True
+        self.save()
+
+    def completed(self, lesson: Lesson) -> bool:
+        entry = self.progress.lessons.get(lesson.id)
+        return bool(entry and entry.completed)
+
+    def passed_count(self, lesson: Lesson) -> int:
+        entry = self.progress.lessons.get(lesson.id)
+        ids = {m.id for m in lesson.milestones}
+        return len(ids & set(entry.passed)) if entry else 0
+
+    def all_completed(self) -> bool:
+        return all(self.completed(lesson) for lesson in self.lessons)
+
+    def summary_markdown(self) -> str:
+        lines = [
+            "# Course complete",
+            "",
+            "You built container networking by hand. What you did:",
+            "",
+            "| lesson | milestones | hints | solution seen | commands |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for lesson in self.lessons:
+            entry = self.progress.lessons.get(lesson.id)
+            lines.append(
+                f"| {lesson.number}. {lesson.title} "
+                f"| {self.passed_count(lesson)}/{len(lesson.milestones)} "
+                f"| {entry.hints_used if entry else 0}/{len(lesson.hints)} "
+                f"| {'yes' if entry and entry.solution_shown else 'no'} "
+                f"| {len(entry.commands) if entry else 0} |"
+            )
+        lines += ["", "Press Escape to go back to the lab."]
+        return "\n".join(lines)
+
+    def save(self) -> None:
+        progress.save(self.progress)
