@@ -180,6 +180,8 @@ class Tracer:
                 src_ip = dst
             hops.append(f"{ns_name}: {dst} is a local address")
             return _Delivered(ns_name, src_ip, nat, hops)
+        if ns_name == "internet" and src_ip is not None:
+            return self._lost_outside(dst, hops)
         if src_ip is not None and ns.ip_forward == 0:
             return Diagnosis(
                 "ip-forward-off",
@@ -232,6 +234,28 @@ class Tracer:
         there, there_if = found
         hops.append(f"{ns_name} -> {there} (arrives on {there_if})")
         return self._forward(there, src_ip, dst, proto, port, depth + 1, hops, nat, in_if=there_if)
+
+    def _lost_outside(self, dst: str, hops: list[str]) -> Diagnosis:
+        """A packet for a lab address went out of eth0: the sender had no better route."""
+        origin = hops[0].split(":", 1)[0] if hops else "host"
+        owners = self._owners(dst)
+        for name, ns in self.state.namespaces.items():
+            for link in ns.links:
+                if link.kind == "bridge" and not link.addresses and owners:
+                    return Diagnosis(
+                        "address-missing",
+                        f"{origin} has no route into {dst}'s network, so it sends the packet to "
+                        f"its default gateway, out of eth0, where it is lost. The bridge "
+                        f"{link.name} in {name} has no address yet; with one, {name} gets a "
+                        "route to the containers.",
+                        [*hops, f"{name}: {link.name} has no IPv4 address"],
+                    )
+        return Diagnosis(
+            "route-missing",
+            f"{origin} has no route to {dst}, so the packet follows the default route out of "
+            "eth0 to the internet, which knows nothing about private lab addresses.",
+            [*hops, f"internet: no route to {dst} (lost here)"],
+        )
 
     def _dnat(
         self,
@@ -349,6 +373,13 @@ class Tracer:
         self, ns_name: str, ns: Namespace, dst: str, hops: list[str], routed: bool
     ) -> Diagnosis:
         evidence = [*hops, f"{ns_name}: ip route get {dst} -> Network is unreachable"]
+        if all(link.name == "lo" for link in ns.links):
+            return Diagnosis(
+                "link-missing",
+                f"{ns_name} has nothing but its loopback interface: no cable leads out of it "
+                "yet. A veth pair is that cable.",
+                [*evidence, f"{ns_name}: links are lo"],
+            )
         has_addr = any(owner.name != "lo" for _, owner in ns.addresses())
         if not has_addr:
             return Diagnosis(
@@ -432,8 +463,20 @@ class Tracer:
             for link in ns.links
             if link.kind == "bridge"
         ]
+        out_peer = self.state.peer(ns_name, out)
         for owner_ns, owner_link in owners:
             peer = self.state.peer(owner_ns, owner_link)
+            if peer and not bridges and out_peer and not out_peer[1].master:
+                return (
+                    "not-bridged",
+                    f"{out.name} in {ns_name} and {owner_link.name} in {owner_ns} hang off "
+                    f"separate veth pairs ({out_peer[1].name} and {peer[1].name} in "
+                    f"{peer[0]}), and nothing joins those ends at layer 2: make them ports "
+                    "of one bridge.",
+                    [
+                        f"{peer[0]}: no bridge; {out_peer[1].name} and {peer[1].name} are unconnected"
+                    ],
+                )
             if peer and bridges and not peer[1].master and peer[1].kind == "veth":
                 bname = bridges[0][1].name
                 return (

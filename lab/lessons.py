@@ -36,7 +36,7 @@ REQUIRED_FILES = ("lesson.toml", "text.md.j2", "start.sh", "solution.sh")
 
 
 def lessons_dir() -> Path:
-    return Path(os.environ.get("CNLAB_LESSONS", DEFAULT_LESSONS_DIR))
+    return Path(os.environ.get("CNLAB_LESSONS") or DEFAULT_LESSONS_DIR)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,288 @@
+"""Every cause code comes out of a real broken world, with the key evidence.
+
+Each test builds the article's network (or most of it) with plain commands in a
+fresh world, breaks one thing, and runs one milestone through the real engine:
+real packets, real kernel state, the tracer's diagnosis.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from checks.context import CheckContext
+from checks.engine import run_milestone
+from checks.report import MilestoneResult
+from lab.lessons import Milestone
+from lab.world import World
+
+pytestmark = pytest.mark.integration
+
+CONTAINERS = """
+ip netns add netns0; ip netns add netns1
+ip link add veth0 type veth peer name ceth0 netns netns0
+ip link add veth1 type veth peer name ceth1 netns netns1
+ip -n netns0 link set lo up; ip -n netns0 link set ceth0 up
+ip -n netns0 addr add 172.18.0.10/16 dev ceth0
+ip -n netns1 link set lo up; ip -n netns1 link set ceth1 up
+ip -n netns1 addr add 172.18.0.20/16 dev ceth1
+"""
+BRIDGE = """
+ip link add br0 type bridge; ip link set br0 up
+ip link set veth0 master br0 up; ip link set veth1 master br0 up
+"""
+GATEWAY = """
+ip addr add 172.18.0.1/16 dev br0
+ip -n netns0 route add default via 172.18.0.1
+ip -n netns1 route add default via 172.18.0.1
+"""
+FORWARD = "echo 1 > /proc/sys/net/ipv4/ip_forward\n"
+MASQ = "iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o br0 -j MASQUERADE\n"
+SERVER = (
+    "ip netns exec netns0 python3 -m http.server --bind 172.18.0.10 5000 >/dev/null 2>&1 &\n"
+    "for i in $(seq 50); do ip netns exec netns0 ss -ltn | grep -q :5000 && break; sleep 0.1; done\n"
+)
+PUBLISH = (
+    "iptables -t nat -A PREROUTING -d 10.0.2.15 -p tcp --dport 5000 -j DNAT --to-destination 172.18.0.10:5000\n"
+    "iptables -t nat -A OUTPUT -d 10.0.2.15 -p tcp --dport 5000 -j DNAT --to-destination 172.18.0.10:5000\n"
+)
+ARTICLE = CONTAINERS + BRIDGE + GATEWAY + FORWARD + MASQ
+
+
+def judge(world: World, script: str, check: str, **args: Any) -> MilestoneResult:
+    world.run(script, check=True, timeout=30)
+    return run_milestone(CheckContext(world), Milestone("m", "m", check, args))
+
+
+def assert_cause(result: MilestoneResult, cause: str, *evidence: str) -> None:
+    assert not result.passed
+    assert result.cause == cause, (result.cause, result.explanation, result.evidence)
+    text = "\n".join(result.evidence)
+    for item in evidence:
+        assert item in text, (item, result.evidence)
+
+
+def test_the_full_article_world_passes(world: World) -> None:
+    world.run(ARTICLE + SERVER + PUBLISH, check=True, timeout=30)
+    ctx = CheckContext(world)
+    for check, args in [
+        ("ping", {"from": "netns0", "to": "172.18.0.20"}),
+        ("ping", {"from": "netns1", "to": "8.8.8.8"}),
+        ("nat_source", {"from": "netns0", "to": "8.8.8.8", "seen": "10.0.2.15"}),
+        ("arp", {"from": "netns0", "to": "172.18.0.20"}),
+        ("http", {"from": "internet", "to": "10.0.2.15", "port": 5000}),
+        ("http", {"from": "host", "to": "10.0.2.15", "port": 5000}),
+        ("masquerade", {"source": "172.18.0.0/16"}),
+    ]:
+        result = run_milestone(ctx, Milestone("m", "m", check, args))
+        assert result.passed, (check, args, result.explanation, result.evidence)
+
+
+def test_netns_missing(world: World) -> None:
+    assert_cause(judge(world, "", "ping", **{"from": "netns0", "to": "10.0.2.15"}), "netns-missing")
+
+
+def test_link_missing_and_wrong_netns(world: World) -> None:
+    r = judge(world, "ip netns add netns0", "link", ns="netns0", name="ceth0")
+    assert_cause(r, "link-missing")
+    r = judge(
+        world, "ip link add veth0 type veth peer name ceth0", "link", ns="netns0", name="ceth0"
+    )
+    assert_cause(r, "link-wrong-netns", "host: has ceth0")
+
+
+def test_link_down_on_the_peer(world: World) -> None:
+    script = CONTAINERS + "ip addr add 172.18.0.11/16 dev veth0\n"  # veth0 left down
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.11"})
+    assert_cause(r, "link-down")
+    assert "veth0 in host, is down" in r.explanation
+
+
+def test_address_missing(world: World) -> None:
+    script = "ip netns add netns0\nip link add veth0 type veth peer name ceth0 netns netns0\n"
+    script += "ip link set veth0 up; ip -n netns0 link set ceth0 up\n"
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "10.0.2.15"})
+    assert_cause(r, "address-missing")
+
+
+def test_route_missing(world: World) -> None:
+    r = judge(world, CONTAINERS, "ping", **{"from": "host", "to": "172.18.0.10"})
+    assert_cause(r, "route-missing", "internet: no route to 172.18.0.10 (lost here)")
+    r = judge(world, BRIDGE, "ping", **{"from": "host", "to": "172.18.0.10"})
+    assert_cause(r, "address-missing", "host: br0 has no IPv4 address")
+
+
+def test_route_clash_names_the_winner_and_the_limbo(world: World) -> None:
+    script = CONTAINERS + (
+        "ip link set veth0 up; ip addr add 172.18.0.11/16 dev veth0\n"
+        "ip link set veth1 up; ip addr add 172.18.0.21/16 dev veth1\n"
+    )
+    r = judge(world, script, "ping", **{"from": "netns1", "to": "172.18.0.21"})
+    assert_cause(r, "route-clash", "172.18.0.0/16 dev veth1")
+    assert "first one (172.18.0.0/16 dev veth0" in r.explanation
+    assert "limbo" in r.explanation
+    ok = run_milestone(
+        CheckContext(world), Milestone("m", "m", "ping", {"from": "netns0", "to": "172.18.0.21"})
+    )
+    assert ok.passed
+
+
+def test_not_bridged(world: World) -> None:
+    script = CONTAINERS + "ip link add br0 type bridge; ip link set br0 up\n"
+    script += "ip link set veth0 master br0 up; ip link set veth1 up\n"
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert_cause(r, "not-bridged", "host: veth1 has no master")
+
+
+def test_gateway_missing(world: World) -> None:
+    r = judge(
+        world,
+        CONTAINERS + BRIDGE + "ip addr add 172.18.0.1/16 dev br0\n",
+        "ping",
+        **{"from": "netns0", "to": "10.0.2.15"},
+    )
+    assert_cause(r, "gateway-missing", "ping from netns0 to 10.0.2.15: Network is unreachable")
+
+
+def test_gateway_unreachable(world: World) -> None:
+    script = CONTAINERS + BRIDGE + "ip -n netns0 route add default via 172.18.0.1\n"
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "10.0.2.15"})
+    assert_cause(r, "gateway-unreachable", "no neighbour answers ARP for 172.18.0.1")
+
+
+def test_ip_forward_off(world: World) -> None:
+    r = judge(world, CONTAINERS + BRIDGE + GATEWAY, "ping", **{"from": "netns0", "to": "8.8.8.8"})
+    assert_cause(r, "ip-forward-off", "host: net.ipv4.ip_forward = 0 (dropped here)")
+
+
+def test_masquerade_missing(world: World) -> None:
+    r = judge(
+        world,
+        CONTAINERS + BRIDGE + GATEWAY + FORWARD,
+        "ping",
+        **{"from": "netns0", "to": "8.8.8.8"},
+    )
+    assert_cause(r, "masquerade-missing")
+    assert "172.18.0.10" in r.explanation
+    r = run_milestone(
+        CheckContext(world),
+        Milestone("m", "m", "nat_source", {"from": "netns0", "to": "8.8.8.8", "seen": "10.0.2.15"}),
+    )
+    assert_cause(r, "masquerade-missing", "with source 172.18.0.10")
+
+
+def test_forward_blocked(world: World) -> None:
+    r = judge(
+        world, ARTICLE + "iptables -P FORWARD DROP\n", "ping", **{"from": "netns0", "to": "8.8.8.8"}
+    )
+    assert_cause(r, "forward-blocked", "host: -P FORWARD DROP")
+
+
+def test_dnat_missing_and_local_missing(world: World) -> None:
+    world.run(ARTICLE + SERVER, check=True, timeout=30)
+    ctx = CheckContext(world)
+    outside = run_milestone(
+        ctx, Milestone("m", "m", "http", {"from": "internet", "to": "10.0.2.15", "port": 5000})
+    )
+    assert_cause(outside, "dnat-missing", "host: nothing listens on 10.0.2.15:5000")
+    local = run_milestone(
+        ctx, Milestone("m", "m", "http", {"from": "host", "to": "10.0.2.15", "port": 5000})
+    )
+    assert_cause(local, "dnat-local-missing")
+
+
+def test_dnat_wrong(world: World) -> None:
+    script = (
+        ARTICLE
+        + SERVER
+        + (
+            "iptables -t nat -A PREROUTING -d 10.0.2.15 -p tcp --dport 5000 -j DNAT --to-destination 172.18.0.20:5000\n"
+        )
+    )
+    r = judge(world, script, "http", **{"from": "internet", "to": "10.0.2.15", "port": 5000})
+    assert_cause(r, "dnat-wrong", "host: PREROUTING DNAT 10.0.2.15 -> 172.18.0.20:5000")
+    r = run_milestone(
+        CheckContext(world),
+        Milestone(
+            "m",
+            "m",
+            "dnat",
+            {"chain": "PREROUTING", "dst": "10.0.2.15", "port": 5000, "to": "172.18.0.10:5000"},
+        ),
+    )
+    assert_cause(r, "dnat-wrong")
+
+
+def test_service_down(world: World) -> None:
+    r = judge(world, ARTICLE, "http", **{"from": "host", "to": "172.18.0.10", "port": 5000})
+    assert_cause(r, "service-down", "netns0: no socket listening on port 5000")
+
+
+def test_failure_milestone_passes_only_for_the_right_reason(world: World) -> None:
+    world.run(CONTAINERS + BRIDGE + GATEWAY, check=True)
+    ctx = CheckContext(world)
+    right = run_milestone(
+        ctx,
+        Milestone(
+            "m",
+            "m",
+            "ping",
+            {"from": "netns0", "to": "8.8.8.8", "expect": "no-reply", "cause": "ip-forward-off"},
+        ),
+    )
+    assert right.passed
+    wrong = run_milestone(
+        ctx,
+        Milestone(
+            "m",
+            "m",
+            "ping",
+            {
+                "from": "netns0",
+                "to": "8.8.8.8",
+                "expect": "no-reply",
+                "cause": "masquerade-missing",
+            },
+        ),
+    )
+    assert not wrong.passed and wrong.cause == "ip-forward-off"
+
+
+def test_learner_forms_of_the_same_network_pass(world: World) -> None:
+    """Checks judge the network, not the command text."""
+    world.run(
+        CONTAINERS
+        + BRIDGE
+        + GATEWAY
+        + "sysctl -w net.ipv4.ip_forward=1\n"
+        + "iptables -t nat -I POSTROUTING 1 -s 172.18.0.0/16 -o eth0 -j MASQUERADE\n",
+        check=True,
+    )
+    ctx = CheckContext(world)
+    for check, args in [
+        ("ip_forward", {}),
+        ("masquerade", {"source": "172.18.0.0/16"}),
+        ("ping", {"from": "netns0", "to": "8.8.8.8"}),
+    ]:
+        assert run_milestone(ctx, Milestone("m", "m", check, args)).passed, check
+
+
+def test_a_failing_probe_is_fast(world: World) -> None:
+    # a hang guard, not a benchmark (bench/ measures the real figures)
+    world.run(CONTAINERS + BRIDGE + GATEWAY, check=True)
+    started = time.perf_counter()
+    judge(world, "", "ping", **{"from": "netns0", "to": "8.8.8.8"})
+    assert time.perf_counter() - started < 3
+
+
+def test_two_pairs_without_a_bridge_are_not_bridged(world: World) -> None:
+    script = CONTAINERS + "ip link set veth0 up; ip link set veth1 up\n"
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert_cause(r, "not-bridged", "host: no bridge; veth0 and veth1 are unconnected")
+
+
+def test_a_namespace_with_only_lo_lacks_a_link(world: World) -> None:
+    r = judge(world, "ip netns add netns0", "ping", **{"from": "netns0", "to": "172.18.0.11"})
+    assert_cause(r, "link-missing", "netns0: links are lo")

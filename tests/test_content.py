@@ -1,0 +1,75 @@
+"""Prove the real lessons, like rustlings' `dev check`: start fails, solution passes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab.lessons import load_course
+from tests.conftest import cnlab, unique_world_name
+
+pytestmark = pytest.mark.integration
+
+EXPECTED = [
+    "01-namespace",
+    "02-veth",
+    "03-route-clash",
+    "04-bridge",
+    "05-gateway",
+    "06-ip-forward",
+    "07-masquerade",
+    "08-port-publishing",
+]
+
+
+def test_the_eight_lessons_in_order() -> None:
+    assert [lesson.id for lesson in load_course().lessons] == EXPECTED
+
+
+def test_every_lesson_start_fails_and_solution_passes() -> None:
+    out = cnlab("dev", "check", "--json", env={"CNLAB_LESSONS": ""}, timeout=600)
+    proofs = json.loads(out.stdout)
+    assert [p["lesson"] for p in proofs] == EXPECTED
+    bad = {p["lesson"]: p["problems"] for p in proofs if not p["ok"]}
+    assert bad == {}
+    assert out.returncode == 0
+
+
+def test_failure_lessons_confirm_the_failure_and_its_cause() -> None:
+    course = load_course()
+    for lesson_id, cause in (
+        ("03-route-clash", "route-clash"),
+        ("06-ip-forward", "masquerade-missing"),
+    ):
+        causes = [m.args.get("cause") for m in course.find(lesson_id).milestones]
+        assert cause in causes, lesson_id
+
+
+def test_the_articles_masquerade_typo_is_explained() -> None:
+    name = unique_world_name("typo")
+    try:
+        assert cnlab("--world", name, "reset", "7", env={"CNLAB_LESSONS": ""}).returncode == 0
+        out = cnlab(
+            "--world",
+            name,
+            "shell",
+            "-c",
+            "sudo iptables -t nat -A POSTROUTING -s 172.18.0.0/16 !-o br0 -j MASQUERADE",
+        )
+        assert out.returncode == 2
+        assert "Bad argument `!-o'" in out.stderr
+        assert "write '! -o' instead of '!-o'" in out.stderr
+    finally:
+        cnlab("--world", name, "down")
+
+
+def test_modprobe_br_netfilter_works_where_it_is_built_in() -> None:
+    name = unique_world_name("mod")
+    try:
+        cnlab("--world", name, "reset", "8", env={"CNLAB_LESSONS": ""})
+        out = cnlab("--world", name, "shell", "-c", "sudo modprobe br_netfilter")
+        assert out.returncode == 0
+        assert "already active" in out.stderr
+    finally:
+        cnlab("--world", name, "down")
