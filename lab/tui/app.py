@@ -34,6 +34,7 @@ class LabApp(App[int]):
         check_argv: list[str] | None = None,
         demo_char_delay: float = 0.02,
         demo_pause: float = 0.8,
+        live: bool = True,
     ) -> None:
         super().__init__()
         self.world = World(validate_name(world))
@@ -48,6 +49,7 @@ class LabApp(App[int]):
             check_argv=check_argv,
             demo_char_delay=demo_char_delay,
             demo_pause=demo_pause,
+            live=live,
         )
 
     def on_mount(self) -> None:

@@ -55,6 +55,7 @@ class CheckClient:
         self.starts = 0
         self.last_stderr = ""
         self._drainer: asyncio.Task[None] | None = None
+        self._killed: list[asyncio.subprocess.Process] = []
 
     async def _ensure(self) -> asyncio.subprocess.Process:
         if self.proc is not None and self.proc.returncode is None:
@@ -143,6 +144,7 @@ class CheckClient:
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
+            self._killed.append(proc)  # reaped in close()
 
     async def _kill(self) -> None:
         proc, self.proc = self.proc, None
@@ -155,6 +157,10 @@ class CheckClient:
 
     async def close(self) -> None:
         """Ask the server to stop (end of stdin), then kill it if it lingers."""
+        for old in self._killed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.wait(), 2)
+        self._killed.clear()
         proc, self.proc = self.proc, None
         if proc is None or proc.returncode is not None:
             return

@@ -80,8 +80,10 @@ class LabScreen(Screen[None]):
         check_argv: list[str] | None = None,
         demo_char_delay: float = 0.02,
         demo_pause: float = 0.8,
+        live: bool = True,
     ) -> None:
         super().__init__()
+        self.live = live
         self.world = world
         self.course = course
         self.session = Session(world.name, course)
@@ -134,6 +136,8 @@ class LabScreen(Screen[None]):
             self.netmap.display = False
         await self._show_lesson()
         self.shell.focus()
+        if not self.live:
+            return
         self.set_interval(EVENTS_EVERY, self._poll_events)
         self.set_interval(STATE_EVERY, self._poll_state)
         state = self.world.state()
@@ -170,6 +174,19 @@ class LabScreen(Screen[None]):
     def _first_output(self) -> None:
         self.timings.setdefault("first_output", time.perf_counter())
 
+    async def freeze(
+        self, report: dict[str, Any] | None, state: dict[str, Any] | None, shell_output: bytes
+    ) -> None:
+        """Show fixed content (screenshots and snapshot tests: no clock, no pty)."""
+        self.report = report
+        self.check_status = "checked in 42 ms" if report else ""
+        if report:
+            self.session.record_report(self.lesson, report)
+        if state:
+            self.netmap.show(state)
+        self.shell.feed(shell_output)
+        await self._show_lesson()
+
     # ----------------------------------------------------------- the lesson
 
     async def _show_lesson(self) -> None:
@@ -193,8 +210,9 @@ class LabScreen(Screen[None]):
         report = (
             self.report if self.report and self.report.get("lesson") == self.lesson.id else None
         )
+        status = "" if self.check_status.startswith("checked") else self.check_status
         self.query_one(Milestones).show(
-            self.lesson, report, self.session.hints_shown(self.lesson), self.check_status
+            self.lesson, report, self.session.hints_shown(self.lesson), status
         )
 
     def _refresh_topbar(self) -> None:

@@ -304,6 +304,34 @@ class Terminal(Widget, can_focus=True):
 
     # -------------------------------------------------------------- geometry
 
+    def _resize_screen(self, rows: int, cols: int) -> None:
+        """Resize pyte's screen keeping the cursor's line in view.
+
+        pyte drops lines from the top when the screen gets shorter but keeps
+        the cursor's row number, so the prompt would land on old output. Here
+        the lines above the cursor that no longer fit go to the scrollback and
+        the empty lines below the cursor are cut instead.
+        """
+        scr = self.screen_
+        if rows < scr.lines:
+            drop = max(0, scr.cursor.y - (rows - 1))
+            old = scr.lines
+            if drop:
+                for y in range(drop):
+                    scr.history.top.append(scr.buffer[y])
+                for y in range(old):
+                    if y + drop < old:
+                        scr.buffer[y] = scr.buffer[y + drop]
+                    else:
+                        scr.buffer.pop(y, None)
+                scr.cursor.y -= drop
+            for y in range(rows, old):
+                scr.buffer.pop(y, None)
+            scr.lines = rows
+            scr.set_margins()
+            scr.dirty.update(range(rows))
+        scr.resize(rows, cols)
+
     def _set_winsize(self, fd: int) -> None:
         with contextlib.suppress(OSError):
             fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", self._rows, self._cols, 0, 0))
@@ -314,7 +342,7 @@ class Terminal(Widget, can_focus=True):
         if (cols, rows) == (self._cols, self._rows):
             return
         self._cols, self._rows = cols, rows
-        self.screen_.resize(rows, cols)
+        self._resize_screen(rows, cols)
         if self.fd is not None:
             self._set_winsize(self.fd)
             if self.proc is not None:

@@ -1,0 +1,243 @@
+"""The lab screen driven headlessly (App.run_test + Pilot) against real worlds.
+
+These tests use the real check server (``python -m checks.server``) and the
+fixture course ``tests/fixtures/tui-course``. Each builds its own world,
+named ``tui-test-<pid>-<n>``, destroyed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from lab import progress
+from lab.tui.app import LabApp
+from lab.tui.dialogs import ConfirmScreen, TextScreen
+from lab.world import World
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+Scenario = Callable[[LabApp, Pilot[Any]], Awaitable[None]]
+
+
+def run(world: World, scenario: Scenario, size: tuple[int, int] = (120, 36), **kw: Any) -> None:
+    async def main() -> None:
+        app = LabApp(world.name, kw.pop("lesson", None), demo_char_delay=0, demo_pause=0.05, **kw)
+        async with app.run_test(size=size) as pilot:
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+def screen_text(app: LabApp) -> str:
+    return "\n".join(app.lab.shell.display_lines())
+
+
+async def prompt(app: LabApp, pilot: Pilot[Any], where: str = "host") -> None:
+    ok = await wait_for(pilot, lambda: f"[{where}]" in screen_text(app), 10)
+    assert ok, f"no [{where}] prompt; screen:\n{screen_text(app)}"
+
+
+async def type_line(pilot: Pilot[Any], line: str) -> None:
+    await pilot.press(*line, "enter")
+
+
+def passed(app: LabApp, milestone: str) -> bool:
+    report = app.lab.report or {}
+    return any(m["id"] == milestone and m["passed"] for m in report.get("milestones", []))
+
+
+def test_typing_a_command_turns_a_milestone_green(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        assert await wait_for(pilot, lambda: app.lab.report is not None, 15)
+        assert not passed(app, "box-exists")
+        await pilot.press(*"ip netns add box")
+        started = time.monotonic()
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: passed(app, "box-exists"), 5)
+        latency = time.monotonic() - started
+        assert latency < 1.0, f"feedback took {latency:.2f} s"
+        panel = str(app.lab.query_one("#milestones-body").render())
+        assert "✔ The namespace box exists" in panel
+        assert "✘ The host's firewall has the HOSTMARK chain" in panel
+        # the map follows the world within a second or two
+        assert await wait_for(
+            pilot, lambda: "box" in (app.lab.netmap.state.get("namespaces") or {}), 3
+        )
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_shell_keys_nested_shells_and_exit(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        shell = app.lab.shell
+        await prompt(app, pilot)
+        # Tab completion reaches bash
+        await pilot.press(*"ech", "tab")
+        assert await wait_for(pilot, lambda: "# echo " in shell.text() + " ", 3)
+        await pilot.press("ctrl+u")
+        # Ctrl-C reaches ping, the foreground job
+        await type_line(pilot, "ping 127.0.0.1")
+        assert await wait_for(pilot, lambda: "icmp_seq=2" in shell.text(), 5)
+        await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: "packet loss" in shell.text(), 3)
+        # colours: the prompt is bold green
+        row = shell.screen_.buffer[shell.screen_.cursor.y]
+        assert row[0].fg == "green" and row[0].bold
+        # a nested shell in a namespace, and back
+        await type_line(pilot, "ip netns add box")
+        await type_line(pilot, "sudo nsenter --net=/var/run/netns/box bash")
+        await prompt(app, pilot, "box")
+        await type_line(pilot, "ip link set lo up")
+        assert await wait_for(pilot, lambda: passed(app, "lo-up"), 5)
+        await type_line(pilot, "exit")
+        await pilot.pause(0.3)
+        # bash exits: the screen offers a new shell
+        await type_line(pilot, "exit")
+        assert await wait_for(pilot, lambda: shell.exited, 5)
+        assert "press Enter for a new shell" in shell.text()
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: shell.running and not shell.exited, 5)
+        await prompt(app, pilot)
+        # scrollback: more than 1000 lines are kept, Shift+PgUp scrolls back
+        await type_line(pilot, "seq 1 1500")
+        assert await wait_for(pilot, lambda: "1500" in shell.text(), 5)
+        assert len(shell.screen_.history.top) >= 1000
+        await pilot.press("shift+pageup")
+        assert shell.scrollback > 0
+        await pilot.press("space")
+        assert shell.scrollback == 0
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> None:
+    async def first_run(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        await type_line(pilot, "ip netns add box")
+        assert await wait_for(pilot, lambda: passed(app, "box-exists"), 5)
+        # hint
+        await pilot.press("f2")
+        panel = str(app.lab.query_one("#milestones-body").render())
+        assert "Hints 1/3" in panel and "ip netns add NAME" in panel
+        # reset (confirmed): the namespace is gone, a new shell starts
+        await pilot.press("f5")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert await wait_for(pilot, lambda: not app.lab.building and app.lab.ready, 15)
+        assert built_world.learner_namespaces() == []
+        await prompt(app, pilot)
+        assert await wait_for(pilot, lambda: app.lab.report is not None, 10)
+        assert not passed(app, "box-exists")
+        # next lesson: its start state is built (it has box already)
+        await pilot.press("f4")
+        assert await wait_for(pilot, lambda: app.lab.lesson.id == "02-second" and app.lab.ready)
+        assert built_world.lesson == "02-second"
+        assert built_world.learner_namespaces() == ["box"]
+        await prompt(app, pilot)
+        await type_line(pilot, "echo remembered")
+        assert await wait_for(
+            pilot,
+            lambda: (
+                "echo remembered" in progress.load(built_world.name).lesson("02-second").commands
+            ),
+            5,
+        )
+
+    run(built_world, first_run, lesson="1")
+    saved = progress.load(built_world.name)
+    assert saved.current == "02-second"
+    assert saved.lesson("01-first").hints_used == 1
+    assert "ip netns add box" in saved.lesson("01-first").commands
+    assert "box-exists" in saved.lesson("01-first").passed
+
+    async def second_run(app: LabApp, pilot: Pilot[Any]) -> None:
+        # no lesson asked for: the saved one opens, the world is not rebuilt
+        assert app.lab.lesson.id == "02-second"
+        await prompt(app, pilot)
+        assert built_world.learner_namespaces() == ["box"]
+        await pilot.press("f3")
+        assert await wait_for(pilot, lambda: app.lab.lesson.id == "01-first" and app.lab.ready)
+        panel = str(app.lab.query_one("#milestones-body").render())
+        assert "Hints 1/3" in panel
+
+    run(built_world, second_run)
+
+
+def test_demo_types_the_solution_and_milestones_turn_green(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        await pilot.press("f7")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        narration = app.lab.query_one("#narration")
+        assert await wait_for(pilot, lambda: "demo" in str(narration.render()), 5)
+        ok = await wait_for(
+            pilot, lambda: bool(app.lab.report and app.lab.report.get("passed")), 30
+        )
+        assert ok, screen_text(app)
+        assert await wait_for(pilot, lambda: "demo finished" in str(narration.render()), 10)
+        assert "sudo nsenter --net=/var/run/netns/box bash" in app.lab.shell.text()
+        assert progress.load(built_world.name).lesson("01-first").completed
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_missing_world_is_offered_and_built(tui_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "does not exist yet" in app.screen.question
+        await pilot.press("y")
+        assert await wait_for(pilot, lambda: app.lab.ready, 15)
+        assert tui_world.state() == "ready"
+        assert tui_world.lesson == "01-first"
+        await prompt(app, pilot)
+
+    run(tui_world, scenario)
+
+
+def test_finishing_the_last_lesson_shows_a_summary(built_world: World) -> None:
+    prog = progress.load(built_world.name)
+    prog.lesson("01-first").completed = True
+    progress.save(prog)
+
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        assert await wait_for(pilot, lambda: app.lab.ready and app.lab.lesson.number == 2, 15)
+        await prompt(app, pilot)
+        await type_line(pilot, "ip netns add other")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 10)
+        assert "Course complete" in app.screen.markdown  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert app.screen is app.lab
+
+    run(built_world, scenario, lesson="2")
+
+
+def test_help_solution_and_map_toggle(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, TextScreen) and "F7" in app.screen.markdown
+        await pilot.press("escape")
+        await pilot.press("f6")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert isinstance(app.screen, TextScreen)
+        assert "sudo ip netns add box" in app.screen.markdown
+        await pilot.press("escape")
+        assert progress.load(built_world.name).lesson("01-first").solution_shown
+        assert app.lab.shell.has_focus
+        shown = app.lab.netmap.display
+        await pilot.press("f8")
+        assert app.lab.netmap.display is not shown
+
+    run(built_world, scenario, lesson="1")
