@@ -159,6 +159,8 @@ class CheckClient:
         """Ask the server to stop (end of stdin), then kill it if it lingers."""
         for old in self._killed:
             with contextlib.suppress(Exception):
+                if old.stdin is not None:
+                    old.stdin.close()
                 await asyncio.wait_for(old.wait(), 2)
         self._killed.clear()
         proc, self.proc = self.proc, None

@@ -65,7 +65,7 @@ class LabScreen(Screen[None]):
         Binding("f3", "lesson(-1)", "Prev", priority=True),
         Binding("f4", "lesson(1)", "Next", priority=True),
         Binding("f5", "reset", "Reset", priority=True),
-        Binding("f6", "solution", "Solution", priority=True),
+        Binding("f6", "solution", "Solve", priority=True),
         Binding("f7", "demo", "Demo", priority=True),
         Binding("f8", "toggle_map", "Map", priority=True),
         Binding("f10", "app.quit", "Quit", priority=True),
@@ -127,7 +127,7 @@ class LabScreen(Screen[None]):
                 yield Static("", id="narration")
                 yield self.shell
                 yield self.netmap
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     async def on_mount(self) -> None:
         self.shell.on_first_output = self._first_output

@@ -133,7 +133,8 @@ def namespace_lines(state: State, name: str) -> tuple[str, list[str]]:
                 lines.append(f"  {text}")
         for dst in sorted(clash):
             first = next(r for r in routes if str(r.get("dst")) == dst)
-            lines.append(f"⚠ route clash: {dst} twice, kernel uses dev {first.get('dev')}")
+            count = sum(1 for r in routes if str(r.get("dst")) == dst)
+            lines.append(f"⚠ {dst}: {count} routes, kernel uses dev {first.get('dev')}")
     else:
         lines.append("routes: none")
     firewall: State = ns.get("firewall") or {}
@@ -236,7 +237,7 @@ _HIGHLIGHTS = [
 
 
 def colourise(lines: list[str]) -> Text:
-    text = Text("\n".join(lines))
+    text = Text("\n".join(lines), no_wrap=True, overflow="crop")
     for pattern, style in _HIGHLIGHTS:
         text.highlight_regex(pattern, style)
     return text
@@ -246,7 +247,7 @@ class NetMap(VerticalScroll):
     """The map widget: redraws when the state or its width changes."""
 
     DEFAULT_CSS = """
-    NetMap { height: 1fr; }
+    NetMap { height: 1fr; scrollbar-size-vertical: 1; }
     NetMap > Static { width: 100%; }
     """
 
@@ -273,7 +274,7 @@ class NetMap(VerticalScroll):
         self._draw()
 
     def _draw(self) -> None:
-        width = max(self.scrollable_content_region.width, 20)
+        width = max(self.size.width - 1, 20)  # one column for the scrollbar
         if not self.state:
             self._body.update(self.note)
             return

@@ -1,0 +1,79 @@
+"""Small pure parts: the events tail, the session's bookkeeping, the key mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import events
+
+from lab.lessons import load_course
+from lab.tui.events import EventsTail, parse_line
+from lab.tui.session import Session
+from lab.tui.terminal import key_bytes
+
+from .conftest import TUI_COURSE
+
+
+def test_events_tail_reads_new_lines_and_survives_a_new_file(tmp_path: Path) -> None:
+    path = tmp_path / "events"
+    path.write_text("1.0\thost\tcmd\told\n")
+    tail = EventsTail(path)
+    assert tail.poll() == []
+    with path.open("a") as fh:
+        fh.write("2.0\thost\tcmd\tip netns add box\n2.1\thost\tdone\t0\n3.0\tbox\tcm")
+    got = tail.poll()
+    assert [(e.namespace, e.kind, e.value) for e in got] == [
+        ("host", "cmd", "ip netns add box"),
+        ("host", "done", "0"),
+    ]
+    with path.open("a") as fh:
+        fh.write("d\texit\n")
+    assert [e.value for e in tail.poll()] == ["exit"]
+    assert tail.done_count == 1
+    path.unlink()
+    assert tail.poll() == []
+    path.write_text("4.0\thost\tdone\t1\n")
+    assert [e.value for e in tail.poll()] == ["1"]
+    assert parse_line("garbage") is None
+    assert parse_line("x\thost\tdone\t0").time == 0.0  # type: ignore[union-attr]
+
+
+def test_session_records_and_saves(tui_env: Path) -> None:
+    course = load_course(TUI_COURSE)
+    session = Session("unit", course)
+    first, second = course.lessons
+    assert session.start_lesson(None, None) is first
+    assert session.start_lesson(None, "02-second") is second
+    assert session.start_lesson("nope", None) is first
+    session.set_current(second)
+    session.record_commands(first, ["ip netns add box", "  "])
+    assert session.use_hint(first) == 1
+    assert session.hints_shown(first) == [first.hints[0]]
+    report = {
+        "passed": True,
+        "milestones": [{"id": m.id, "passed": True} for m in first.milestones],
+    }
+    assert session.record_report(first, report) is True
+    assert session.record_report(first, report) is False
+    again = Session("unit", course)
+    assert again.progress.current == "02-second"
+    assert again.progress.lesson(first.id).commands == ["ip netns add box"]
+    assert again.passed_count(first) == 3 and again.completed(first)
+    assert not again.all_completed()
+    assert "| 1. A box of its own | 3/3 | 1/3 | no | 1 |" in again.summary_markdown()
+
+
+def key(name: str, char: str | None) -> events.Key:
+    return events.Key(name, char)
+
+
+def test_keys_become_xterm_bytes() -> None:
+    assert key_bytes(key("a", "a")) == b"a"
+    assert key_bytes(key("enter", "\r")) == b"\r"
+    assert key_bytes(key("tab", "\t")) == b"\t"
+    assert key_bytes(key("ctrl+c", "\x03")) == b"\x03"
+    assert key_bytes(key("ctrl+r", None)) == b"\x12"
+    assert key_bytes(key("up", None)) == b"\x1b[A"
+    assert key_bytes(key("up", None), app_cursor=True) == b"\x1bOA"
+    assert key_bytes(key("backspace", "\x7f")) == b"\x7f"
+    assert key_bytes(key("f5", None)) is None
