@@ -1,0 +1,76 @@
+"""Regenerate docs/screenshots/*.svg from the real lessons in a throwaway world.
+
+Run as root: ``.venv/bin/python -m tests.tui.make_screenshots``. Each size
+(80x24, 200x50) gets: lesson 1 at its start with a hint, lesson 1 after a few
+commands (milestones turning green), the help screen, and lesson 3's route
+clash after the demo (the map marks the clash). The world is destroyed at
+the end; progress goes to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from lab import progress
+from lab.world import World
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+async def wait(pilot, cond, timeout=20.0):  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end and not cond():
+        await pilot.pause(0.05)
+
+
+async def shoot(size: tuple[int, int]) -> None:
+    from lab.tui.app import LabApp
+
+    world = World(f"tui-shots-{os.getpid()}")
+    tag = f"{size[0]}x{size[1]}"
+    try:
+        app = LabApp(world.name, "1", demo_char_delay=0.0, demo_pause=0.05)
+        async with app.run_test(size=size) as pilot:
+            await wait(pilot, lambda: isinstance(app.screen, object) and app.screen is not app.lab)
+            await pilot.press("y")
+            await wait(pilot, lambda: app.lab.ready and app.lab.report is not None)
+            await pilot.press("f2")
+            await pilot.pause(0.5)
+            app.save_screenshot(str(OUT / f"{tag}-1-lesson-start.svg"))
+            for line in ("sudo iptables -N ROOT_NS", "sudo ip netns add netns0"):
+                await pilot.press(*line, "enter")
+                await pilot.pause(0.6)
+            await wait(pilot, lambda: "netns0" in (app.lab.netmap.state.get("namespaces") or {}))
+            await pilot.pause(1.0)
+            app.save_screenshot(str(OUT / f"{tag}-2-milestones-green.svg"))
+            await pilot.press("f1")
+            await pilot.pause(0.3)
+            app.save_screenshot(str(OUT / f"{tag}-3-help.svg"))
+            await pilot.press("escape")
+            app.lab.open_lesson(app.course.find("3"))
+            await wait(pilot, lambda: app.lab.ready and app.lab.lesson.number == 3)
+            await pilot.pause(0.5)
+            app.lab.start_demo()
+            await wait(pilot, lambda: bool(app.lab._demo_task and app.lab._demo_task.done()), 90)
+            await pilot.press("f8") if not app.lab.netmap.display else None
+            await pilot.pause(1.5)
+            app.save_screenshot(str(OUT / f"{tag}-4-route-clash-demo.svg"))
+    finally:
+        world.destroy()
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        progress.STATE_ROOT = Path(tmp)
+        for size in ((80, 24), (200, 50)):
+            asyncio.run(shoot(size))
+    print(f"screenshots in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""End to end: the real ``cnlab`` in tmux, through lesson 1 as a new learner would.
+
+tmux runs on a private socket (``-L``) that this test starts and kills. The
+world does not exist at first, so the lab offers to build it; then the
+learner types the lesson's commands, a nested shell included, watches the
+milestones turn green, and quits with F10. A second start (world present)
+measures the time to a usable prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.world import World
+
+from .conftest import ROOT, TUI_COURSE, tui_world_name
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+
+    def start(self, command: str, env: dict[str, str]) -> None:
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        self(
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-s",
+            "lab",
+            "-c",
+            str(ROOT),
+            f"env {exports} TERM=xterm-256color {command}; sleep 30",
+        )
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "lab")
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "lab", *keys)
+
+    def type(self, line: str) -> None:
+        self("send-keys", "-t", "lab", "-l", line)
+        self.keys("Enter")
+
+    def wait(self, text: str, timeout: float = 10.0) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if text in self.screen():
+                return time.monotonic() - started
+            time.sleep(0.02)
+        raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{self.screen()}")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    t = Tmux(f"cnlab-test-{os.getpid()}")
+    yield t
+    t("kill-server")
+
+
+def test_new_learner_goes_through_lesson_one(tmux: Tmux, tmp_path: Path) -> None:
+    world = World(tui_world_name())
+    state_dir = tmp_path / "state"
+    env = {"CNLAB_LESSONS": str(TUI_COURSE), "CNLAB_STATE_DIR": str(state_dir)}
+    command = f"{sys.executable} -m lab --world {world.name}"
+    try:
+        tmux.start(command, env)
+        tmux.wait("does not exist yet", 10)
+        tmux.keys("y")
+        tmux.wait("[host]", 15)
+        tmux.wait("0/3 ✔", 10)
+        tmux.type("sudo ip netns add box")
+        tmux.wait("1/3 ✔", 5)
+        tmux.type("sudo iptables -N HOSTMARK")
+        tmux.wait("2/3 ✔", 5)
+        tmux.type("sudo nsenter --net=/var/run/netns/box bash")
+        tmux.wait("[box]", 5)
+        tmux.type("ip link set lo up")
+        tmux.wait("3/3 ✔", 5)
+        tmux.wait("Lesson complete", 5)
+        tmux.type("exit")
+        tmux.keys("F10")
+        time.sleep(1.0)
+        assert "[host]" not in tmux.screen()  # the lab has quit
+        saved = (state_dir / world.name / "progress.json").read_text()
+        assert '"completed": true' in saved and "sudo ip netns add box" in saved
+
+        # a second start: the world is there, measure the time to a usable prompt
+        tmux("kill-server")
+        started = time.monotonic()
+        tmux.start(command, env)
+        tmux.wait("[host]", 10)
+        took = time.monotonic() - started
+        print(f"startup to a usable prompt: {took:.2f} s")
+        assert took < 2.5, f"startup took {took:.2f} s"
+        tmux.keys("F10")
+    finally:
+        world.destroy()
