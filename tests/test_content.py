@@ -73,3 +73,30 @@ def test_modprobe_br_netfilter_works_where_it_is_built_in() -> None:
         assert "already active" in out.stderr
     finally:
         cnlab("--world", name, "down")
+
+
+START_CAUSES = {
+    "01-namespace": {"state-wrong", "netns-missing"},
+    "02-veth": {"link-missing", "link-down", "route-missing"},
+    "03-route-clash": {"netns-missing", "link-missing", "route-missing", "address-missing"},
+    "04-bridge": {"link-missing", "not-bridged", "state-wrong"},
+    "05-gateway": {"address-missing", "gateway-missing"},
+    "06-ip-forward": {"ip-forward-off"},
+    "07-masquerade": {"masquerade-missing"},
+    "08-port-publishing": {"service-down", "dnat-missing", "dnat-local-missing"},
+}
+
+
+def test_each_start_state_fails_for_the_right_reasons() -> None:
+    name = unique_world_name("why")
+    env = {"CNLAB_LESSONS": ""}
+    try:
+        for lesson_id, causes in START_CAUSES.items():
+            assert cnlab("--world", name, "reset", lesson_id, env=env).returncode == 0
+            report = json.loads(cnlab("--world", name, "check", "--json", env=env).stdout)
+            failed = [m for m in report["milestones"] if not m["passed"]]
+            assert failed, lesson_id
+            assert {m["cause"] for m in failed} == causes, lesson_id
+            assert all(m["explanation"] for m in failed), lesson_id
+    finally:
+        cnlab("--world", name, "down")
