@@ -1,0 +1,80 @@
+"""Checks per lesson, failing (start state, with diagnoses) and passing (after solve).
+
+For each lesson the world is built at the start state, then:
+
+* ``warm_failing``: ``check`` requests to one long-lived ``python -m checks.server``
+  (the TUI's path); the first request of each series is a warm-up and is not
+  counted, every later one is timed from write to parsed reply;
+* ``cold_failing``: a whole ``cnlab check N --world W --json`` process (Python
+  start, imports of scapy and pyroute2, the checks, progress file);
+
+then ``cnlab solve N`` applies the reference solution and the same two are
+measured as ``warm_passing`` and ``cold_passing``. ``engine_*_ms`` is the
+time the engine itself reported for the last warm run (without the JSON trip).
+Every report is verified: failing at the start, passing after the solution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.options import Options
+from bench.server import CheckServer
+from bench.stats import summarize, timed
+from bench.worlds import cnlab, scratch_world
+from lab.cli import build_lesson
+from lab.lessons import Lesson
+from lab.world import World
+
+
+def _warm(
+    server: CheckServer, lesson: Lesson, runs: int, want_pass: bool
+) -> tuple[dict[str, Any], int, float]:
+    first, reply = server.request("check", lesson=lesson.id)
+    times: list[float] = []
+    for _ in range(runs):
+        took, reply = server.request("check", lesson=lesson.id)
+        times.append(took)
+    report = reply["report"]
+    if bool(report["passed"]) != want_pass:
+        raise RuntimeError(f"{lesson.id}: expected passed={want_pass}, got {report['passed']}")
+    return summarize(times), int(report["duration_ms"]), first
+
+
+def _cold(world: World, lesson: Lesson, runs: int) -> dict[str, Any]:
+    args = ("check", str(lesson.number), "--world", world.name, "--json")
+    return summarize([timed(lambda: cnlab(*args, check=False)) for _ in range(runs)])
+
+
+def bench_lesson(
+    server: CheckServer, world: World, lesson: Lesson, opts: Options
+) -> dict[str, Any]:
+    build_lesson(world, lesson)
+    failing, engine_failing, first = _warm(server, lesson, opts.runs, want_pass=False)
+    cold_failing = _cold(world, lesson, opts.process_runs)
+    cnlab("solve", str(lesson.number), "--world", world.name)
+    passing, engine_passing, _ = _warm(server, lesson, opts.runs, want_pass=True)
+    cold_passing = _cold(world, lesson, opts.process_runs)
+    return {
+        "warm_failing": failing,
+        "warm_passing": passing,
+        "cold_failing": cold_failing,
+        "cold_passing": cold_passing,
+        "first_request_ms": round(first * 1000, 2),
+        "milestones": len(lesson.milestones),
+        "engine_failing_ms": engine_failing,
+        "engine_passing_ms": engine_passing,
+    }
+
+
+def run(opts: Options) -> dict[str, Any]:
+    with scratch_world() as world:
+        build_lesson(world, opts.lessons()[0])
+        server = CheckServer(world.name)
+        try:
+            server.request("ping")
+            return {
+                lesson.id: bench_lesson(server, world, lesson, opts) for lesson in opts.lessons()
+            }
+        finally:
+            server.close()

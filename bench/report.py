@@ -1,0 +1,277 @@
+"""Tables from a results dict: printed by ``bench/run.py`` and written to docs/benchmarks.md.
+
+A timing cell is ``median (p10–p90)`` in milliseconds; a mark says whether the
+median meets the target (✔) or not (✘).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Targets in milliseconds (medians).
+TARGETS = {
+    "world_create": 100.0,
+    "world_destroy": 100.0,
+    "reset_in_process": 100.0,
+    "check_warm_passing": 150.0,
+    "check_warm_failing": 500.0,
+    "check_cold": 1500.0,
+    "tui_prompt": 1500.0,
+    "tui_feedback": 1000.0,
+    "grade_100": 60000.0,
+}
+
+
+def cell(stat: dict[str, Any] | None, target: float | None = None) -> str:
+    if not stat:
+        return "–"
+    text = f"{stat['median_ms']:.0f} ({stat['p10_ms']:.0f}–{stat['p90_ms']:.0f})"
+    if target is not None:
+        text += " ✔" if stat["median_ms"] <= target else " ✘"
+    return text
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def world_lines(world: dict[str, Any]) -> list[str]:
+    t = TARGETS
+    return _table(
+        ["world", "median (p10–p90) ms", "runs", "target"],
+        [
+            [
+                "create",
+                cell(world["create"], t["world_create"]),
+                str(world["create"]["n"]),
+                "< 100",
+            ],
+            [
+                "destroy",
+                cell(world["destroy"], t["world_destroy"]),
+                str(world["destroy"]["n"]),
+                "< 100",
+            ],
+        ],
+    )
+
+
+def reset_lines(reset: dict[str, Any]) -> list[str]:
+    rows = []
+    for lesson, r in reset.items():
+        rows.append(
+            [
+                lesson,
+                cell(r["in_process"], TARGETS["reset_in_process"]),
+                cell(r["baseline"]),
+                f"{r['ratio_in_process_to_baseline']:.2f}",
+                cell(r["script"]),
+                f"{cell(r['baseline_script'])} [{r['baseline_commands']}]",
+                f"{r['ratio_script_to_baseline_script']:.2f}",
+                cell(r["cli"]),
+                "yes" if r["same_state"] else "NO",
+            ]
+        )
+    head = [
+        "lesson",
+        "reset in process",
+        "baseline",
+        "ratio",
+        "start.sh alone",
+        "naive script alone [processes]",
+        "ratio",
+        "`cnlab reset` process",
+        "same state",
+    ]
+    return _table(head, rows)
+
+
+def check_lines(checks: dict[str, Any]) -> list[str]:
+    t = TARGETS
+    rows = []
+    for lesson, c in checks.items():
+        rows.append(
+            [
+                lesson,
+                str(c["milestones"]),
+                cell(c["warm_passing"], t["check_warm_passing"]),
+                cell(c["warm_failing"], t["check_warm_failing"]),
+                cell(c["cold_passing"], t["check_cold"]),
+                cell(c["cold_failing"], t["check_cold"]),
+            ]
+        )
+    head = [
+        "lesson",
+        "milestones",
+        "warm passing",
+        "warm failing (diagnosis)",
+        "cold passing",
+        "cold failing",
+    ]
+    return _table(head, rows)
+
+
+def tui_lines(tui: dict[str, Any]) -> list[str]:
+    if not tui.get("measured"):
+        return [f"not measured: {tui.get('reason')}"]
+    t = TARGETS
+    return _table(
+        ["TUI", "median (p10–p90) ms", "runs", "target"],
+        [
+            [
+                "start → prompt (process start)",
+                cell(tui["prompt"], t["tui_prompt"]),
+                str(tui["runs"]),
+                "< 1500",
+            ],
+            ["start → prompt (app constructed)", cell(tui["prompt_in_app"]), str(tui["runs"]), ""],
+            ["start → first check shown", cell(tui["first_report"]), str(tui["runs"]), ""],
+            [
+                f"`{tui['command']}` ⏎ → {tui['milestone']} ✔",
+                cell(tui["feedback"], t["tui_feedback"]),
+                str(tui["runs"]),
+                "< 1000",
+            ],
+        ],
+    )
+
+
+def grade_lines(grade: dict[str, Any]) -> list[str]:
+    if not grade.get("measured"):
+        return [f"not measured: {grade.get('reason')}"]
+    lines = [
+        f"{grade['submissions']} submissions of {grade['lesson']} (grading fixture course), "
+        f"{grade['jobs']} jobs: wall time **{grade['wall_s']:.1f} s** "
+        f"(= {grade['per_100_s']:.1f} s per 100; target < 60 s "
+        f"{'✔' if grade['per_100_s'] <= TARGETS['grade_100'] / 1000 else '✘'}), "
+        f"imports {grade['imports_s']:.2f} s. Per submission and stage (ms), from "
+        f"`{grade['source']}`:",
+        "",
+    ]
+    rows = [
+        [stage, str(v["mean"]), str(v["median"]), str(v["p95"]), str(v["max"])]
+        for stage, v in grade["stages_ms"].items()
+    ]
+    return lines + _table(["stage", "mean", "median", "p95", "max"], rows)
+
+
+def memory_lines(memory: dict[str, Any], tui: dict[str, Any]) -> list[str]:
+    rows = []
+    if tui.get("measured"):
+        for name in ("tui", "check_server"):
+            m = tui[f"{name}_memory"]
+            label = "TUI process" if name == "tui" else "check server (started by the TUI)"
+            rows.append(
+                [label, f"RSS {m['rss_kb'] / 1024:.0f} MiB, PSS {m['pss_kb'] / 1024:.0f} MiB"]
+            )
+    server = memory.get("check_server", {})
+    if server:
+        s = server["server"]
+        rows.append(
+            [
+                "check server after 3 checks of lesson 8",
+                f"RSS {s.get('rss_kb', 0) / 1024:.0f} MiB, peak {s.get('hwm_kb', 0) / 1024:.0f} MiB, "
+                f"PSS {s.get('pss_kb', 0) / 1024:.0f} MiB",
+            ]
+        )
+        rows.append(
+            [
+                "probe worker (fork, private pages)",
+                f"{server['probe_worker_private_kb'] / 1024:.1f} MiB",
+            ]
+        )
+    world = memory.get("world", {})
+    if world:
+        k = world["kernel_kb_per_world"]
+        rows.append(
+            [
+                f"world at {world['lesson']}: kernel (Slab+stacks+page tables+percpu)",
+                f"{k['median'] / 1024:.1f} MiB ({k['min'] / 1024:.1f}–{k['max'] / 1024:.1f}), "
+                f"{world['worlds_at_once']} worlds at once",
+            ]
+        )
+        rows.append(
+            [
+                "world: MemAvailable drop / processes inside (RSS)",
+                f"{world['memavailable_drop_kb_per_world'] / 1024:.1f} MiB / "
+                f"{world['processes_rss_kb_per_world'] / 1024:.1f} MiB",
+            ]
+        )
+    return _table(["memory", "measured"], rows)
+
+
+def render(results: dict[str, Any]) -> str:
+    """Every section as Markdown."""
+    parts: list[str] = []
+    sections = results["sections"]
+    order = [
+        ("World lifecycle", "world", lambda s: world_lines(s)),
+        ("Reset to a lesson's start state (ms)", "reset", lambda s: reset_lines(s)),
+        ("Checks per lesson (ms)", "checks", lambda s: check_lines(s)),
+        ("TUI", "tui", lambda s: tui_lines(s)),
+        ("Grading", "grade", lambda s: grade_lines(s)),
+    ]
+    for title, key, fn in order:
+        if key in sections:
+            parts += [f"### {title}", "", *fn(sections[key]), ""]
+    if "memory" in sections:
+        parts += ["### Memory", "", *memory_lines(sections["memory"], sections.get("tui", {})), ""]
+    return "\n".join(parts)
+
+
+def targets_summary(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(what, figure, met?) for every target; None when not measured."""
+    s = results["sections"]
+    out: list[tuple[str, str, bool | None]] = []
+
+    def add(what: str, values: list[float], target: float) -> None:
+        if not values:
+            out.append((what, "not measured", None))
+            return
+        worst = max(values)
+        out.append((what, f"worst median {worst:.0f} ms (target < {target:.0f})", worst <= target))
+
+    if "world" in s:
+        add("world create", [s["world"]["create"]["median_ms"]], TARGETS["world_create"])
+        add("world destroy", [s["world"]["destroy"]["median_ms"]], TARGETS["world_destroy"])
+    if "reset" in s:
+        add(
+            "reset in process",
+            [r["in_process"]["median_ms"] for r in s["reset"].values()],
+            TARGETS["reset_in_process"],
+        )
+    if "checks" in s:
+        c = s["checks"].values()
+        add(
+            "passing check, warm",
+            [x["warm_passing"]["median_ms"] for x in c],
+            TARGETS["check_warm_passing"],
+        )
+        add(
+            "diagnosis, warm",
+            [x["warm_failing"]["median_ms"] for x in c],
+            TARGETS["check_warm_failing"],
+        )
+        add(
+            "`cnlab check`, cold",
+            [x[k]["median_ms"] for x in c for k in ("cold_passing", "cold_failing")],
+            TARGETS["check_cold"],
+        )
+    tui = s.get("tui", {})
+    if tui.get("measured"):
+        add("TUI prompt", [tui["prompt"]["median_ms"]], TARGETS["tui_prompt"])
+        add("milestone feedback", [tui["feedback"]["median_ms"]], TARGETS["tui_feedback"])
+    elif "tui" in s:
+        out.append(("TUI", f"not measured: {tui.get('reason')}", None))
+    grade = s.get("grade", {})
+    if grade.get("measured"):
+        per = grade["per_100_s"]
+        goal = TARGETS["grade_100"] / 1000
+        out.append(
+            ("grading 100 submissions", f"{per:.1f} s per 100 (target < {goal:.0f} s)", per <= goal)
+        )
+    elif "grade" in s:
+        out.append(("grading 100 submissions", f"not measured: {grade.get('reason')}", None))
+    return out
