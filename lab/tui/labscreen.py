@@ -40,8 +40,10 @@ from lab.tui.checker import CheckClient, CheckError
 from lab.tui.demo import run_demo
 from lab.tui.dialogs import ConfirmScreen, TextScreen, help_markdown
 from lab.tui.events import EventsTail
+from lab.tui.lessonlist import LessonList
+from lab.tui.lessontext import LessonText
+from lab.tui.milestones import Milestones
 from lab.tui.netmap import NetMap
-from lab.tui.panels import LessonList, LessonText, Milestones
 from lab.tui.session import Session
 from lab.tui.terminal import Terminal
 from lab.world import World, locked

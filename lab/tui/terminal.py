@@ -210,16 +210,31 @@ class Terminal(Widget, can_focus=True):
         asyncio.get_running_loop().add_reader(master, self._readable)
 
     def stop(self) -> None:
-        """End the shell we started (its whole session) and close the pty."""
+        """End the shell we started (its whole session) and close the pty.
+
+        SIGHUP first, like a closed terminal, so bash and whatever runs from
+        its rc files (a pyenv rehash holding a lock file...) clean up; SIGKILL
+        only for what is still there half a second later.
+        """
         proc, self.proc = self.proc, None
         self._close_fd()
-        if proc is not None and proc.poll() is None:
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGHUP)
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGHUP)
+        try:
+            proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGHUP)
+                os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=2)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the session
 
     def _close_fd(self) -> None:
         fd, self.fd = self.fd, None

@@ -1,7 +1,7 @@
-"""The side panels: the lesson list, the lesson text and the milestones.
+"""The milestones panel: live status, the first failure's diagnosis, hints shown.
 
-They only display what the app hands them (lessons, progress counts, the
-latest check report as a dict, hints shown); none of them touches the world.
+:func:`milestones_text` is pure (the latest report as a dict in, rich text
+out); the widget only displays it.
 """
 
 from __future__ import annotations
@@ -11,55 +11,9 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.message import Message
-from textual.widgets import Markdown, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
 from lab.lessons import Lesson
-
-
-class LessonList(OptionList):
-    """Every lesson with a mark (✔ done, ▶ current) and milestones passed."""
-
-    class Chosen(Message):
-        def __init__(self, lesson_id: str) -> None:
-            super().__init__()
-            self.lesson_id = lesson_id
-
-    def show(self, lessons: list[tuple[Lesson, int, bool]], current: str) -> None:
-        """``lessons``: (lesson, milestones passed, completed) in course order."""
-        self.clear_options()
-        options = []
-        for lesson, passed, done in lessons:
-            mark = "✔" if done else ("▶" if lesson.id == current else " ")
-            label = Text.assemble(
-                (f"{mark} ", "bold green" if done else "bold"),
-                f"{lesson.number}. {lesson.title} ",
-                (f"{passed}/{len(lesson.milestones)}", "dim"),
-            )
-            options.append(Option(label, id=lesson.id))
-        self.add_options(options)
-        for index, (lesson, _, _) in enumerate(lessons):
-            if lesson.id == current:
-                self.highlighted = index
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if event.option.id:
-            self.post_message(self.Chosen(event.option.id))
-
-
-class LessonText(VerticalScroll):
-    """The lesson's Markdown, scrollable."""
-
-    DEFAULT_CSS = "LessonText > Markdown { margin: 0 1 0 0; }"
-
-    def compose(self) -> ComposeResult:
-        yield Markdown("", id="lesson-md")
-
-    async def show(self, markdown: str) -> None:
-        await self.query_one(Markdown).update(markdown)
-        self.scroll_home(animate=False)
 
 
 def milestones_text(
