@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from lab import preflight, progress
 from lab.errors import LabError
 from lab.lessons import Course, Lesson, load_course
-from lab.world import World, locked, validate_name
+from lab.world import World, lock_path, locked, validate_name
 
 
 def _world(args: argparse.Namespace) -> World:
@@ -34,19 +34,49 @@ def _lesson_for(args: argparse.Namespace, course: Course, world: World) -> Lesso
 
 
 def build_lesson(world: World, lesson: Lesson) -> float:
-    """Destroy the world and build ``lesson``'s start state; return seconds taken."""
+    """Destroy the world and build ``lesson``'s start state; return seconds taken.
+
+    The world says ``ready`` only once the start state is complete: killed
+    half-way, it is ``broken`` (and the next command cleans it up); if the start
+    script fails, the half-built world is removed.
+    """
     started = time.perf_counter()
     script = lesson.start_script()
-    world.create()
-    result = world.run(script, timeout=60)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise LabError(
-            f"{lesson.path / 'start.sh'} failed (exit {result.returncode})"
-            + (f": {lines[-1]}" if lines else "")
-        )
-    world.write_meta(lesson=lesson.id)
+    world.create(status="starting")
+    try:
+        result = world.run(script, timeout=60)
+        if result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            raise LabError(
+                f"{lesson.path / 'start.sh'} failed (exit {result.returncode})"
+                + (f": {lines[-1]}" if lines else "")
+                + _missing_feature_hint(result.stderr)
+            )
+        world.write_meta(status="ready", lesson=lesson.id)
+    except BaseException:
+        world.destroy()
+        raise
     return time.perf_counter() - started
+
+
+_FEATURE_ERRORS = (
+    "Unknown device type",
+    "not supported",
+    "Operation not supported",
+    "No such file or directory",
+    "can't initialize",
+    "Protocol not supported",
+)
+
+
+def _missing_feature_hint(stderr: str) -> str:
+    """A hint when a start script failed because this kernel or machine lacks something."""
+    if any(text in stderr for text in _FEATURE_ERRORS):
+        return (
+            " (this kernel or machine may lack a feature the lesson needs:"
+            " fix the script, or run the lab on a kernel that has it)"
+        )
+    return ""
 
 
 # ------------------------------------------------------------------- verbs
@@ -95,7 +125,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     preflight.require_all()
-    world = _world(args).require()
+    world = _world(args)
+    with locked(world.name, exclusive=False):  # not while a reset is half-way
+        world.require()
     argv = world.enter_argv(args.ns)
     if args.command is not None:
         argv += ["bash", "-c", args.command]
@@ -107,7 +139,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
     if args.ns not in (None, "host"):
         env["CNLAB_HOME_NS"] = args.ns
     sys.stdout.flush()
-    os.chdir("/root" if os.path.isdir("/root") else "/")
+    os.chdir(world.home)
     os.execvpe(argv[0], argv, env)
     return 0  # not reached
 
@@ -117,9 +149,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from checks.engine import check_lesson  # scapy is heavy: load it only here
 
     course = load_course()
-    world = _world(args).require()
-    lessons = list(course.lessons) if args.all else [_lesson_for(args, course, world)]
+    world = _world(args)
     with locked(world.name, exclusive=False):
+        world.require()
+        lessons = list(course.lessons) if args.all else [_lesson_for(args, course, world)]
         reports = [check_lesson(world, lesson) for lesson in lessons]
     _record_progress(world.name, reports)
     if args.json:
@@ -147,9 +180,10 @@ def _record_progress(world: str, reports: Sequence[object]) -> None:
 def cmd_solve(args: argparse.Namespace) -> int:
     preflight.require_all()
     course = load_course()
-    world = _world(args).require()
-    lesson = _lesson_for(args, course, world)
+    world = _world(args)
     with locked(world.name):
+        world.require()
+        lesson = _lesson_for(args, course, world)
         result = world.run(lesson.solution_script(), timeout=120)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
@@ -162,17 +196,18 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     preflight.require_root()
     world = _world(args)
-    state = world.state()
-    info: dict[str, object] = {"world": world.name, "state": state}
-    if state == "ready":
-        meta = world.read_meta()
-        info.update(
-            lesson=meta.get("lesson"),
-            created=meta.get("created"),
-            namespaces=world.learner_namespaces(),
-            processes=len(world.processes()),
-            path=str(world.dir),
-        )
+    with locked(world.name, exclusive=False):  # a reset half-way is not "broken"
+        state = world.state()
+        info: dict[str, object] = {"world": world.name, "state": state}
+        if state == "ready":
+            meta = world.read_meta()
+            info.update(
+                lesson=meta.get("lesson"),
+                created=meta.get("created"),
+                namespaces=world.learner_namespaces(),
+                processes=len(world.processes()),
+                path=str(world.dir),
+            )
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -194,6 +229,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     with locked(world.name):
         existed = world.dir.exists()
         world.destroy()
+        lock_path(world.name).unlink(missing_ok=True)
     print(f"world {world.name!r} " + ("destroyed" if existed else "did not exist"))
     return 0
 

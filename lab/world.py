@@ -33,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -69,13 +70,16 @@ addr add {host_addr}/24 dev eth0
 link set eth0 up
 route add default via {router} dev eth0
 """
-# Runs inside the fresh mount + network namespace of a new world. The read-only
-# tmpfs under the world's /run/netns means that even after `umount /run/netns`
-# inside, `ip netns add` cannot write into the real host's /run/netns.
+# Runs inside the fresh mount + network namespace of a new world ($1 is the world's
+# folder, $2 its name). The read-only tmpfs guards under the world's /run/netns mean
+# that even after `umount /run/netns` inside (three times over), `ip netns add`
+# cannot write into the real host's /run/netns. The mounts carry the world's name,
+# so a process in a mount namespace copied from the world's (`ip netns exec` makes
+# one) is still known as the world's after the learner deletes its namespace.
 _WORLD_MOUNTS = """\
 mkdir -p /run/netns
-mount -t tmpfs -o ro,mode=0755,size=4k cnlab-netns-guard /run/netns
-mount -t tmpfs -o mode=0755,size=1m cnlab-netns /run/netns
+for _ in 1 2 3; do mount -t tmpfs -o ro,mode=0755,size=4k "cnlab-guard-$2" /run/netns; done
+mount -t tmpfs -o mode=0755,size=1m "cnlab-netns-$2" /run/netns
 umount -l /sys && mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount --bind "$1/resolv.conf" /etc/resolv.conf 2>/dev/null || true
 ip link set lo up
@@ -114,6 +118,12 @@ class World:
         return self.dir / "inet"
 
     @property
+    def home(self) -> Path:
+        """The learner's home inside the world: its own, so that the real root's
+        ~/.bashrc (pyenv, conda, ...) never runs in the lab's shells."""
+        return self.dir / "home"
+
+    @property
     def meta_path(self) -> Path:
         return self.dir / "meta.json"
 
@@ -125,7 +135,11 @@ class World:
     # ------------------------------------------------------------------ state
 
     def state(self) -> str:
-        """``absent``, ``ready``, or ``broken`` (left half-made or half-removed)."""
+        """``absent``, ``ready``, or ``broken`` (left half-made or half-removed).
+
+        A world is ``ready`` only once its lesson's start state is complete too
+        (see :meth:`create`'s ``status``): a build killed half-way is ``broken``.
+        """
         if not self.dir.exists():
             return "absent"
         points = nsutil.mountpoints()
@@ -170,20 +184,26 @@ class World:
 
     # -------------------------------------------------------------- lifecycle
 
-    def create(self) -> None:
-        """Build a fresh world (any old one of this name is removed first)."""
+    def create(self, status: str = "ready") -> None:
+        """Build a fresh world (any old one of this name is removed first).
+
+        ``status`` is what the world's meta says once it is built: a caller that
+        goes on to build more (a lesson's start state) passes another word and
+        writes ``status="ready"`` when done, so that a crash in between leaves a
+        world that :meth:`state` calls ``broken``, never a half-built ``ready`` one.
+        """
         validate_name(self.name)
         if self.dir.exists():
             self.destroy()
         RUN_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.dir.mkdir(mode=0o700)
         try:
-            self._build()
+            self._build(status)
         except BaseException:
             self.destroy()
             raise
 
-    def _build(self) -> None:
+    def _build(self, status: str) -> None:
         nsutil.make_private_mountpoint(self.dir)
         for path in (self.mnt, self.host, self.inet):
             path.touch()
@@ -193,6 +213,8 @@ class World:
             shutil.copy2(ASSETS / tool, bin_dir / tool)
         for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
             shutil.copy2(ASSETS / name, self.dir / name)
+        self.home.mkdir()
+        shutil.copy2(ASSETS / "home.bashrc", self.home / ".bashrc")
         (self.dir / "bashrc").write_text(
             "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n"
             + "".join(f"export {k}={_sh_quote(v)}\n" for k, v in self._shell_vars().items()),
@@ -214,6 +236,7 @@ class World:
                 _WORLD_MOUNTS,
                 "sh",
                 str(self.dir),
+                self.name,
             ],
             "create the world's namespaces",
         )
@@ -230,7 +253,7 @@ class World:
             stdin=_HOST_BATCH.format(host_addr=HOST_ADDR, router=ROUTER_ADDR),
         )
         dns = self._start_dns()
-        self.write_meta(status="ready", dns_pid=dns.pid)
+        self.write_meta(status=status, dns_pid=dns.pid)
 
     def _start_dns(self) -> subprocess.Popen[bytes]:
         """Start the internet's DNS responder on a socket bound before we return.
@@ -270,6 +293,7 @@ class World:
         if not self.dir.exists():
             return
         self.kill_processes()
+        self._remove_ghosts()
         points = nsutil.mountpoints()
         for path in (self.mnt, self.host, self.inet):
             if str(path) in points:
@@ -279,6 +303,37 @@ class World:
             with contextlib.suppress(OSError):
                 nsutil.umount(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _remove_ghosts(self) -> None:
+        """Remove what ``ip netns add`` left in the real /run/netns after the learner
+        unmounted every tmpfs from the world's /run/netns.
+
+        Inside the world such a namespace is a bind mount on the host's own
+        directory, so the real host sees an empty file of that name (a "ghost"
+        in its ``ip netns list``). Only files the world's mount table proves it
+        made are removed: empty, not a mount point here.
+        """
+        if nsutil.mountpoints().get(str(self.mnt)) != "nsfs":
+            return
+        text = subprocess.run(
+            ["nsenter", f"--mount={self.mnt}", "--", "cat", "/proc/self/mountinfo"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+        mounts = {m.id: m for m in nsutil.parse_mountinfo(text)}
+        here = nsutil.mountpoints()
+        for m in mounts.values():
+            if m.fstype != "nsfs" or os.path.dirname(m.point) != "/run/netns":
+                continue
+            parent = mounts.get(m.parent)
+            if parent is not None and parent.source.startswith("cnlab-"):
+                continue  # on the world's own tmpfs: invisible outside
+            with contextlib.suppress(OSError):
+                st = os.lstat(m.point)
+                if m.point not in here and st.st_size == 0 and stat.S_ISREG(st.st_mode):
+                    os.unlink(m.point)
 
     def namespace_ids(self) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
         """(net namespace ids, mount namespace ids) of this world, as (dev, inode)."""
@@ -327,8 +382,13 @@ class World:
         return ids
 
     def processes(self) -> list[int]:
+        """PIDs inside this world, including those in a namespace the learner deleted
+        (they are found by the world's named mounts in their mount namespace)."""
         net, mnt = self.namespace_ids()
-        return nsutil.processes_in(net, mnt)
+        found = nsutil.processes_in(net, mnt)
+        marks = {f"cnlab-netns-{self.name}", f"cnlab-guard-{self.name}"}
+        found += [pid for pid in nsutil.processes_with_mount(marks) if pid not in found]
+        return found
 
     def kill_processes(self) -> list[int]:
         """SIGKILL every process inside this world; return their PIDs."""
@@ -360,7 +420,7 @@ class World:
         """The environment of a learner's shell inside this world."""
         env = {
             "PATH": f"{self.dir / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": "/root",
+            "HOME": str(self.home),
             "USER": "root",
             "LOGNAME": "root",
             "SHELL": "/bin/bash",
@@ -421,7 +481,7 @@ class World:
                     stdout=out,
                     stderr=err,
                     env=self.env(),
-                    cwd="/root" if os.path.isdir("/root") else "/",
+                    cwd=self.home,
                     timeout=timeout,
                     check=False,
                 )
@@ -501,32 +561,48 @@ def list_worlds() -> list[str]:
     return sorted(p.name for p in RUN_ROOT.iterdir() if p.is_dir() and NAME_RE.match(p.name))
 
 
+def lock_path(name: str) -> Path:
+    return RUN_ROOT / f"{name}.lock"
+
+
 @contextlib.contextmanager
 def locked(name: str, exclusive: bool = True, wait: float = 30.0) -> Iterator[None]:
-    """Hold the world's lock; say who is waiting rather than corrupting it."""
+    """Hold the world's lock; say who is waiting rather than corrupting it.
+
+    `cnlab down` removes the lock file while holding it; a waiter that then gets
+    the lock on the removed file notices (the inode changed) and tries again.
+    """
     RUN_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = RUN_ROOT / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    path = lock_path(name)
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-    try:
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(
-                f"cnlab: world {name!r} is busy with another cnlab command; waiting...",
-                file=sys.stderr,
-            )
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise WorldBusy(
-                            f"world {name!r} stayed busy for {wait:.0f} s; try again later"
-                        ) from None
-                    time.sleep(0.05)
+            os.close(fd)
+            if not told:
+                print(
+                    f"cnlab: world {name!r} is busy with another cnlab command; waiting...",
+                    file=sys.stderr,
+                )
+                told = True
+            if time.monotonic() > deadline:
+                raise WorldBusy(
+                    f"world {name!r} stayed busy for {wait:.0f} s; try again later"
+                ) from None
+            time.sleep(0.05)
+            continue
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         yield
     finally:
         os.close(fd)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.world import World
+from lab.world import World, lock_path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
@@ -44,6 +44,7 @@ def make_world() -> Iterator[Callable[..., World]]:
     yield make
     for world in made:
         world.destroy()
+        lock_path(world.name).unlink(missing_ok=True)
 
 
 @pytest.fixture

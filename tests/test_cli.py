@@ -22,7 +22,7 @@ FIXTURE = {"CNLAB_LESSONS": str(FIXTURE_COURSE)}
 def name() -> object:
     world = unique_world_name("cli")
     yield world
-    World(world).destroy()
+    cnlab("--world", world, "down")
 
 
 @pytest.fixture
