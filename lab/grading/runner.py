@@ -1,0 +1,422 @@
+"""Grade many submissions of one lesson: each in its own fresh world, in parallel.
+
+One job = one submission::
+
+    world    World("grade-<pid>-<n>").create()       fresh namespaces
+    start    the lesson's start.sh in the world      the lesson's start state
+    run      the submission in a Sandbox             contained, time/output limited
+    checks   checks.engine.check_lesson(...)         every milestone, with diagnoses
+    cleanup  sandbox stopped, world destroyed        always, even on error/timeout/Ctrl-C
+
+Jobs run in a pool of worker processes forked from this one after the check
+engine (scapy, pyroute2) has been imported, so a job pays no import time. The
+engine forks per namespace and must run in a single-threaded process: each
+worker is one, and runs one job at a time. (A spawned pool re-imports scapy in
+every worker; see bench/grade_bench.py for the figures.)
+
+If the run is interrupted, the workers get SIGTERM, which raises inside the job
+so that its ``finally`` tears the world down; the parent then sweeps every world
+and cgroup name it handed out, whatever state the workers were left in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+from lab.grading import cgroups
+from lab.grading.sandbox import Limits, RunResult, Sandbox
+from lab.lessons import Lesson
+from lab.world import World
+
+MAX_SUBMISSION_BYTES = 256 * 1024
+SUFFIXES = (".sh", ".txt", ".bash", "")
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    name: str
+    index: int
+
+
+@dataclass
+class MilestoneGrade:
+    id: str
+    title: str
+    passed: bool
+    points: float
+    max_points: float
+    cause: str | None
+    explanation: str
+    evidence: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SubmissionGrade:
+    """The grade of one submission, in the shape docs/grading.md documents."""
+
+    submission: str
+    name: str
+    world: str
+    status: str
+    reason: str | None
+    passed: bool
+    score: float
+    max_score: float
+    milestones: list[MilestoneGrade]
+    exit_code: int | None = None
+    output: str = ""
+    output_bytes: int = 0
+    output_truncated: bool = False
+    timing_ms: dict[str, int] = field(default_factory=dict)
+    enforced: dict[str, bool] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["milestones"] = [m.to_json() for m in self.milestones]
+        return data
+
+
+@dataclass
+class GradeRun:
+    lesson: Lesson
+    grades: list[SubmissionGrade]
+    jobs: int
+    limits: Limits
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        scores = [g.score for g in self.grades]
+        stages = ("world", "start", "submission", "checks", "cleanup", "total")
+        return {
+            "format": "cnlab-grades/1",
+            "lesson": {
+                "id": self.lesson.id,
+                "number": self.lesson.number,
+                "title": self.lesson.title,
+                "milestones": [{"id": m.id, "title": m.title} for m in self.lesson.milestones],
+            },
+            "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "settings": {
+                "jobs": self.jobs,
+                "timeout_s": self.limits.timeout,
+                "output_keep_bytes": self.limits.output_keep,
+                "output_max_bytes": self.limits.output_max,
+                "pids_max": self.limits.pids,
+                "memory_mb": self.limits.memory_mb,
+                "scratch_mb": self.limits.scratch_mb,
+            },
+            "summary": {
+                "submissions": len(self.grades),
+                "passed": sum(g.passed for g in self.grades),
+                "mean_score": round(sum(scores) / len(scores), 3) if scores else 0.0,
+                "max_score": float(len(self.lesson.milestones)),
+                "duration_ms": round(self.seconds * 1000),
+                "mean_stage_ms": {
+                    s: round(sum(g.timing_ms.get(s, 0) for g in self.grades) / len(self.grades))
+                    if self.grades
+                    else 0
+                    for s in stages
+                },
+            },
+            "submissions": [g.to_json() for g in self.grades],
+        }
+
+
+# ------------------------------------------------------------------ input
+
+
+def load_submissions(paths: Sequence[str]) -> list[Submission]:
+    """Check every submission file before any world is built; a folder means its files."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not inside:
+                raise LabError(f"{path}: folder has no submission files", status=2)
+            files.extend(inside)
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            raise LabError(f"{path}: not a regular file", status=2)
+        else:
+            raise LabError(f"{path}: submission file not found", status=2)
+    subs: list[Submission] = []
+    names: set[str] = set()
+    for index, path in enumerate(files):
+        try:
+            size = path.stat().st_size
+            if size > MAX_SUBMISSION_BYTES:
+                raise LabError(
+                    f"{path}: too big for a submission ({size // 1024} KiB; "
+                    f"the limit is {MAX_SUBMISSION_BYTES // 1024} KiB)",
+                    status=2,
+                )
+            data = path.read_bytes()
+        except OSError as exc:
+            raise LabError(f"{path}: cannot read it: {exc.strerror}", status=2) from exc
+        if b"\0" in data:
+            raise LabError(f"{path}: binary file, not shell commands", status=2)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LabError(f"{path}: not UTF-8 text (byte {exc.start})", status=2) from exc
+        name = path.name
+        if name in names:
+            name = str(path)
+        names.add(name)
+        subs.append(Submission(path=path.resolve(), name=name, index=index))
+    return subs
+
+
+# ------------------------------------------------------------------ one job
+
+
+class Terminated(BaseException):
+    """Raised inside a worker by SIGTERM so the job's ``finally`` cleans up."""
+
+
+def world_name(run_id: int, index: int) -> str:
+    return f"grade-{run_id}-{index}"
+
+
+def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> SubmissionGrade:
+    """Grade one submission in a fresh world; the world is always destroyed."""
+    from checks.engine import check_lesson  # imported by the parent before forking
+
+    world = World(world_name(run_id, sub.index))
+    timing: dict[str, int] = {}
+    clock = time.perf_counter()
+    began = clock
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timing[stage] = round((now - clock) * 1000)
+        clock = now
+
+    run: RunResult | None = None
+    report = None
+    error: str | None = None
+    sandbox: Sandbox | None = None
+    try:
+        world.create()
+        lap("world")
+        start = world.run(lesson.start_script(), timeout=60)
+        if start.returncode != 0:
+            last = (start.stderr or start.stdout).strip().splitlines()
+            raise LabError(
+                f"the lesson's start.sh failed (exit {start.returncode})"
+                + (f": {last[-1]}" if last else "")
+            )
+        world.write_meta(lesson=lesson.id)
+        lap("start")
+        sandbox = Sandbox(world, limits)
+        run = sandbox.run(sub.path)
+        lap("submission")
+        forget_neighbours(world)
+        report = check_lesson(world, lesson)
+        lap("checks")
+        late = sandbox.limit_hit()  # e.g. a fork bomb left running in the background
+        if late is not None and run.status == "ok":
+            run.status, run.reason = late[0], late[1]
+    except LabError as exc:
+        error = exc.message
+    except Terminated:
+        error = "grading was interrupted"
+        raise
+    except Exception as exc:
+        error = f"grading failed: {exc!r}"
+        if os.environ.get("CNLAB_DEBUG"):
+            traceback.print_exc()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        world.destroy()
+        lap("cleanup")
+        timing["total"] = round((time.perf_counter() - began) * 1000)
+    return _grade(lesson, sub, world, run, report, error, timing)
+
+
+# Neighbour (ARP) entries are a cache, not configuration. A learner's ping that
+# failed moments ago leaves an INCOMPLETE entry for up to 3 s, and a probe sent
+# meanwhile waits for the next ARP retransmission (1 s), longer than a probe's
+# timeout: the check would fail a correct setup. Permanent entries are kept.
+_FORGET_NEIGHBOURS = """\
+ip neigh flush all 2>/dev/null
+for ns in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
+  ip -n "$ns" neigh flush all 2>/dev/null
+done
+true
+"""
+
+
+def forget_neighbours(world: World) -> None:
+    """Flush the non-permanent neighbour caches of the world's namespaces."""
+    world.run(_FORGET_NEIGHBOURS, timeout=10)
+
+
+def _grade(
+    lesson: Lesson,
+    sub: Submission,
+    world: World,
+    run: RunResult | None,
+    report: Any,
+    error: str | None,
+    timing: dict[str, int],
+) -> SubmissionGrade:
+    milestones: list[MilestoneGrade] = []
+    if report is not None:
+        for m in report.milestones:
+            milestones.append(
+                MilestoneGrade(
+                    m.id,
+                    m.title,
+                    m.passed,
+                    1.0 if m.passed else 0.0,
+                    1.0,
+                    m.cause,
+                    m.explanation,
+                    list(m.evidence),
+                )
+            )
+    else:
+        for lm in lesson.milestones:
+            why = f"not checked: {error}" if error else "not checked"
+            milestones.append(MilestoneGrade(lm.id, lm.title, False, 0.0, 1.0, None, why, []))
+    status: str
+    reason: str | None
+    if error is not None:
+        status, reason = "error", error
+    elif run is not None:
+        status, reason = run.status, run.reason
+    else:
+        status, reason = "error", "the submission did not run"
+    score = sum(m.points for m in milestones)
+    return SubmissionGrade(
+        submission=str(sub.path),
+        name=sub.name,
+        world=world.name,
+        status=status,
+        reason=reason,
+        passed=status == "ok" and all(m.passed for m in milestones),
+        score=score,
+        max_score=float(len(milestones)),
+        milestones=milestones,
+        exit_code=run.exit_code if run else None,
+        output=run.output if run else "",
+        output_bytes=run.output_bytes if run else 0,
+        output_truncated=run.output_truncated if run else False,
+        timing_ms=timing,
+        enforced=run.enforced if run else {},
+    )
+
+
+# ------------------------------------------------------------------ the pool
+
+_JOB: dict[str, Any] = {}
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _JOB.get("busy"):
+        raise Terminated()  # the job's finally destroys its world
+    os._exit(143)  # idle worker: nothing to clean up
+
+
+def _worker_init(lesson: Lesson, run_id: int, limits: Limits) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _JOB.update(lesson=lesson, run_id=run_id, limits=limits, busy=False)
+
+
+def _worker(sub: Submission) -> SubmissionGrade:
+    _JOB["busy"] = True
+    try:
+        return grade_one(_JOB["lesson"], sub, _JOB["run_id"], _JOB["limits"])
+    except Terminated:
+        os._exit(143)  # cleaned up already; no traceback from the pool
+    finally:
+        _JOB["busy"] = False
+
+
+def grade_all(
+    lesson: Lesson,
+    subs: Sequence[Submission],
+    jobs: int,
+    limits: Limits,
+    on_result: Callable[[SubmissionGrade], None] | None = None,
+    context: str = "fork",
+) -> GradeRun:
+    """Grade every submission, ``jobs`` worlds at a time; results in input order.
+
+    ``context`` is the multiprocessing start method of the pool: ``fork`` (the
+    default, measured faster) or ``spawn``.
+    """
+    import checks.engine  # noqa: F401  (warm the imports the forked workers share)
+
+    run_id = os.getpid()
+    started = time.perf_counter()
+    results: dict[int, SubmissionGrade] = {}
+    jobs = max(1, min(jobs, len(subs)))
+    try:
+        if jobs == 1:
+            for sub in subs:
+                results[sub.index] = grade_one(lesson, sub, run_id, limits)
+                if on_result:
+                    on_result(results[sub.index])
+        else:
+            for sub, grade in _pool_map(subs, jobs, context, (lesson, run_id, limits)):
+                results[sub.index] = grade
+                if on_result:
+                    on_result(grade)
+    finally:
+        sweep(run_id, subs)
+    grades = [results[s.index] for s in subs]
+    return GradeRun(lesson, grades, jobs, limits, time.perf_counter() - started)
+
+
+def _pool_map(
+    subs: Sequence[Submission], jobs: int, context: str, job: tuple[Lesson, int, Limits]
+) -> Iterator[tuple[Submission, SubmissionGrade]]:
+    ctx = multiprocessing.get_context(context)
+    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=job)
+    clean = False
+    try:
+        by_index = {s.index: s for s in subs}
+        for grade in pool.imap_unordered(_worker, subs, chunksize=1):
+            index = int(grade.world.rsplit("-", 1)[1])
+            yield by_index[index], grade
+        clean = True
+    finally:
+        if clean:
+            pool.close()
+        else:
+            pool.terminate()  # SIGTERM: each worker's job tears its world down
+        pool.join()
+
+
+def sweep(run_id: int, subs: Sequence[Submission]) -> list[str]:
+    """Destroy any world of this run still present (after a crash or Ctrl-C)."""
+    left = []
+    for sub in subs:
+        world = World(world_name(run_id, sub.index))
+        if world.dir.exists():
+            left.append(world.name)
+            with contextlib.suppress(Exception):
+                world.destroy()
+    cgroups.sweep(f"cnlab-grade-{run_id}-")
+    return left

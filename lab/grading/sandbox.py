@@ -1,0 +1,283 @@
+"""Run one untrusted submission inside a world, contained, with limits.
+
+::
+
+    runner (single-threaded worker)
+      └ nsenter --mount=W/mnt --net=W/host            (the world, as a learner sees it)
+          └ unshare --pid --fork --mount --uts --ipc --kill-child
+              └ python jail.py   = PID 1: new root, fewer capabilities, seccomp
+                  └ bash -s < submission            (stdout+stderr to a pipe we read)
+
+The sandbox's own cgroups (:mod:`lab.grading.cgroups`) cap processes, memory
+and devices; :mod:`lab.grading.jail` explains the file-system fence. This
+module adds the time limit and the output limit, and guarantees teardown:
+killing ``unshare`` makes the kernel kill PID 1 of the sandbox (``--kill-child``),
+and a PID namespace dies with its PID 1, so nothing it started survives.
+
+Processes the submission leaves in the background keep running after bash exits
+(a learner's server must still answer when the checks run); :meth:`Sandbox.stop`
+ends them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.grading.cgroups import JobCgroups
+from lab.world import World
+
+JAIL = Path(__file__).with_name("jail.py")
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Limits:
+    """What one submission may use."""
+
+    timeout: float = 30.0
+    output_keep: int = 64 * 1024  # bytes of output kept in the report
+    output_max: int = 1024 * 1024  # more than this and the submission is stopped
+    pids: int = 256
+    memory_mb: int = 512
+    scratch_mb: int = 64
+    shm_mb: int = 16
+
+
+@dataclass
+class RunResult:
+    """How the submission ran (not whether it is right: the checks say that)."""
+
+    status: str  # ok | timeout | output-limit | pid-limit | memory-limit | killed | setup-failed
+    reason: str | None  # a sentence for a person when status is not ok
+    exit_code: int | None
+    output: str
+    output_bytes: int
+    output_truncated: bool
+    seconds: float
+    enforced: dict[str, bool] = field(default_factory=dict)
+
+
+class Sandbox:
+    """One submission's sandbox in ``world``; use as a context manager."""
+
+    def __init__(self, world: World, limits: Limits) -> None:
+        self.world = world
+        self.limits = limits
+        self.cgroups = JobCgroups(f"cnlab-{world.name}", limits.pids, limits.memory_mb << 20)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def enforced(self) -> dict[str, bool]:
+        return {
+            "pids": "pids" in self.cgroups.limits,
+            "memory": "memory" in self.cgroups.limits,
+            "devices": "devices" in self.cgroups.limits,
+        }
+
+    def run(self, script: Path) -> RunResult:
+        """Run ``script`` (a file of shell commands) with ``bash -s``; return how it went."""
+        started = time.perf_counter()
+        # The world's /run/netns must be shared so that `ip netns add` in the
+        # sandbox's copy shows up in the world, where the checks look.
+        subprocess.run(
+            ["nsenter", f"--mount={self.world.mnt}", "--", "mount", "--make-shared", "/run/netns"],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+        self.cgroups.create()
+        status_r, status_w = os.pipe()
+        env = self.world.env(term="dumb")
+        env["CNLAB_SANDBOX"] = "1"
+        config = {
+            "status_fd": status_w,
+            "env": env,
+            "cwd": env["HOME"] if os.path.isdir(env["HOME"]) else "/",
+            "world_dirs": [str(self.world.dir / "bin"), env["HOME"]],
+            "scratch_mb": self.limits.scratch_mb,
+            "shm_mb": self.limits.shm_mb,
+        }
+        argv = [
+            *self.world.enter_argv(),
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount",
+            "--uts",
+            "--ipc",
+            "--propagation",
+            "unchanged",
+            "--kill-child=SIGKILL",
+            "--",
+            sys.executable,
+            "-I",
+            "-S",
+            str(JAIL),
+            json.dumps(config),
+        ]
+        cgroups = self.cgroups
+
+        def in_child() -> None:
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            cgroups.enter()
+
+        # Through a pipe, not the file: bash reads a pipe byte by byte, so a
+        # nested `bash` (after nsenter) reads the next lines and `exit` returns
+        # to the outer shell at the right place, exactly as when typed.
+        data = script.read_bytes()
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(status_w,),
+                env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")},
+                start_new_session=True,
+                preexec_fn=in_child,
+            )
+        finally:
+            os.close(status_w)
+        try:
+            return self._watch(status_r, started, data)
+        finally:
+            os.close(status_r)
+
+    def _watch(self, status_r: int, started: float, data: bytes) -> RunResult:
+        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        out_fd = self.proc.stdout.fileno()
+        os.set_blocking(out_fd, False)
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        in_fd: int | None = self.proc.stdin.fileno()
+        sent = 0
+        kept = bytearray()
+        total = 0
+        status_buf = b""
+        ready = False
+        exit_code: int | None = None
+        verdict: tuple[str, str] | None = None
+        setup_error: str | None = None
+        deadline = started + self.limits.timeout
+        drain_until: float | None = None
+        fds = [out_fd, status_r]
+        while fds:
+            now = time.perf_counter()
+            if drain_until is not None and now >= drain_until:
+                break
+            if drain_until is None and now >= deadline:
+                verdict = ("timeout", f"still running after the {self.limits.timeout:g} s limit")
+                break
+            limit = (drain_until or deadline) - now
+            writers = [in_fd] if in_fd is not None else []
+            readable, writable, _ = select.select(fds, writers, [], max(0.0, min(limit, 0.5)))
+            if in_fd is not None and writable:
+                try:
+                    sent += os.write(in_fd, data[sent : sent + 65536])
+                except BlockingIOError:
+                    pass
+                except BrokenPipeError:  # bash is gone (an early `exit`)
+                    sent = len(data)
+            if in_fd is not None and (sent >= len(data) or drain_until is not None):
+                self.proc.stdin.close()
+                in_fd = None
+            if out_fd in readable:
+                try:
+                    chunk = os.read(out_fd, 65536)
+                except BlockingIOError:
+                    chunk = b""
+                if chunk:
+                    total += len(chunk)
+                    room = self.limits.output_keep - len(kept)
+                    if room > 0:
+                        kept += chunk[:room]
+                    if total > self.limits.output_max:
+                        verdict = (
+                            "output-limit",
+                            f"wrote more than {self.limits.output_max // 1024} KiB of output",
+                        )
+                        break
+                else:
+                    fds.remove(out_fd)
+            if status_r in readable:
+                chunk = os.read(status_r, 4096)
+                if not chunk:
+                    fds.remove(status_r)
+                    if exit_code is None and drain_until is None:
+                        # The sandbox's PID 1 died without a report: killed from outside.
+                        drain_until = time.perf_counter() + 0.2
+                    continue
+                status_buf += chunk
+                while b"\n" in status_buf:
+                    line, status_buf = status_buf.split(b"\n", 1)
+                    text = line.decode(errors="replace")
+                    if text == "ready":
+                        ready = True
+                    elif text.startswith("setup "):
+                        setup_error = text[6:]
+                    elif text.startswith("exit "):
+                        exit_code = int(text[5:])
+                        # Collect what is already written, then stop waiting: a
+                        # server left in the background may hold the pipe forever.
+                        drain_until = time.perf_counter() + 0.2
+        seconds = time.perf_counter() - started
+        if verdict is None:
+            if setup_error is not None or not ready:
+                verdict = (
+                    "setup-failed",
+                    "the sandbox could not be built: " + (setup_error or "it exited early"),
+                )
+            elif exit_code is None:
+                verdict = ("killed", "the sandbox was killed before the submission finished")
+        if verdict is None or verdict[0] in ("timeout", "killed", "setup-failed"):
+            verdict = self.limit_hit() or verdict
+        if verdict is not None:
+            self.stop()
+        return RunResult(
+            status="ok" if verdict is None else verdict[0],
+            reason=None if verdict is None else verdict[1],
+            exit_code=exit_code,
+            output=kept.decode("utf-8", errors="replace"),
+            output_bytes=total,
+            output_truncated=total > len(kept),
+            seconds=seconds,
+            enforced=self.enforced(),
+        )
+
+    def limit_hit(self) -> tuple[str, str] | None:
+        """(status, reason) if the sandbox ran into its process or memory limit."""
+        if self.cgroups.hit_pid_limit():
+            return (
+                "pid-limit",
+                f"hit the limit of {self.limits.pids} processes (a fork bomb?) and was stopped",
+            )
+        if self.cgroups.hit_memory_limit():
+            return ("memory-limit", f"used more than {self.limits.memory_mb} MiB of memory")
+        return None
+
+    def stop(self) -> None:
+        """End the sandbox and everything in it; remove its cgroups. Idempotent."""
+        proc = self.proc
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.cgroups.destroy()
