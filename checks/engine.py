@@ -8,9 +8,10 @@ cause code, an explanation and evidence.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
-from checks.context import CheckContext
-from checks.kinds import KINDS, Outcome
+from checks.context import CheckContext, ProbeCall
+from checks.kinds import KINDS, PROBE_CALLS, Outcome
 from checks.report import LessonReport, MilestoneResult
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
@@ -38,11 +39,33 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
     )
 
 
+def probe_calls(ctx: CheckContext, milestones: Sequence[Milestone]) -> list[ProbeCall]:
+    """The probes these milestones will send (a malformed milestone is left to its check)."""
+    calls = []
+    for milestone in milestones:
+        plan = PROBE_CALLS.get(milestone.check)
+        if plan is not None:
+            try:
+                calls.append(plan(ctx, milestone.args))
+            except (KeyError, ValueError, TypeError):
+                continue
+    return calls
+
+
 def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonReport:
-    """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process)."""
+    """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process).
+
+    The lesson's probes start first, all at once (each in its own child), so
+    failing probes wait out their timeouts together; then the milestones are
+    judged in order, each collecting its probe's result.
+    """
     started = time.perf_counter()
     ctx = CheckContext(world, timeout=timeout)
-    results = [run_milestone(ctx, m) for m in lesson.milestones]
+    try:
+        ctx.prefetch(probe_calls(ctx, lesson.milestones))
+        results = [run_milestone(ctx, m) for m in lesson.milestones]
+    finally:
+        ctx.close()
     return LessonReport(
         lesson=lesson.id,
         world=world.name,

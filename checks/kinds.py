@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks import probes
-from checks.context import CheckContext
+from checks.context import CheckContext, ProbeCall
 from checks.diagnose import Diagnosis, _rule_matches
 from lab import inns
 from lab.state import Namespace
@@ -53,6 +53,8 @@ class Outcome:
 Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
 KINDS: dict[str, Kind] = {}
 REQUIRED: dict[str, tuple[str, ...]] = {}
+#: For probe kinds: the probe call the kind will make, so the engine can start it early.
+PROBE_CALLS: dict[str, Callable[[CheckContext, Mapping[str, Any]], ProbeCall]] = {}
 
 
 def kind(name: str, *required: str) -> Callable[[Kind], Kind]:
@@ -319,16 +321,37 @@ def iptables_chain(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 # ----------------------------------------------------------------- probes
 
 
+def _probe_args(call: ProbeCall) -> tuple[Any, ...]:
+    ns, fn, args = call
+    return (ns, fn, *args)
+
+
 def _probe_failed(
     ctx: CheckContext, src: str, dst: str, what: str, proto: str = "icmp", port: int | None = None
 ) -> Outcome:
     return Outcome.from_diagnosis(ctx.tracer.trace(src, dst, proto, port), what)
 
 
+def _ping_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
+    return args["from"], probes.ping, (args["to"], ctx.timeout)
+
+
+def _arp_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
+    return args["from"], probes.arp, (args["to"], ctx.timeout)
+
+
+def _http_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
+    port = int(args["port"])
+    return args["from"], probes.http_get, (args["to"], port, max(ctx.timeout, 1.0))
+
+
+PROBE_CALLS.update(ping=_ping_call, arp=_arp_call, http=_http_call)
+
+
 @kind("ping", "from", "to")
 def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst = args["from"], args["to"]
-    result = ctx.probe(src, probes.ping, dst, ctx.timeout)
+    result = ctx.probe(*_probe_args(_ping_call(ctx, args)))
     if result is None:
         return _missing(ctx, src)
     what = f"ping from {src} to {dst}: " + (
@@ -356,7 +379,7 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 @kind("arp", "from", "to")
 def arp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst = args["from"], args["to"]
-    result = ctx.probe(src, probes.arp, dst, ctx.timeout)
+    result = ctx.probe(*_probe_args(_arp_call(ctx, args)))
     if result is None:
         return _missing(ctx, src)
     if result["ok"]:
@@ -405,7 +428,7 @@ def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 @kind("http", "from", "to", "port")
 def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst, port = args["from"], args["to"], int(args["port"])
-    result = ctx.probe(src, probes.http_get, dst, port, max(ctx.timeout, 1.0))
+    result = ctx.probe(*_probe_args(_http_call(ctx, args)))
     if result is None:
         return _missing(ctx, src)
     what = f"curl {dst}:{port} from {src}: " + (
