@@ -444,9 +444,21 @@ class World:
     def enter_argv(self, ns: str | None = None) -> list[str]:
         """argv prefix that runs a command inside this world, in namespace ``ns``."""
         if ns in (None, HOST_NS):
-            return ["nsenter", f"--mount={self.mnt}", f"--net={self.host}", "--"]
+            return [
+                "nsenter",
+                f"--mount={self.mnt}",
+                f"--net={self.host}",
+                f"--wd={self.home}",
+                "--",
+            ]
         if ns == INTERNET_NS:
-            return ["nsenter", f"--mount={self.mnt}", f"--net={self.inet}", "--"]
+            return [
+                "nsenter",
+                f"--mount={self.mnt}",
+                f"--net={self.inet}",
+                f"--wd={self.home}",
+                "--",
+            ]
         assert ns is not None
         if not NAME_RE.match(ns) or ns not in self.learner_namespaces():
             have = ", ".join([HOST_NS, INTERNET_NS, *self.learner_namespaces()])
@@ -455,6 +467,7 @@ class World:
             "nsenter",
             f"--mount={self.mnt}",
             f"--net={self.host}",
+            f"--wd={self.home}",
             "--",
             "nsenter",
             f"--net=/run/netns/{ns}",

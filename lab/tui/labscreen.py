@@ -23,7 +23,6 @@ What happens in the background, never blocking typing:
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -111,7 +110,7 @@ class LabScreen(Screen[None]):
         self.shell = Terminal(
             [*world.enter_argv(None), "bash", "--rcfile", str(world.dir / "bashrc"), "-i"],
             env=world.env(term="xterm-256color"),
-            cwd="/root" if os.path.isdir("/root") else "/",
+            cwd=str(world.home),
             id="shell",
         )
         self.netmap = NetMap(id="map")
