@@ -24,19 +24,21 @@ from checks.engine import check_lesson
 from lab import state
 from lab.errors import LabError
 from lab.lessons import load_course
-from lab.world import World, validate_name
+from lab.world import World, locked, validate_name
 
 
 def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
     op = request.get("op")
     try:
         if op == "check":
-            world.require()
             lesson = load_course().find(str(request.get("lesson", "")))
-            return {"op": op, "report": check_lesson(world, lesson).to_json()}
+            with locked(world.name, exclusive=False):  # never during a reset
+                world.require()
+                return {"op": op, "report": check_lesson(world, lesson).to_json()}
         if op == "state":
-            world.require()
-            return {"op": op, "state": dataclasses.asdict(state.read_world(world))}
+            with locked(world.name, exclusive=False):
+                world.require()
+                return {"op": op, "state": dataclasses.asdict(state.read_world(world))}
         if op == "ping":
             return {"op": op, "ok": True}
         return {"op": op, "error": f"unknown op {op!r}"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -110,4 +111,58 @@ def processes_in(net_ids: set[tuple[int, int]], mnt_ids: set[tuple[int, int]]) -
             if ident is not None and ident in wanted:
                 found.append(int(entry.name))
                 break
+    return found
+
+
+@dataclass(frozen=True)
+class MountEntry:
+    """One line of ``/proc/PID/mountinfo``."""
+
+    id: int
+    parent: int
+    point: str
+    fstype: str
+    source: str
+
+
+def _unescape(text: str) -> str:
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        text = text.replace(code, char)
+    return text
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    entries = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 2 or not fields[0].isdigit():
+            continue
+        entries.append(
+            MountEntry(int(fields[0]), int(fields[1]), _unescape(fields[4]), tail[0], tail[1])
+        )
+    return entries
+
+
+def processes_with_mount(sources: set[str]) -> list[int]:
+    """PIDs in a mount namespace (other than ours) holding a mount from ``sources``."""
+    mine = ns_id("/proc/self/ns/mnt")
+    verdict: dict[tuple[int, int], bool] = {}
+    found: list[int] = []
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        ident = ns_id(f"/proc/{entry.name}/ns/mnt")
+        if ident is None or ident == mine:
+            continue
+        if ident not in verdict:
+            try:
+                with open(f"/proc/{entry.name}/mountinfo", encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            verdict[ident] = any(m.source in sources for m in parse_mountinfo(text))
+        if verdict[ident]:
+            found.append(int(entry.name))
     return found

@@ -86,12 +86,23 @@ def load(world: str) -> Progress:
         return Progress(world=world)
 
 
+def _sweep_temporaries(folder: Path) -> None:
+    """Remove temporary files of writers that died before renaming them (kill -9)."""
+    for tmp in folder.glob(".progress-*.tmp"):
+        pid = tmp.name.split("-")[1]
+        dead = pid.isdigit() and int(pid) != os.getpid() and not os.path.exists(f"/proc/{pid}")
+        with contextlib.suppress(OSError):
+            if dead or time.time() - tmp.stat().st_mtime > 3600:
+                tmp.unlink()
+
+
 def save(progress: Progress) -> None:
     path = progress_path(progress.world)
     path.parent.mkdir(parents=True, exist_ok=True)
     progress.updated = time.time()
     payload = json.dumps(progress.to_json(), indent=2, sort_keys=True).encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".progress-", suffix=".tmp")
+    _sweep_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".progress-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
