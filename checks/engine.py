@@ -27,7 +27,9 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
         try:
             outcome = func(ctx, milestone.args)
         except (InNsError, OSError, KeyError, ValueError) as exc:
-            outcome = Outcome.fail(None, f"the check could not run: {exc}".splitlines()[0])
+            # an InNsError carries the helper's traceback: its last line says what failed
+            lines = [line for line in str(exc).splitlines() if line.strip()] or [repr(exc)]
+            outcome = Outcome.fail(None, f"the check could not run: {lines[-1].strip()}")
     return MilestoneResult(
         id=milestone.id,
         title=milestone.title,
