@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
@@ -28,7 +27,9 @@ class CheckContext:
     def __init__(self, world: World, timeout: float = 0.4) -> None:
         self.world = world
         self.timeout = timeout
-        self._started: dict[tuple[str, str, tuple[Any, ...]], list[inns.Pending]] = {}
+        self._started: dict[tuple[Any, ...], list[inns.Pending]] = {}
+        #: Small facts a kind's preparation leaves for the kind (e.g. echo ids), in order.
+        self.notes: dict[tuple[Any, ...], list[Any]] = {}
 
     @cached_property
     def state(self) -> state.WorldState:
@@ -38,6 +39,15 @@ class CheckContext:
     def tracer(self) -> Tracer:
         return Tracer(self.state)
 
+    def keep(self, key: tuple[Any, ...], pending: inns.Pending) -> None:
+        """Remember a child started early, for :meth:`take` (or :meth:`close`)."""
+        self._started.setdefault(key, []).append(pending)
+
+    def take(self, key: tuple[Any, ...]) -> inns.Pending | None:
+        """A child kept under ``key`` (the oldest), or None."""
+        kept = self._started.get(key)
+        return kept.pop(0) if kept else None
+
     def prefetch(self, calls: Iterable[ProbeCall]) -> None:
         """Start these probes now, in parallel; :meth:`probe` collects them."""
         for ns, fn, args in calls:
@@ -45,25 +55,24 @@ class CheckContext:
                 pending = inns.start(self.world, ns, fn, *args)
             except OSError:  # no fork now (out of processes?): probe() will try later
                 return
-            self._started.setdefault((ns, fn.__qualname__, args), []).append(pending)
+            self.keep(("probe", ns, fn.__qualname__, args), pending)
 
     def probe(
         self, ns: str, fn: Callable[..., dict[str, Any]], *args: Any
     ) -> dict[str, Any] | None:
         """Run a probe inside ``ns``; None if that namespace does not exist."""
-        started = self._started.get((ns, fn.__qualname__, args))
+        started = self.take(("probe", ns, fn.__qualname__, args))
         try:
             if started:
-                result: dict[str, Any] = inns.collect(started.pop(0), timeout=10.0)
+                result: dict[str, Any] = inns.collect(started, timeout=10.0)
                 return result
             return inns.run(self.world, ns, fn, *args, timeout=10.0)
         except inns.NamespaceGone:
             return None
 
     def close(self) -> None:
-        """Collect (and forget) prefetched probes no milestone asked for."""
+        """End the children started early that no milestone asked for."""
         for pendings in self._started.values():
             for pending in pendings:
-                with contextlib.suppress(inns.NamespaceGone, inns.InNsError):
-                    inns.collect(pending, timeout=10.0)
+                inns.discard(pending)
         self._started.clear()

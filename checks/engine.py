@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from checks.context import CheckContext, ProbeCall
-from checks.kinds import KINDS, PROBE_CALLS, Outcome
+from checks.context import CheckContext
+from checks.kinds import KINDS, PREPARE, Outcome
 from checks.report import LessonReport, MilestoneResult
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
@@ -41,17 +41,15 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
     )
 
 
-def probe_calls(ctx: CheckContext, milestones: Sequence[Milestone]) -> list[ProbeCall]:
-    """The probes these milestones will send (a malformed milestone is left to its check)."""
-    calls = []
+def prepare_probes(ctx: CheckContext, milestones: Sequence[Milestone]) -> None:
+    """Start the probes these milestones will send (a malformed milestone is left to its check)."""
     for milestone in milestones:
-        plan = PROBE_CALLS.get(milestone.check)
-        if plan is not None:
+        prepare = PREPARE.get(milestone.check)
+        if prepare is not None:
             try:
-                calls.append(plan(ctx, milestone.args))
-            except (KeyError, ValueError, TypeError):
+                prepare(ctx, milestone.args)
+            except (KeyError, ValueError, TypeError, OSError):
                 continue
-    return calls
 
 
 def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonReport:
@@ -64,7 +62,7 @@ def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonRe
     started = time.perf_counter()
     ctx = CheckContext(world, timeout=timeout)
     try:
-        ctx.prefetch(probe_calls(ctx, lesson.milestones))
+        prepare_probes(ctx, lesson.milestones)
         results = [run_milestone(ctx, m) for m in lesson.milestones]
     finally:
         ctx.close()

@@ -53,8 +53,8 @@ class Outcome:
 Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
 KINDS: dict[str, Kind] = {}
 REQUIRED: dict[str, tuple[str, ...]] = {}
-#: For probe kinds: the probe call the kind will make, so the engine can start it early.
-PROBE_CALLS: dict[str, Callable[[CheckContext, Mapping[str, Any]], ProbeCall]] = {}
+#: For probe kinds: start the kind's probes early (the engine does, for every milestone).
+PREPARE: dict[str, Callable[[CheckContext, Mapping[str, Any]], None]] = {}
 
 
 def kind(name: str, *required: str) -> Callable[[Kind], Kind]:
@@ -345,7 +345,18 @@ def _http_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
     return args["from"], probes.http_get, (args["to"], port, max(ctx.timeout, 1.0))
 
 
-PROBE_CALLS.update(ping=_ping_call, arp=_arp_call, http=_http_call)
+def _prefetching(
+    call: Callable[[CheckContext, Mapping[str, Any]], ProbeCall],
+) -> Callable[[CheckContext, Mapping[str, Any]], None]:
+    def prepare(ctx: CheckContext, args: Mapping[str, Any]) -> None:
+        ctx.prefetch([call(ctx, args)])
+
+    return prepare
+
+
+PREPARE.update(
+    ping=_prefetching(_ping_call), arp=_prefetching(_arp_call), http=_prefetching(_http_call)
+)
 
 
 @kind("ping", "from", "to")
@@ -389,11 +400,13 @@ def arp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     return _probe_failed(ctx, src, dst, f"arp who-has {dst} from {src}: {result['error']}")
 
 
-@kind("nat_source", "from", "to", "seen")
-def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
-    src, dst, want = args["from"], args["to"], args["seen"]
-    if ctx.state.ns(src) is None:
-        return _missing(ctx, src)
+def _start_nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> None:
+    """Start a sniffer in the internet namespace, then (once it listens) the ping it waits for.
+
+    The sniffer is kept under ``("nat_source", from, to)``, the echo id it waits
+    for in ``ctx.notes`` under the same key; the ping is prefetched with that id.
+    """
+    src, dst = args["from"], args["to"]
     ident = random.randint(1, 0xFFFF)
     ready_r, ready_w = os.pipe()
     try:
@@ -403,12 +416,31 @@ def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         os.close(ready_w)
         ready_w = -1
         select.select([ready_r], [], [], 3.0)
-        result = ctx.probe(src, probes.ping, dst, ctx.timeout, ident)
-        sniffed = inns.collect(sniffer, timeout=ctx.timeout + 3.0)
     finally:
         os.close(ready_r)
         if ready_w >= 0:
             os.close(ready_w)
+    ctx.keep(("nat_source", src, dst), sniffer)
+    ctx.notes.setdefault(("nat_source", src, dst), []).append(ident)
+    ctx.prefetch([(src, probes.ping, (dst, ctx.timeout, ident))])
+
+
+PREPARE["nat_source"] = _start_nat_source
+
+
+@kind("nat_source", "from", "to", "seen")
+def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    src, dst, want = args["from"], args["to"], args["seen"]
+    if ctx.state.ns(src) is None:
+        return _missing(ctx, src)
+    started = ctx.take(("nat_source", src, dst))
+    if started is None:
+        _start_nat_source(ctx, args)
+        started = ctx.take(("nat_source", src, dst))
+    idents = ctx.notes.get(("nat_source", src, dst)) or [0]
+    ident = idents.pop(0)
+    result = ctx.probe(src, probes.ping, dst, ctx.timeout, ident)
+    sniffed = inns.collect(started, timeout=ctx.timeout + 3.0) if started else {}
     seen = sniffed.get("seen", [])
     what = f"echo {src} -> {dst} seen in the internet namespace with source " + (
         seen[0] if seen else "(never arrived)"

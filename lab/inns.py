@@ -131,6 +131,15 @@ def collect(pending: Pending, timeout: float = 10.0) -> Any:
     return value
 
 
+def discard(pending: Pending) -> None:
+    """End a child started by :func:`start` whose answer nobody needs, and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pending.pid, signal.SIGKILL)
+    os.close(pending.read_fd)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pending.pid, 0)
+
+
 def run(world: World, ns: str, fn: Callable[..., T], *args: Any, timeout: float = 10.0) -> T:
     """Run ``fn(*args)`` inside ``ns`` and return its result."""
     result: T = collect(start(world, ns, fn, *args), timeout)
