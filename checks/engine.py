@@ -26,10 +26,19 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
     else:
         try:
             outcome = func(ctx, milestone.args)
-        except (InNsError, OSError, KeyError, ValueError) as exc:
+        except KeyError as exc:
+            outcome = Outcome.fail(
+                None,
+                f"the check could not run: milestone {milestone.id!r} ({milestone.check})"
+                f" needs the argument {exc} in lesson.toml (a lesson bug)",
+            )
+        except Exception as exc:  # a lesson bug or a wrecked world: one line, never a traceback
             # an InNsError carries the helper's traceback: its last line says what failed
             lines = [line for line in str(exc).splitlines() if line.strip()] or [repr(exc)]
-            outcome = Outcome.fail(None, f"the check could not run: {lines[-1].strip()}")
+            detail = lines[-1].strip()
+            if not isinstance(exc, (InNsError, OSError)):  # a bug in the lesson's args
+                detail = f"{type(exc).__name__}: {detail} (milestone {milestone.id!r})"
+            outcome = Outcome.fail(None, f"the check could not run: {detail}")
     return MilestoneResult(
         id=milestone.id,
         title=milestone.title,
