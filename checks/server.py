@@ -7,8 +7,8 @@ once, and asks it::
     {"op": "check", "lesson": "01-namespace"}  ->  {"op": "check", "report": {...}}
     {"op": "state"}                             ->  {"op": "state", "state": {...}}
 
-scapy and pyroute2 are imported once here, so each request costs only the
-probes themselves. Any failure becomes ``{"op": ..., "error": "message"}``.
+pyroute2 is imported and the course loaded once here (again only when a
+lesson file changes), so each request costs only the checks themselves. Any failure becomes ``{"op": ..., "error": "message"}``.
 Run: ``python -m checks.server --world NAME``.
 """
 
@@ -17,21 +17,56 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from checks.engine import check_lesson
 from lab import state
 from lab.errors import LabError
-from lab.lessons import load_course
+from lab.lessons import Course, lessons_dir, load_course
 from lab.world import World, locked, validate_name
+
+_course: tuple[tuple[object, ...], Course] | None = None
+
+
+def _stamp(root: Path) -> tuple[object, ...]:
+    """What loading the course reads, as (path, mtime, size): a change means load again."""
+    marks: list[object] = [str(root)]
+    paths = [root, root / "course.toml"]
+    try:
+        with os.scandir(root) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir():
+                    paths += [Path(entry.path), Path(entry.path) / "lesson.toml"]
+    except OSError:
+        pass
+    for path in paths:
+        try:
+            st = path.stat()
+            marks.append((str(path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            marks.append((str(path), None))
+    return tuple(marks)
+
+
+def course() -> Course:
+    """The course, loaded again only when one of its files changed (loading takes ~50 ms)."""
+    global _course
+    stamp = _stamp(lessons_dir())
+    if _course is None or _course[0] != stamp:
+        loaded = load_course()
+        _ = loaded.lessons  # parse now, so a broken lesson fails this request
+        _course = (stamp, loaded)
+    return _course[1]
 
 
 def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
     op = request.get("op")
     try:
         if op == "check":
-            lesson = load_course().find(str(request.get("lesson", "")))
+            lesson = course().find(str(request.get("lesson", "")))
             with locked(world.name, exclusive=False):  # never during a reset
                 world.require()
                 return {"op": op, "report": check_lesson(world, lesson).to_json()}
