@@ -12,6 +12,8 @@ then ``cnlab solve N`` applies the reference solution and the same two are
 measured as ``warm_passing`` and ``cold_passing``. ``engine_*_ms`` is the
 time the engine itself reported for the last warm run (without the JSON trip).
 Every report is verified: failing at the start, passing after the solution.
+``must_fail_probes`` counts milestones that pass only when a probe gets *no*
+answer ("see it fail"): such a check cannot finish before the probe timeout.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ from bench.worlds import cnlab, scratch_world
 from lab.cli import build_lesson
 from lab.lessons import Lesson
 from lab.world import World
+
+
+def must_fail_probes(lesson: Lesson) -> int:
+    """Milestones whose probe must get no answer: each waits out the probe timeout (0.4 s)."""
+    return sum(
+        1
+        for m in lesson.milestones
+        if m.check in ("ping", "http")
+        and m.args.get("expect", "reply") not in ("reply", "ok")
+        and not (m.check == "http" and m.args.get("expect") == "refused")
+    )
 
 
 def _warm(
@@ -62,6 +75,7 @@ def bench_lesson(
         "cold_passing": cold_passing,
         "first_request_ms": round(first * 1000, 2),
         "milestones": len(lesson.milestones),
+        "must_fail_probes": must_fail_probes(lesson),
         "engine_failing_ms": engine_failing,
         "engine_passing_ms": engine_passing,
     }

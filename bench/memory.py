@@ -6,10 +6,13 @@
   ``Private_Dirty``+``Private_Clean`` after a real probe, i.e. what the fork
   costs beyond the pages it shares with the check server (:mod:`bench.probe_memory`).
 * A world: the RSS of its processes (the DNS responder), plus the kernel's
-  memory for its namespaces, links and rules, estimated as the change in
-  ``/proc/meminfo`` (Slab + KernelStack + PageTables + Percpu) while K worlds at
-  lesson 8's start state stand, divided by K. Other programs allocate too, so
-  this is an estimate: the median over repeats is reported, with min and max.
+  memory for its namespaces, links and rules, estimated as the change in the
+  bytes of *active* slab objects (``/proc/slabinfo``: active_objs × objsize,
+  summed, so objects freed by earlier worlds and kept in the caches do not
+  hide new ones) plus ``/proc/meminfo``'s KernelStack, PageTables and Percpu,
+  while K worlds at lesson 8's start state stand, divided by K. Other programs
+  allocate too, so this is an estimate: the median over repeats is reported,
+  with min and max.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from bench.options import Options
 from bench.worlds import ROOT, child_env, new_world
 
-KERNEL_FIELDS = ("Slab", "KernelStack", "PageTables", "Percpu")
+KERNEL_FIELDS = ("KernelStack", "PageTables", "Percpu")
 
 
 def proc_status_kb(pid: str) -> dict[str, int]:
@@ -50,8 +53,21 @@ def meminfo_kb() -> dict[str, int]:
         return {line.split(":")[0]: int(line.split()[1]) for line in fh}
 
 
+def active_slab_kb() -> int:
+    """kB held by live slab objects (active_objs × objsize over every cache)."""
+    total = 0
+    with open("/proc/slabinfo", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(("slabinfo", "#")):
+                continue
+            parts = line.split()
+            total += int(parts[1]) * int(parts[3])
+    return total // 1024
+
+
 def kernel_kb(info: dict[str, int]) -> int:
-    return sum(info.get(f, 0) for f in KERNEL_FIELDS)
+    """Active slab objects plus the meminfo fields of :data:`KERNEL_FIELDS`."""
+    return active_slab_kb() + sum(info.get(f, 0) for f in KERNEL_FIELDS)
 
 
 def world_memory(opts: Options) -> dict[str, Any]:
@@ -65,17 +81,19 @@ def world_memory(opts: Options) -> dict[str, Any]:
     for _ in range(1 if opts.quick else 3):
         worlds = [new_world() for _ in range(opts.memory_worlds)]
         before = meminfo_kb()
+        kernel_before = kernel_kb(before)
         try:
             for world in worlds:
                 build_lesson(world, lesson)
             time.sleep(0.5)
             after = meminfo_kb()
+            kernel_after = kernel_kb(after)
             for world in worlds:
                 rss.append(sum(proc_status_kb(str(p)).get("rss_kb", 0) for p in world.processes()))
         finally:
             for world in worlds:
                 world.destroy()
-        per_world.append((kernel_kb(after) - kernel_kb(before)) / len(worlds))
+        per_world.append((kernel_after - kernel_before) / len(worlds))
         available.append((before["MemAvailable"] - after["MemAvailable"]) / len(worlds))
     return {
         "lesson": lesson.id,

@@ -96,7 +96,8 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
             [
                 lesson,
                 str(c["milestones"]),
-                cell(c["warm_passing"], t["check_warm_passing"]),
+                cell(c["warm_passing"], t["check_warm_passing"])
+                + (" †" if c.get("must_fail_probes") else ""),
                 cell(c["warm_failing"], t["check_warm_failing"]),
                 cell(c["cold_passing"], t["check_cold"]),
                 cell(c["cold_failing"], t["check_cold"]),
@@ -110,7 +111,11 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
         "cold passing",
         "cold failing",
     ]
-    return _table(head, rows)
+    note = (
+        "† a milestone of the lesson passes only when a probe gets no answer; unless the "
+        "kernel refuses the packet at once, the check waits out the 0.4 s probe timeout."
+    )
+    return [*_table(head, rows), "", note]
 
 
 def tui_lines(tui: dict[str, Any]) -> list[str]:
@@ -187,7 +192,7 @@ def memory_lines(memory: dict[str, Any], tui: dict[str, Any]) -> list[str]:
         k = world["kernel_kb_per_world"]
         rows.append(
             [
-                f"world at {world['lesson']}: kernel (Slab+stacks+page tables+percpu)",
+                f"world at {world['lesson']}: kernel (live slab objects, stacks, page tables, percpu)",
                 f"{k['median'] / 1024:.1f} MiB ({k['min'] / 1024:.1f}–{k['max'] / 1024:.1f}), "
                 f"{world['worlds_at_once']} worlds at once",
             ]
@@ -244,11 +249,15 @@ def targets_summary(results: dict[str, Any]) -> list[tuple[str, str, bool | None
         )
     if "checks" in s:
         c = s["checks"].values()
-        add(
-            "passing check, warm",
-            [x["warm_passing"]["median_ms"] for x in c],
-            TARGETS["check_warm_passing"],
-        )
+        plain = [x["warm_passing"]["median_ms"] for x in c if not x.get("must_fail_probes")]
+        waits = [x["warm_passing"]["median_ms"] for x in c if x.get("must_fail_probes")]
+        add("passing check, warm", plain, TARGETS["check_warm_passing"])
+        if waits:
+            add(
+                "passing check, warm, lessons with a must-fail probe †",
+                waits,
+                TARGETS["check_warm_passing"],
+            )
         add(
             "diagnosis, warm",
             [x["warm_failing"]["median_ms"] for x in c],
