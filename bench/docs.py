@@ -13,7 +13,7 @@ HOW_TO_RUN = """\
 As root, from the project (the venv comes from `scripts/setup.sh`):
 
 ```sh
-.venv/bin/python bench/run.py            # everything, ~10 minutes; JSON in bench/results/latest.json
+.venv/bin/python bench/run.py            # everything, ~3 minutes; JSON in bench/results/latest.json
 cnlab dev bench --quick                  # the same code, a few runs only (a smoke test)
 .venv/bin/python bench/run.py --sections checks --lessons 4,7 --runs 20 --out /tmp/b.json
 .venv/bin/python bench/run.py --docs     # also rewrite this page
@@ -99,15 +99,16 @@ milestone feedback 232 → 130 ms.
   passes only when a ping gets no answer (the route clash, the missing
   masquerade), so the check must wait out the 0.4 s probe timeout. Only a shorter
   timeout would change that, and that changes what the check accepts.
-* *Reset in process*, lesson 8 (~115 ms median under load 4–6; lessons 1–7 under
-  100 ms). Timing each step of `build_lesson` at lesson 8: destroying the old
-  world ~20 ms (finding its processes ~12), `World.create` ~60 ms, of which
-  ~36 ms is the one `sh -ec` that makes the mounts (eight processes: mkdir,
-  mounts, `ip link`), and `start.sh` ~40–55 ms (~3–5 ms per `ip`/`iptables`
-  process, the `iptables` wrapper adds a `sh`). `lab/world.py` and `lab/cli.py`
-  were outside this work; making the mounts with `mount(2)` in a forked child
-  instead of a shell, and running `start.sh`'s commands in the shell that
-  creates the world, would remove most of the process starts.
+* *Reset in process*, lesson 8 (115–120 ms median in two full runs; lessons 1–7
+  under 100 ms). Timing each step of `build_lesson` at lesson 8 (median of 10,
+  load ~3–6): rendering `start.sh` ~4 ms; destroying the old world ~20 ms (finding
+  its processes ~12); building the new one ~60 ms, of which ~24–36 ms is the one
+  `sh -ec` that makes the mounts (eight processes: mkdir, mounts, `ip link`) and
+  ~20 ms the two `ip -batch` runs and the DNS responder; `start.sh` ~40–50 ms
+  (~3–5 ms per `ip`/`iptables` process; the `iptables` wrapper adds a `sh`).
+  `lab/world.py` and `lab/cli.py` were outside this work; making the mounts with
+  `mount(2)` in a forked child instead of a shell, and running `start.sh` in the
+  shell that creates the world, would remove most of those process starts.
 """
 
 
