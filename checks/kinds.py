@@ -1,8 +1,10 @@
 """The check kinds a lesson's milestones may use (see docs/lesson-format.md).
 
 A kind is a function ``(ctx, args) -> Outcome``. State kinds read the snapshot
-(netlink and iptables); probe kinds send real packets with scapy and, when the
-packets do not get through, ask the tracer in :mod:`checks.diagnose` why.
+(netlink and iptables); probe kinds send real packets (:mod:`checks.probes`) and,
+when the packets do not get through, ask the tracer in :mod:`checks.diagnose` why.
+A probe kind also registers in :data:`PREPARE` how to start its probes early, so
+that the engine can start every probe of a lesson at once.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def ping(dst: str, timeout: float = 0.4, ident: int | None = None) -> dict[str, 
         try:
             out.sendto(_echo_request(ident, 1, PAYLOAD), (dst, 0))
         except OSError:
-            # scapy logged a failed send and waited in vain: the same verdict
+            # the scapy version logged a failed send, then waited in vain: same verdict
             return {"ok": False, "error": f"no reply within {timeout:.1f} s"}
         deadline = started + timeout
         while answer is None:

@@ -4,7 +4,7 @@
 is done in a forked child: it enters the world's mount namespace (where the
 learner's ``/run/netns/NAME`` files live), then the network namespace, runs the
 function, and sends the pickled result back through a pipe. A fork of a process
-that has already imported pyroute2 and scapy costs a few milliseconds, far less
+that has already imported pyroute2 costs a few milliseconds, far less
 than starting a new interpreter.
 
 Call this from a single-threaded process (the CLI, the check server): forking a

@@ -33,15 +33,15 @@ def _timings(node: Any) -> list[dict[str, Any]]:
 
 def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    result = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "bench/run.py", "--quick", "--lessons", "1", "--out", str(out)],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    _stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-2000:]
     data = json.loads(out.read_text(encoding="utf-8"))
     sections = data["sections"]
     assert set(SECTIONS) <= set(sections)
@@ -64,4 +64,5 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     world_mem = sections["memory"]["world"]
     assert world_mem["processes_rss_kb_per_world"] > 0
     assert sections["memory"]["check_server"]["server"]["rss_kb"] > 0
-    assert not [w for w in list_worlds() if w.startswith("bench-")], "a bench world was left"
+    left = [w for w in list_worlds() if w.startswith(f"bench-{proc.pid}-")]
+    assert not left, f"bench worlds left behind: {left}"
