@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from checks.context import CheckContext
 from checks.kinds import KINDS, PREPARE, Outcome
 from checks.report import LessonReport, MilestoneResult
+from lab import state
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
 from lab.world import World
@@ -71,6 +72,8 @@ def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonRe
     started = time.perf_counter()
     ctx = CheckContext(world, timeout=timeout)
     try:
+        if any(m.check in PREPARE for m in lesson.milestones):
+            state.forget_unresolved_neighbours(world)
         prepare_probes(ctx, lesson.milestones)
         results = [run_milestone(ctx, m) for m in lesson.milestones]
     finally:

@@ -386,6 +386,39 @@ def _list_learner_namespaces() -> list[str]:
         return []
 
 
+NUD_INCOMPLETE = 0x01
+NUD_FAILED = 0x20
+
+
+def forget_unresolved_neighbours_here() -> int:
+    """Drop neighbour entries still resolving or failed; return how many.
+
+    After a probe that got no answer the kernel keeps a FAILED entry for a few
+    seconds and answers the next packet only after its next ARP retry (1 s),
+    longer than a probe waits. Resolved entries (what `ip neigh` teaches) stay.
+    """
+    dropped = 0
+    with IPRoute() as ipr:
+        for entry in ipr.get_neighbours(family=2):
+            if entry["state"] & (NUD_INCOMPLETE | NUD_FAILED):
+                try:
+                    ipr.neigh(
+                        "del",
+                        dst=entry.get("NDA_DST"),
+                        ifindex=entry["ifindex"],
+                    )
+                    dropped += 1
+                except NetlinkError:
+                    continue
+    return dropped
+
+
+def forget_unresolved_neighbours(world: World) -> None:
+    """:func:`forget_unresolved_neighbours_here` in every namespace of ``world``."""
+    names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
+    inns.run_many(world, [(n, forget_unresolved_neighbours_here, ()) for n in names])
+
+
 def read_world(world: World) -> WorldState:
     """Snapshot every namespace of ``world`` (in parallel, one child each)."""
     names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]

@@ -286,3 +286,15 @@ def test_two_pairs_without_a_bridge_are_not_bridged(world: World) -> None:
 def test_a_namespace_with_only_lo_lacks_a_link(world: World) -> None:
     r = judge(world, "ip netns add netns0", "ping", **{"from": "netns0", "to": "172.18.0.11"})
     assert_cause(r, "link-missing", "netns0: links are lo")
+
+
+def test_a_check_right_after_a_failed_one_is_not_fooled_by_stale_arp(world: World) -> None:
+    from checks.engine import check_lesson
+    from lab.lessons import Course
+    from tests.conftest import FIXTURE_COURSE
+
+    lesson = Course(FIXTURE_COURSE).find(1)
+    world.run(lesson.solution_script().replace("ip link set v-host up", "true"), check=True)
+    assert not check_lesson(world, lesson).passed  # leaves a FAILED neighbour entry behind
+    world.run("ip link set v-host up", check=True)
+    assert check_lesson(world, lesson).passed
