@@ -17,7 +17,7 @@ import pytest
 from lab import nsutil
 from lab.cli import build_lesson
 from lab.lessons import load_course
-from lab.world import World
+from lab.world import RUN_ROOT, World, lock_path
 from tests.conftest import ROOT, unique_world_name
 
 from .conftest import LESSONS, run_entries
@@ -56,7 +56,12 @@ def _counts() -> dict[str, int]:
 
     return {
         "fds": len(os.listdir("/proc/self/fd")),
-        "mounts": len(Path("/proc/self/mountinfo").read_text().splitlines()),
+        # other worlds (tests run in parallel here) come and go: leave their mounts out
+        "mounts": sum(
+            1
+            for line in Path("/proc/self/mountinfo").read_text().splitlines()
+            if not line.split()[4].startswith(f"{RUN_ROOT}/")
+        ),
         "host netns": lines(["ip", "netns", "list"]),
         "host links": lines(["ip", "-o", "link"]),
         "our processes": len(_descendants()),
@@ -152,6 +157,7 @@ def test_check_server_memory_is_flat_over_200_requests(monkeypatch: pytest.Monke
         server.stdin.close()
         server.wait(timeout=10)
         world.destroy()
+        lock_path(world.name).unlink(missing_ok=True)
     print(f"\ncheck server RSS {before} -> {after} KiB over 200 requests in {took:.1f} s")
     assert after - before < 2048, f"RSS grew by {after - before} KiB"
 
@@ -190,6 +196,7 @@ def test_tui_memory_is_flat_over_time(monkeypatch: pytest.MonkeyPatch, tmp_path:
         asyncio.run(main())
     finally:
         world.destroy()
+        lock_path(world.name).unlink(missing_ok=True)
     print(f"\nTUI process RSS over {ROUNDS} rounds (KiB): {samples}")
     # after warming up, the process stays within a small band
     warm = samples[ROUNDS // 3]
