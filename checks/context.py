@@ -35,6 +35,11 @@ class CheckContext:
     def state(self) -> state.WorldState:
         return state.read_world(self.world)
 
+    def load_state(self, forget_unresolved: bool = False) -> None:
+        """Read the snapshot now (optionally dropping stale neighbour entries first)."""
+        self.__dict__["state"] = state.read_world(self.world, forget_unresolved)
+        self.__dict__.pop("tracer", None)
+
     @cached_property
     def tracer(self) -> Tracer:
         return Tracer(self.state)

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from checks.context import CheckContext
 from checks.kinds import KINDS, PREPARE, Outcome
 from checks.report import LessonReport, MilestoneResult
-from lab import state
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
 from lab.world import World
@@ -77,7 +76,7 @@ def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonRe
             # best effort: a namespace that cannot be entered (the learner put garbage
             # in /run/netns) is reported by the milestones that need it, one line each
             with contextlib.suppress(InNsError):
-                state.forget_unresolved_neighbours(world)
+                ctx.load_state(forget_unresolved=True)
         prepare_probes(ctx, lesson.milestones)
         results = [run_milestone(ctx, m) for m in lesson.milestones]
     finally:

@@ -10,7 +10,7 @@ caches: the kernel picks the route and the source address (a connected UDP
 socket tells which, or answers "Network is unreachable" at once), ICMP goes
 out on a layer-3 raw socket (``L3RawSocket``: the kernel routes and resolves
 ARP, and a failing probe honours its timeout instead of scapy's own 2 s ARP
-wait), ARP on a layer-2 socket bound to the interface of the kernel's route.
+wait), ARP on a packet socket bound to the interface of the kernel's route.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ import random
 import socket
 from typing import Any
 
-from scapy.arch import get_if_hwaddr
-from scapy.arch.linux import L2ListenSocket, L2Socket
 from scapy.config import conf
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 from scapy.sendrecv import sniff
-from scapy.supersocket import L3RawSocket
+from scapy.supersocket import L3RawSocket, SimpleSocket
 
 logging.getLogger("scapy").setLevel(logging.CRITICAL)
 conf.verb = 0
 
 PAYLOAD = b"cnlab-probe"
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
 
@@ -87,20 +87,32 @@ def _route_to(target: str) -> tuple[str | None, str | None]:
     return answer.get("dev"), answer.get("prefsrc")
 
 
+def _packet_socket(iface: str | None, proto: int) -> SimpleSocket:
+    """A layer-2 socket as scapy sees it, on ``iface`` (or every interface).
+
+    Made with the kernel's own name lookup, so scapy's interface cache (which
+    describes the namespace scapy was imported in) is never consulted.
+    """
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
+    if iface is not None:
+        raw.bind((iface, proto))
+    return SimpleSocket(raw, basecls=Ether)
+
+
 def arp(target: str, timeout: float = 0.4) -> dict[str, Any]:
     """An ARP who-has for ``target`` on the interface the route to it uses."""
     iface, src = _route_to(target)
     if not iface or iface == "lo":
         return {"ok": False, "error": f"no interface leads to {target}"}
     try:
-        mac = get_if_hwaddr(iface)
-        sock = L2Socket(iface=iface, promisc=False)
-    except (OSError, ValueError) as exc:
-        return {"ok": False, "error": str(exc)}
-    who_has = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
-        op=1, hwsrc=mac, psrc=src or "0.0.0.0", pdst=target
-    )
+        sock = _packet_socket(iface, ETH_P_ARP)
+    except OSError as exc:
+        return {"ok": False, "error": os.strerror(exc.errno or errno.EIO)}
     try:
+        mac = ":".join(f"{b:02x}" for b in sock.ins.getsockname()[4][:6])
+        who_has = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
+            op=1, hwsrc=mac, psrc=src or "0.0.0.0", pdst=target
+        )
         answer = sock.sr1(who_has, timeout=timeout, verbose=0)
     except OSError as exc:
         return {"ok": False, "error": os.strerror(exc.errno or errno.EIO)}
@@ -112,21 +124,20 @@ def arp(target: str, timeout: float = 0.4) -> dict[str, Any]:
 
 
 def sniff_echo(ready_fd: int, dst: str, ident: int, timeout: float) -> dict[str, Any]:
-    """Watch for our echo request to ``dst``; report the source it arrived with."""
+    """Watch every interface for our echo request to ``dst``; report its source."""
 
     def ours(pkt: Any) -> bool:
         return bool(
-            pkt.haslayer(ICMP) and pkt[ICMP].type == ICMP_ECHO_REQUEST and pkt[ICMP].id == ident
+            pkt.haslayer(ICMP)
+            and pkt[ICMP].type == ICMP_ECHO_REQUEST
+            and pkt[ICMP].id == ident
+            and pkt[IP].dst == dst
         )
 
-    sockets = [
-        L2ListenSocket(iface=name, promisc=False)
-        for _, name in socket.if_nameindex()
-        if name != "lo"
-    ]
+    sock = _packet_socket(None, ETH_P_IP)
     try:
         packets = sniff(
-            opened_socket=sockets,
+            opened_socket=sock,
             lfilter=ours,
             count=1,
             timeout=timeout,
@@ -134,9 +145,8 @@ def sniff_echo(ready_fd: int, dst: str, ident: int, timeout: float) -> dict[str,
             store=True,
         )
     finally:
-        for sock in sockets:
-            sock.close()
-    return {"seen": [pkt[IP].src for pkt in packets if pkt.haslayer(IP)]}
+        sock.close()
+    return {"seen": [pkt[IP].src for pkt in packets]}
 
 
 def http_get(dst: str, port: int, timeout: float = 1.0) -> dict[str, Any]:

@@ -413,16 +413,21 @@ def forget_unresolved_neighbours_here() -> int:
     return dropped
 
 
-def forget_unresolved_neighbours(world: World) -> None:
-    """:func:`forget_unresolved_neighbours_here` in every namespace of ``world``."""
-    names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
-    inns.run_many(world, [(n, forget_unresolved_neighbours_here, ()) for n in names])
+def _forget_then_read(name: str) -> Namespace:
+    forget_unresolved_neighbours_here()
+    return read_current_namespace(name)
 
 
-def read_world(world: World) -> WorldState:
-    """Snapshot every namespace of ``world`` (in parallel, one child each)."""
+def read_world(world: World, forget_unresolved: bool = False) -> WorldState:
+    """Snapshot every namespace of ``world`` (in parallel, one child each).
+
+    With ``forget_unresolved`` each child first drops the neighbour entries a
+    failed probe left behind (see :func:`forget_unresolved_neighbours_here`), as
+    the engine wants before it sends probes.
+    """
     names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
-    results = inns.run_many(world, [(n, read_current_namespace, (n,)) for n in names])
+    reader = _forget_then_read if forget_unresolved else read_current_namespace
+    results = inns.run_many(world, [(n, reader, (n,)) for n in names])
     spaces = {n: r for n, r in zip(names, results, strict=True) if isinstance(r, Namespace)}
     return WorldState(world=world.name, namespaces=spaces, taken_at=time.time())
 
