@@ -168,6 +168,12 @@ class Tracer:
         if isinstance(dst, Diagnosis):
             return dst
         if ns.owns(dst):
+            if src_ip is not None:
+                blocked = self._firewall(
+                    ns_name, ns, "INPUT", src_ip, dst, in_if, None, proto, port
+                )
+                if blocked:
+                    return Diagnosis(blocked[0], blocked[1], [*hops, blocked[2]])
             if src_ip is None:
                 lo = ns.link("lo")
                 if lo is not None and not lo.up:
@@ -205,6 +211,11 @@ class Tracer:
                     "address with `ip addr add`.",
                     [*hops, f"{ns_name}: no IPv4 address on any interface"],
                 )
+            blocked = self._firewall(
+                ns_name, ns, "OUTPUT", src_ip, dst, None, out.name, proto, port
+            )
+            if blocked:
+                return Diagnosis(blocked[0], blocked[1], [*hops, blocked[2]])
         elif in_if is not None:
             verdict, rule = _chain_verdict(
                 ns, "filter", "FORWARD", (src_ip, dst, in_if, out.name, proto, port)
@@ -234,6 +245,29 @@ class Tracer:
         there, there_if = found
         hops.append(f"{ns_name} -> {there} (arrives on {there_if})")
         return self._forward(there, src_ip, dst, proto, port, depth + 1, hops, nat, in_if=there_if)
+
+    def _firewall(
+        self,
+        ns_name: str,
+        ns: Namespace,
+        chain: str,
+        src: str,
+        dst: str,
+        in_if: str | None,
+        out_if: str | None,
+        proto: str,
+        port: int | None,
+    ) -> tuple[str, str, str] | None:
+        """(cause, explanation, evidence) if the filter ``chain`` drops this packet."""
+        verdict, rule = _chain_verdict(ns, "filter", chain, (src, dst, in_if, out_if, proto, port))
+        if verdict == "ACCEPT":
+            return None
+        what = "packets it sends" if chain == "OUTPUT" else "packets addressed to it"
+        return (
+            "firewall-blocked",
+            f"The iptables {chain} chain of {ns_name} drops {what} ({src} -> {dst}).",
+            f"{ns_name}: " + (f"-A {chain} {rule.text}" if rule else f"-P {chain} {verdict}"),
+        )
 
     def _lost_outside(self, dst: str, hops: list[str]) -> Diagnosis:
         """A packet for a lab address went out of eth0: the sender had no better route."""

@@ -47,7 +47,14 @@ class Pending:
     ns: str
 
 
+class NotTheWorlds(NamespaceGone):
+    """The name leads outside the world (e.g. a symlink to the real host's namespace)."""
+
+
 def _enter(world: World, ns: str) -> None:
+    # The namespace this process started in is the real machine's: never work there,
+    # whatever a learner links into the world's /run/netns.
+    real = os.stat("/proc/self/ns/net")
     if ns == HOST_NS:
         net_fd = os.open(world.host, os.O_RDONLY)
     elif ns == INTERNET_NS:
@@ -63,8 +70,12 @@ def _enter(world: World, ns: str) -> None:
             raise NamespaceGone(ns)
         try:
             net_fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        except FileNotFoundError:
+        except OSError:  # missing, or something the learner left that is not a namespace
             raise NamespaceGone(ns) from None
+    opened = os.fstat(net_fd)
+    if (opened.st_dev, opened.st_ino) == (real.st_dev, real.st_ino):
+        os.close(net_fd)
+        raise NotTheWorlds(ns)
     try:
         nsutil.setns(net_fd, nsutil.CLONE_NEWNET)
     except OSError:

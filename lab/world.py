@@ -336,7 +336,12 @@ class World:
                     os.unlink(m.point)
 
     def namespace_ids(self) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-        """(net namespace ids, mount namespace ids) of this world, as (dev, inode)."""
+        """(net namespace ids, mount namespace ids) of this world, as (dev, inode).
+
+        Never the real machine's own namespaces, whatever the learner links or
+        bind-mounts into the world's /run/netns: ending "every process in the
+        world" must never reach a process outside it.
+        """
         points = nsutil.mountpoints()
         net: set[tuple[int, int]] = set()
         mnt: set[tuple[int, int]] = set()
@@ -345,30 +350,13 @@ class World:
                 st = os.stat(path)
                 bucket.add((st.st_dev, st.st_ino))
         if mnt:
-            for ident in self._learner_netns_ids():
-                net.add(ident)
-        return net, mnt
+            net.update(self._learner_netns_ids())
+        return net - _outside_ids("net"), mnt - _outside_ids("mnt")
 
     def _learner_netns_ids(self) -> list[tuple[int, int]]:
+        """Ids of the namespaces bind-mounted in the world's /run/netns (not other files)."""
         out = subprocess.run(
-            [
-                "nsenter",
-                f"--mount={self.mnt}",
-                "--",
-                "find",
-                "/run/netns",
-                "-mindepth",
-                "1",
-                "-maxdepth",
-                "1",
-                "-exec",
-                "stat",
-                "-L",
-                "-c",
-                "%d %i %T",
-                "{}",
-                "+",
-            ],
+            ["nsenter", f"--mount={self.mnt}", "--", "sh", "-c", _LIST_NETNS_MOUNTS],
             capture_output=True,
             text=True,
             timeout=5,
@@ -377,7 +365,7 @@ class World:
         ids = []
         for line in out.splitlines():
             parts = line.split()
-            if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
                 ids.append((int(parts[0]), int(parts[1])))
         return ids
 
@@ -542,6 +530,23 @@ def _bound_udp_socket(netns_fd: int, address: str, port: int) -> socket.socket:
     if failed:
         raise LabError(f"could not start the simulated DNS server: {failed[0]}")
     return made[0]
+
+
+# In the world's mount namespace: the nsfs mounts under /run/netns, as "dev inode".
+_LIST_NETNS_MOUNTS = r"""
+awk '$9 == "nsfs" && $5 ~ "^/run/netns/" { print $5 }' /proc/self/mountinfo |
+while read -r point; do stat -L -c '%d %i' "$point"; done
+"""
+
+
+def _outside_ids(kind: str) -> set[tuple[int, int]]:
+    """The namespaces of this process and of PID 1: the real machine's, never a world's."""
+    ids = set()
+    for pid in ("self", "1"):
+        ident = nsutil.ns_id(f"/proc/{pid}/ns/{kind}")
+        if ident is not None:
+            ids.add(ident)
+    return ids
 
 
 def _alive(pid: int) -> bool:

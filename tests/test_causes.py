@@ -298,3 +298,20 @@ def test_a_check_right_after_a_failed_one_is_not_fooled_by_stale_arp(world: Worl
     assert not check_lesson(world, lesson).passed  # leaves a FAILED neighbour entry behind
     world.run("ip link set v-host up", check=True)
     assert check_lesson(world, lesson).passed
+
+
+def test_firewall_blocked(world: World) -> None:
+    r = judge(
+        world,
+        ARTICLE + "iptables -P INPUT DROP\n",
+        "ping",
+        **{"from": "netns0", "to": "172.18.0.1"},
+    )
+    assert_cause(r, "firewall-blocked", "host: -P INPUT DROP")
+    r = judge(
+        world,
+        "iptables -P INPUT ACCEPT; iptables -A OUTPUT -d 8.8.8.8 -j DROP\n",
+        "ping",
+        **{"from": "host", "to": "8.8.8.8"},
+    )
+    assert_cause(r, "firewall-blocked", "host: -A OUTPUT -d 8.8.8.8/32 -j DROP")

@@ -48,3 +48,27 @@ def test_the_world_still_works_after_being_wrecked_and_rebuilt(world: World) -> 
     world.create()
     out = world.run("ping -c1 -W2 8.8.8.8 >/dev/null && echo ok; iptables -S", check=True)
     assert out.stdout.startswith("ok\n-P INPUT ACCEPT")
+
+
+def test_a_link_to_the_real_hosts_namespace_is_never_entered(world: World) -> None:
+    import os
+
+    from lab import inns, state
+
+    # this test runs in the real host's network namespace: link to it from inside
+    me = os.getpid()
+    world.run(
+        f"ln -s /proc/{me}/ns/net /run/netns/realhost; ip netns add netns0;"
+        f" touch /run/netns/bound; mount --bind /proc/{me}/ns/net /run/netns/bound",
+        check=True,
+    )
+    with pytest.raises(inns.NamespaceGone):
+        inns.run(world, "realhost", state.read_current_namespace, "realhost")
+    snapshot = state.read_world(world, forget_unresolved=True)
+    assert "realhost" not in snapshot.namespaces
+    assert "netns0" in snapshot.namespaces
+    for name in ("realhost", "bound"):
+        with pytest.raises(inns.NamespaceGone):
+            inns.run(world, name, state.read_current_namespace, name)
+    # and tearing the world down ends only the world's processes, not ours
+    assert me not in world.processes() and os.getppid() not in world.processes()
