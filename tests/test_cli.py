@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from lab.world import World
 from tests.conftest import FIXTURE_COURSE, ROOT, cnlab, host_fingerprint, unique_world_name
 
 pytestmark = pytest.mark.integration
