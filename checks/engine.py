@@ -45,7 +45,8 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
         title=milestone.title,
         passed=outcome.passed,
         cause=None if outcome.passed else outcome.cause,
-        explanation="" if outcome.passed else outcome.explanation,
+        # a passed milestone keeps an explanation only when it reached a failure on purpose
+        explanation=outcome.explanation,
         evidence=outcome.evidence,
         duration_ms=round((time.perf_counter() - started) * 1000),
     )

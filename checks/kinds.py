@@ -383,7 +383,9 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     diag = ctx.tracer.trace(src, dst)
     want = args.get("cause")
     if want is None or (diag is not None and diag.cause == want):
-        return Outcome.ok(what, *(diag.evidence if diag else []))
+        reached = Outcome.ok(what, *(diag.evidence if diag else []))
+        reached.explanation = diag.explanation if diag else ""  # why it fails: the lesson's point
+        return reached
     out = Outcome.from_diagnosis(diag, what)
     out.explanation = "It fails, but not for the reason this step is about: " + out.explanation
     return out

@@ -75,6 +75,8 @@ class LessonReport:
         lines = [f"{self.lesson}: {done}/{len(self.milestones)} milestones ({self.duration_ms} ms)"]
         for m in self.milestones:
             lines.append(f"  {'✔' if m.passed else '✘'} {m.title}")
+            if m.passed and m.explanation:
+                lines.append(f"      why: {m.explanation}")
             if not m.passed:
                 if m.cause:
                     lines.append(f"      cause: {m.cause}")

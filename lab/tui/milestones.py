@@ -40,6 +40,8 @@ def milestones_text(
         if result.get("passed"):
             text.append("✔ ", "bold green")
             text.append(milestone.title + "\n", "green")
+            if result.get("explanation"):  # a failure the lesson wants you to reach, explained
+                text.append(f"  why: {result['explanation']}\n", "italic green")
             continue
         text.append("✘ ", "bold red")
         text.append(milestone.title + "\n")
