@@ -15,6 +15,10 @@ from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_BIND = 0x1000
 MS_PRIVATE = 1 << 18
 MS_REC = 0x4000
@@ -30,6 +34,7 @@ _libc.mount.argtypes = [
 ]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.unshare.argtypes = [ctypes.c_int]
 
 
 def _check(result: int, what: str) -> None:
@@ -38,14 +43,16 @@ def _check(result: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def mount(source: str, target: str | Path, fstype: str | None, flags: int) -> None:
+def mount(
+    source: str, target: str | Path, fstype: str | None, flags: int, data: str | None = None
+) -> None:
     _check(
         _libc.mount(
             source.encode(),
             str(target).encode(),
             fstype.encode() if fstype else None,
             flags,
-            None,
+            data.encode() if data else None,
         ),
         f"mount {target}",
     )
@@ -53,6 +60,11 @@ def mount(source: str, target: str | Path, fstype: str | None, flags: int) -> No
 
 def umount(target: str | Path, flags: int = MNT_DETACH) -> None:
     _check(_libc.umount2(str(target).encode(), flags), f"umount {target}")
+
+
+def unshare(flags: int) -> None:
+    """Move the calling process into new namespaces of the given kinds."""
+    _check(_libc.unshare(flags), "unshare")
 
 
 def setns(fd: int, nstype: int) -> None:

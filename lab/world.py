@@ -66,24 +66,17 @@ addr add {router}/24 dev eth0
 link set eth0 up
 """
 _HOST_BATCH = """\
+link set lo up
 addr add {host_addr}/24 dev eth0
 link set eth0 up
 route add default via {router} dev eth0
 """
-# Runs inside the fresh mount + network namespace of a new world ($1 is the world's
-# folder, $2 its name). The read-only tmpfs guards under the world's /run/netns mean
-# that even after `umount /run/netns` inside (three times over), `ip netns add`
-# cannot write into the real host's /run/netns. The mounts carry the world's name,
-# so a process in a mount namespace copied from the world's (`ip netns exec` makes
-# one) is still known as the world's after the learner deletes its namespace.
-_WORLD_MOUNTS = """\
-mkdir -p /run/netns
-for _ in 1 2 3; do mount -t tmpfs -o ro,mode=0755,size=4k "cnlab-guard-$2" /run/netns; done
-mount -t tmpfs -o mode=0755,size=1m "cnlab-netns-$2" /run/netns
-umount -l /sys && mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
-mount --bind "$1/resolv.conf" /etc/resolv.conf 2>/dev/null || true
-ip link set lo up
-"""
+# Guards under the world's /run/netns: read-only tmpfs layers, so that even after
+# `umount /run/netns` inside (three times over) `ip netns add` cannot write into
+# the real host's /run/netns. The mounts carry the world's name, so a process in a
+# mount namespace copied from the world's (`ip netns exec` makes one) is still
+# known as the world's after the learner deletes its namespace.
+GUARD_LAYERS = 3
 
 
 def validate_name(name: str) -> str:
@@ -223,23 +216,7 @@ class World:
         self.events_path.touch()
         self.write_meta(name=self.name, status="building", created=time.time())
 
-        _run(
-            [
-                "unshare",
-                f"--mount={self.mnt}",
-                f"--net={self.host}",
-                "--propagation",
-                "private",
-                "--",
-                "sh",
-                "-ec",
-                _WORLD_MOUNTS,
-                "sh",
-                str(self.dir),
-                self.name,
-            ],
-            "create the world's namespaces",
-        )
+        self._make_namespaces()
         _run(
             ["unshare", f"--net={self.inet}", "--", "ip", "-batch", "-"],
             "build the simulated internet",
@@ -254,6 +231,70 @@ class World:
         )
         dns = self._start_dns()
         self.write_meta(status=status, dns_pid=dns.pid)
+
+    def _make_namespaces(self) -> None:
+        """Create the world's mount and host network namespaces and pin them.
+
+        A forked child unshares both, makes the world's own mounts with system
+        calls (no shell, no mount processes: this is most of a reset's cost
+        otherwise), and waits while we bind its namespace files under the
+        world's folder; then it exits and the bind mounts keep them alive.
+        """
+        ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: only system calls, then _exit
+            os.close(ready_r)
+            os.close(go_w)
+            code = 1
+            try:
+                self._world_mounts()
+                os.write(ready_w, b"k")
+                os.read(go_r, 1)
+                code = 0
+            except BaseException as exc:
+                with contextlib.suppress(OSError):
+                    os.write(ready_w, b"E" + str(exc).encode(errors="replace")[:300])
+            finally:
+                os._exit(code)
+        os.close(ready_w)
+        os.close(go_r)
+        try:
+            answer = os.read(ready_r, 512)
+            if answer != b"k":
+                detail = answer[1:].decode(errors="replace") or "the helper died"
+                raise LabError(f"could not create the world's namespaces: {detail}")
+            nsutil.mount(f"/proc/{pid}/ns/mnt", self.mnt, None, nsutil.MS_BIND)
+            nsutil.mount(f"/proc/{pid}/ns/net", self.host, None, nsutil.MS_BIND)
+        finally:
+            with contextlib.suppress(OSError):
+                os.write(go_w, b"g")
+            os.close(go_w)
+            os.close(ready_r)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+    def _world_mounts(self) -> None:
+        """In a fresh process: new namespaces and the world's own mounts (see GUARD_LAYERS)."""
+        nsutil.unshare(nsutil.CLONE_NEWNS | nsutil.CLONE_NEWNET)
+        nsutil.mount("none", "/", None, nsutil.MS_REC | nsutil.MS_PRIVATE)
+        os.makedirs("/run/netns", mode=0o755, exist_ok=True)
+        for _ in range(GUARD_LAYERS):
+            nsutil.mount(
+                f"cnlab-guard-{self.name}",
+                "/run/netns",
+                "tmpfs",
+                nsutil.MS_RDONLY,
+                "mode=0755,size=4k",
+            )
+        nsutil.mount(f"cnlab-netns-{self.name}", "/run/netns", "tmpfs", 0, "mode=0755,size=1m")
+        # a sysfs of this network namespace, as `ip netns exec` makes one
+        nsutil.umount("/sys")
+        nsutil.mount(
+            "sysfs", "/sys", "sysfs", nsutil.MS_NOSUID | nsutil.MS_NODEV | nsutil.MS_NOEXEC
+        )
+        with contextlib.suppress(OSError):  # e.g. a dangling systemd-resolved link
+            nsutil.mount(str(self.dir / "resolv.conf"), "/etc/resolv.conf", None, nsutil.MS_BIND)
 
     def _start_dns(self) -> subprocess.Popen[bytes]:
         """Start the internet's DNS responder on a socket bound before we return.

@@ -141,7 +141,9 @@ def test_a_check_arriving_during_a_reset_waits_for_the_whole_world(
     course = tmp_path / "course"
     shutil.copytree(FIXTURE_COURSE, course)
     start = course / "02-outside" / "start.sh"
-    start.write_text("sleep 1\n" + start.read_text())  # a slow start state
+    start.write_text(
+        "sleep 2\n" + start.read_text()
+    )  # a slow start state (checks start slowly too)
     env = {**state_env, "CNLAB_LESSONS": str(course)}
     for delay in (0.3, 0.8):
         reset = start_cli(wname, "reset", "2", env=env)
