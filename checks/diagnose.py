@@ -414,6 +414,15 @@ class Tracer:
                 "yet. A veth pair is that cable.",
                 [*evidence, f"{ns_name}: links are lo"],
             )
+        down = [lk for lk in ns.links if lk.name != "lo" and lk.addresses and not lk.up]
+        if down:
+            return Diagnosis(
+                "link-down",
+                f"{down[0].name} in {ns_name} is down, and a link that is down takes its "
+                f"routes with it: {ns_name} has no route to {dst} any more. Bring "
+                f"{down[0].name} up (and add back the routes that went with it).",
+                [*evidence, f"{ns_name}: {down[0].name} is DOWN"],
+            )
         has_addr = any(owner.name != "lo" for _, owner in ns.addresses())
         if not has_addr:
             return Diagnosis(

@@ -196,6 +196,14 @@ def route(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             continue
         return Outcome.ok(f"{args['ns']}: {r.text()}")
     want = args["dst"] + (f" via {args['via']}" if args.get("via") else "")
+    down = [lk for lk in ns.links if lk.name != "lo" and lk.addresses and not lk.up]
+    if down:
+        return Outcome.fail(
+            "link-down",
+            f"{args['ns']} has no route {want}: {down[0].name} is down, and a link that is "
+            "down takes its routes with it.",
+            f"{args['ns']}: {down[0].name} is DOWN",
+        )
     learner = args["ns"] not in ("host", "internet")
     cause = "gateway-missing" if args["dst"] == "default" and learner else "route-missing"
     return Outcome.fail(
