@@ -70,7 +70,9 @@ class Lesson:
 
     def _render(self, filename: str) -> str:
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.path),
+            # a lesson's own files first; then the course, so that one start state can
+            # begin from another: {% include "06-ip-forward/start.sh" %}
+            loader=jinja2.FileSystemLoader([self.path, self.path.parent]),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
