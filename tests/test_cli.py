@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_COURSE, ROOT, cnlab, host_fingerprint, unique_world_name
+from tests.conftest import FIXTURE_COURSE, cnlab, host_fingerprint, unique_world_name
 
 pytestmark = pytest.mark.integration
 FIXTURE = {"CNLAB_LESSONS": str(FIXTURE_COURSE)}
@@ -121,35 +120,6 @@ def test_bad_world_name(state_dir: dict[str, str]) -> None:
     out = cnlab("--world", "../etc", "status", env=state_dir)
     assert out.returncode == 2
     assert "invalid world name" in out.stderr and "Traceback" not in out.stderr
-
-
-def test_not_root_is_told_before_anything() -> None:
-    # A user namespace makes us uid 65534 while file access stays as before, so this
-    # works wherever the checkout lives (a 0700 folder included).
-    unshare = shutil.which("unshare")
-    assert unshare, "util-linux unshare is needed"
-    out = subprocess.run(
-        [
-            unshare,
-            "--user",
-            "--map-user=65534",
-            "--map-group=65534",
-            sys.executable,
-            "-m",
-            "lab",
-            "reset",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **FIXTURE},
-        check=False,
-    )
-    assert out.returncode == 77
-    assert out.stderr.strip() == (
-        "cnlab: cnlab builds network namespaces and needs root: run it with sudo (or as root)"
-    )
 
 
 def test_missing_tools_are_named(name: str, state_dir: dict[str, str], tmp_path: Path) -> None:
