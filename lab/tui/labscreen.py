@@ -128,7 +128,7 @@ class LabScreen(Screen[None]):
                 yield Static("", id="narration")
                 yield self.shell
                 yield self.netmap
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)  # all keys fit in 80 columns
 
     async def on_mount(self) -> None:
         self.shell.on_first_output = self._first_output
