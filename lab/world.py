@@ -344,6 +344,7 @@ class World:
             with contextlib.suppress(OSError):
                 nsutil.umount(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+        _remove_lock_if_free(self.name)
 
     def _remove_ghosts(self) -> None:
         """Remove what ``ip netns add`` left in the real /run/netns after the learner
@@ -628,6 +629,22 @@ def list_worlds() -> list[str]:
 
 def lock_path(name: str) -> Path:
     return RUN_ROOT / f"{name}.lock"
+
+
+def _remove_lock_if_free(name: str) -> None:
+    """Remove the world's lock file unless someone (this process included) holds it."""
+    path = lock_path(name)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink(missing_ok=True)  # a waiter on this inode notices and retries
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
