@@ -82,14 +82,6 @@ def make_private_mountpoint(directory: Path) -> None:
     mount("none", directory, None, MS_PRIVATE)
 
 
-def ns_inode(path: str | Path) -> int | None:
-    """The inode number that identifies the namespace at ``path``, or None."""
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
-
-
 def mountpoints() -> dict[str, str]:
     """Mount points of the calling process's mount namespace: path -> fstype."""
     points: dict[str, str] = {}

@@ -104,7 +104,6 @@ def run_demo(
 ) -> dict[str, bool]:
     """Replay ``lesson``'s solution in ``world``; return the final milestone states."""
     from checks.engine import check_lesson
-    from lab.grading.runner import forget_neighbours
 
     pause = 0.0 if speed <= 0 else 0.6 / speed
     steps: list[Step] = lesson.solution_steps()
@@ -126,7 +125,6 @@ def run_demo(
             status = shell.run(item.command, out)
             if status not in (0, None):
                 out.write(f"(exit status {status})\n")
-            forget_neighbours(world)
             report = check_lesson(world, lesson)
             now = {m.id: m.passed for m in report.milestones}
             for m in report.milestones:

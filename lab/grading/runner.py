@@ -228,8 +228,7 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         sandbox = Sandbox(world, limits)
         run = sandbox.run(sub.path)
         lap("submission")
-        forget_neighbours(world)
-        report = check_lesson(world, lesson)
+        report = check_lesson(world, lesson)  # it drops stale neighbour entries itself
         lap("checks")
         late = sandbox.limit_hit()  # e.g. a fork bomb left running in the background
         if late is not None and run.status == "ok":
@@ -250,24 +249,6 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         lap("cleanup")
         timing["total"] = round((time.perf_counter() - began) * 1000)
     return _grade(lesson, sub, world, run, report, error, timing)
-
-
-# Neighbour (ARP) entries are a cache, not configuration. A learner's ping that
-# failed moments ago leaves an INCOMPLETE entry for up to 3 s, and a probe sent
-# meanwhile waits for the next ARP retransmission (1 s), longer than a probe's
-# timeout: the check would fail a correct setup. Permanent entries are kept.
-_FORGET_NEIGHBOURS = """\
-ip neigh flush all 2>/dev/null
-for ns in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
-  ip -n "$ns" neigh flush all 2>/dev/null
-done
-true
-"""
-
-
-def forget_neighbours(world: World) -> None:
-    """Flush the non-permanent neighbour caches of the world's namespaces."""
-    world.run(_FORGET_NEIGHBOURS, timeout=10)
 
 
 def _grade(
