@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End of lesson 3, clash included: {{ ns0 }} and {{ ns1 }} each joined to the host by a
 # veth pair, both host ends addressed in {{ subnet }} (two routes for one network).
+{% from "_macros.j2" import container_end with context -%}
 iptables -N ROOT_NS
 ip -batch - <<'BATCH'
 netns add {{ ns0 }}
@@ -12,13 +13,5 @@ link set {{ veth1 }} up
 addr add {{ veth0_ip }}/{{ prefix }} dev {{ veth0 }}
 addr add {{ veth1_ip }}/{{ prefix }} dev {{ veth1 }}
 BATCH
-ip -n {{ ns0 }} -batch - <<'BATCH'
-link set lo up
-link set {{ ceth0 }} up
-addr add {{ ns0_ip }}/{{ prefix }} dev {{ ceth0 }}
-BATCH
-ip -n {{ ns1 }} -batch - <<'BATCH'
-link set lo up
-link set {{ ceth1 }} up
-addr add {{ ns1_ip }}/{{ prefix }} dev {{ ceth1 }}
-BATCH
+{{ container_end(ns0, ceth0, ns0_ip) }}
+{{ container_end(ns1, ceth1, ns1_ip) }}
