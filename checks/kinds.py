@@ -21,7 +21,7 @@ from checks import probes
 from checks.context import CheckContext, ProbeCall
 from checks.diagnose import Diagnosis, _rule_matches
 from lab import inns
-from lab.state import Namespace
+from lab.state import Link, Namespace
 
 
 @dataclass
@@ -149,12 +149,9 @@ def link(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 
 @kind("address", "ns", "dev", "address")
 def address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
-    ns = _ns_or_fail(ctx, args["ns"])
-    if isinstance(ns, Outcome):
-        return ns
-    dev = ns.link(args["dev"])
-    if dev is None:
-        return link(ctx, {"ns": args["ns"], "name": args["dev"]})
+    dev = _device_or_fail(ctx, args)
+    if isinstance(dev, Outcome):
+        return dev
     if args["address"] in dev.addresses:
         return Outcome.ok(f"{args['ns']}: {args['dev']} has {args['address']}")
     return Outcome.fail(
@@ -164,14 +161,20 @@ def address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     )
 
 
-@kind("no_address", "ns", "dev")
-def no_address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+def _device_or_fail(ctx: CheckContext, args: Mapping[str, Any]) -> Link | Outcome:
+    """Device ``args['dev']`` in namespace ``args['ns']``, or why it is not there."""
     ns = _ns_or_fail(ctx, args["ns"])
     if isinstance(ns, Outcome):
         return ns
     dev = ns.link(args["dev"])
-    if dev is None:
-        return link(ctx, {"ns": args["ns"], "name": args["dev"]})
+    return link(ctx, {"ns": args["ns"], "name": args["dev"]}) if dev is None else dev
+
+
+@kind("no_address", "ns", "dev")
+def no_address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    dev = _device_or_fail(ctx, args)
+    if isinstance(dev, Outcome):
+        return dev
     if not dev.addresses:
         return Outcome.ok(f"{args['ns']}: {args['dev']} has no IPv4 address")
     return Outcome.fail(
