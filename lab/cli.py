@@ -12,11 +12,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from lab import preflight, progress
 from lab.errors import LabError
 from lab.lessons import Course, Lesson, load_course
 from lab.world import World, lock_path, locked, validate_name
+
+if TYPE_CHECKING:  # the check engine (and scapy) load only for the verbs that need them
+    from checks.report import LessonReport
 
 
 def _world(args: argparse.Namespace) -> World:
@@ -164,15 +168,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in reports) else 1
 
 
-def _record_progress(world: str, reports: Sequence[object]) -> None:
+def _record_progress(world: str, reports: Sequence[LessonReport]) -> None:
     prog = progress.load(world)
     for report in reports:
-        lesson_id = report.lesson  # type: ignore[attr-defined]
-        entry = prog.lesson(lesson_id)
-        for m in report.milestones:  # type: ignore[attr-defined]
+        entry = prog.lesson(report.lesson)
+        for m in report.milestones:
             if m.passed and m.id not in entry.passed:
                 entry.passed.append(m.id)
-        if report.passed:  # type: ignore[attr-defined]
+        if report.passed:
             entry.completed = True
     progress.save(prog)
 
