@@ -43,6 +43,23 @@ class Tmux:
         ).stdout
 
     def start(self, command: str, env: dict[str, str]) -> None:
+        # right after kill-server the old server may still be going away and refuse
+        # the new session: try again until the session really exists
+        for _ in range(50):
+            self._new_session(command, env)
+            if (
+                subprocess.run(
+                    ["tmux", "-L", self.socket, "has-session", "-t", "lab"],
+                    capture_output=True,
+                    check=False,
+                ).returncode
+                == 0
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError("tmux did not start the session")
+
+    def _new_session(self, command: str, env: dict[str, str]) -> None:
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         self(
             "new-session",
