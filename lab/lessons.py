@@ -147,7 +147,7 @@ def _render_args(args: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 
     def render(value: Any) -> Any:
-        if isinstance(value, str) and "{{" in value:
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
             return env.from_string(value).render(**variables)
         if isinstance(value, list):
             return [render(v) for v in value]
@@ -207,26 +207,34 @@ def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
             raise LabError(f"{where}: 'args' must be a table")
         try:
             rendered = _render_args(args, variables)
+            title = _render_args({"t": _need_str(item, "title", where)}, variables)["t"]
         except jinja2.TemplateError as exc:
-            raise LabError(f"{where}: bad variable in args: {exc}") from exc
+            raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
         milestones.append(
             Milestone(
                 id=mid,
-                title=_render_args({"t": _need_str(item, "title", where)}, variables)["t"],
+                title=title,
                 check=_need_str(item, "check", where),
                 args=rendered,
             )
         )
-    texts = _render_args(
-        {"title": _need_str(meta, "title", meta_path), "goal": _need_str(meta, "goal", meta_path)},
-        variables,
-    )
+    try:
+        texts = _render_args(
+            {
+                "title": _need_str(meta, "title", meta_path),
+                "goal": _need_str(meta, "goal", meta_path),
+                "hints": hints,
+            },
+            variables,
+        )
+    except jinja2.TemplateError as exc:
+        raise LabError(f"{meta_path}: bad variable in title, goal or hints: {exc}") from exc
     return Lesson(
         id=path.name,
         number=int(match.group(1)),
         title=texts["title"],
         goal=texts["goal"],
-        hints=tuple(hints),
+        hints=tuple(texts["hints"]),
         milestones=tuple(milestones),
         path=path,
         variables=variables,
