@@ -1,29 +1,80 @@
 """The vocabulary of diagnoses: one code names the primary cause of a failure.
 
-Codes keep their meaning once published (graders and course tools key on them);
-new codes may be added.
+Every failing milestone names exactly one :class:`Cause`. A failure the tracer
+cannot explain is not left blank: it is :attr:`Cause.UNEXPLAINED`, with the
+evidence gathered and the commands to look further. Codes keep their meaning
+once published (graders and course tools key on them); new codes may be added.
+A cause is a ``str`` (``Cause.ROUTE_CLASH == "route-clash"``), so it prints and
+serialises as its code.
 """
 
 from __future__ import annotations
 
-CAUSES: dict[str, str] = {
-    "netns-missing": "a network namespace the milestone needs does not exist",
-    "link-missing": "an interface the milestone needs does not exist",
-    "link-wrong-netns": "the interface exists, but in another namespace",
-    "link-down": "an interface on the path is down (or its veth peer is)",
-    "address-missing": "an interface has no (or the wrong) IPv4 address",
-    "route-missing": "a namespace has no route to the destination",
-    "route-clash": "two routes for the same network: the kernel uses the first one",
-    "not-bridged": "a veth end is not a port of the bridge",
-    "gateway-missing": "a container has no default route to leave its subnet",
-    "gateway-unreachable": "the default route points to an address nobody answers for",
-    "ip-forward-off": "the host does not forward packets between interfaces",
-    "masquerade-missing": "packets leave with a private source address the outside cannot answer",
-    "forward-blocked": "the iptables FORWARD chain drops the traffic",
-    "firewall-blocked": "an iptables INPUT or OUTPUT rule or policy drops the traffic",
-    "dnat-missing": "no PREROUTING DNAT rule: clients from outside reach nothing",
-    "dnat-local-missing": "no OUTPUT DNAT rule: clients on the host itself reach nothing",
-    "dnat-wrong": "a DNAT rule exists but sends traffic to the wrong place",
-    "service-down": "nothing listens on the destination address and port",
-    "state-wrong": "the kernel state differs from what the milestone asks for",
+from enum import StrEnum
+
+
+class Cause(StrEnum):
+    NETNS_MISSING = "netns-missing"
+    LINK_MISSING = "link-missing"
+    LINK_WRONG_NETNS = "link-wrong-netns"
+    LINK_DOWN = "link-down"
+    ADDRESS_MISSING = "address-missing"
+    ADDRESS_DUPLICATE = "address-duplicate"
+    PREFIX_WRONG = "prefix-wrong"
+    ROUTE_MISSING = "route-missing"
+    ROUTE_CLASH = "route-clash"
+    RP_FILTER = "rp-filter"
+    NOT_BRIDGED = "not-bridged"
+    GATEWAY_MISSING = "gateway-missing"
+    GATEWAY_UNREACHABLE = "gateway-unreachable"
+    GATEWAY_WRONG = "gateway-wrong"
+    IP_FORWARD_OFF = "ip-forward-off"
+    MASQUERADE_MISSING = "masquerade-missing"
+    FORWARD_BLOCKED = "forward-blocked"
+    FIREWALL_BLOCKED = "firewall-blocked"
+    DNAT_MISSING = "dnat-missing"
+    DNAT_LOCAL_MISSING = "dnat-local-missing"
+    DNAT_WRONG = "dnat-wrong"
+    SERVICE_DOWN = "service-down"
+    STATE_WRONG = "state-wrong"
+    UNEXPLAINED = "unexplained"
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS: dict[Cause, str] = {
+    Cause.NETNS_MISSING: "a network namespace the milestone needs does not exist",
+    Cause.LINK_MISSING: "an interface the milestone needs does not exist",
+    Cause.LINK_WRONG_NETNS: "the interface exists, but in another namespace",
+    Cause.LINK_DOWN: "an interface on the path is down (or its veth peer is)",
+    Cause.ADDRESS_MISSING: "an interface has no (or the wrong) IPv4 address",
+    Cause.ADDRESS_DUPLICATE: "two interfaces on one segment have the same address",
+    Cause.PREFIX_WRONG: "an address has the wrong prefix length, so its network is wrong",
+    Cause.ROUTE_MISSING: "a namespace has no route to the destination",
+    Cause.ROUTE_CLASH: "two routes for the same network: the kernel uses the first one",
+    Cause.RP_FILTER: "reverse-path filtering drops packets whose source routes elsewhere",
+    Cause.NOT_BRIDGED: "a veth end is not a port of the bridge",
+    Cause.GATEWAY_MISSING: "a container has no default route to leave its subnet",
+    Cause.GATEWAY_UNREACHABLE: "the default route points to an address nobody answers for",
+    Cause.GATEWAY_WRONG: "the default route points to a machine that does not route",
+    Cause.IP_FORWARD_OFF: "the host does not forward packets between interfaces",
+    Cause.MASQUERADE_MISSING: (
+        "packets leave with a private source address the outside cannot answer"
+    ),
+    Cause.FORWARD_BLOCKED: "a FORWARD rule or policy (iptables or nftables) drops the traffic",
+    Cause.FIREWALL_BLOCKED: "an INPUT or OUTPUT rule or policy (iptables or nftables) drops it",
+    Cause.DNAT_MISSING: "no PREROUTING DNAT rule: clients from outside reach nothing",
+    Cause.DNAT_LOCAL_MISSING: "no OUTPUT DNAT rule: clients on the host itself reach nothing",
+    Cause.DNAT_WRONG: "a DNAT rule exists but sends traffic to the wrong place",
+    Cause.SERVICE_DOWN: "nothing listens on the destination address and port",
+    Cause.STATE_WRONG: "the kernel state differs from what the milestone asks for",
+    Cause.UNEXPLAINED: (
+        "the packets were lost and the lab's model sees no reason: the evidence and "
+        "commands to look further are attached"
+    ),
 }
+
+#: code -> one-line description (the published vocabulary).
+CAUSES: dict[str, str] = {cause.value: cause.description for cause in Cause}

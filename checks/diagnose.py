@@ -23,18 +23,28 @@ tracer tells *why not*.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
+from checks.causes import Cause
 from lab.state import Link, Namespace, Route, Rule, WorldState
 
 UPLINK = "eth0"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Diagnosis:
-    cause: str
+    """Why a packet does not get through: one cause, a sentence, the facts behind it."""
+
+    cause: Cause
     explanation: str
-    evidence: list[str] = field(default_factory=list)
+    evidence: Sequence[str] = ()  # kept as a tuple
+    #: commands that show more (always given for an unexplained failure)
+    look_further: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cause", Cause(self.cause))
+        object.__setattr__(self, "evidence", tuple(self.evidence))
 
 
 @dataclass
@@ -126,6 +136,26 @@ def _chain_verdict(
     return ns.firewall.policy(table, chain), None
 
 
+def unexplained(
+    src_ns: str, dst: str, proto: str, port: int | None, evidence: list[str]
+) -> Diagnosis:
+    """The explicit cause for a loss the model cannot explain, with where to look next."""
+    target = f"{dst}:{port}" if port else dst
+    return Diagnosis(
+        Cause.UNEXPLAINED,
+        f"The packets from {src_ns} to {target} ({proto}) were lost, but the lab's model of "
+        "the network sees nothing that stops them. The evidence below is what it checked; "
+        "the commands show what the kernel really does.",
+        tuple(evidence),
+        look_further=(
+            f"ip netns exec {src_ns} ip route get {dst}",
+            f"ip netns exec {src_ns} ip neigh",
+            "iptables-save -c; iptables-legacy-save -c  (in each namespace on the path)",
+            "nft list ruleset  (in each namespace on the path)",
+        ),
+    )
+
+
 class Tracer:
     def __init__(self, state: WorldState) -> None:
         self.state = state
@@ -138,7 +168,7 @@ class Tracer:
         """The primary cause why ``src_ns`` cannot reach ``dst``, or None if the path is fine."""
         if self.state.ns(src_ns) is None:
             return Diagnosis(
-                "netns-missing",
+                Cause.NETNS_MISSING,
                 f"There is no network namespace called {src_ns} (yet), so nothing can run in it.",
                 [f"ip netns list: {', '.join(self.state.learner_namespaces()) or '(empty)'}"],
             )
@@ -146,6 +176,23 @@ class Tracer:
         if isinstance(outcome, Diagnosis):
             return outcome
         return self._reply(outcome, src_ns, dst, proto, port)
+
+    def explain(
+        self, src_ns: str, dst: str, proto: str = "icmp", port: int | None = None
+    ) -> Diagnosis:
+        """Why ``src_ns`` could not reach ``dst``, after a probe showed it cannot: never None.
+
+        When the model sees nothing wrong the answer is :attr:`Cause.UNEXPLAINED`, with
+        the path the model followed and the commands that show what the kernel did.
+        """
+        found = self.trace(src_ns, dst, proto, port)
+        if found is not None:
+            return found
+        return unexplained(src_ns, dst, proto, port, self._path_evidence(src_ns, dst))
+
+    def _path_evidence(self, src_ns: str, dst: str) -> list[str]:
+        route, _ = lookup(self.state.namespaces[src_ns], dst)
+        return [f"{src_ns}: ip route get {dst} -> {route.text() if route else 'unreachable'}"]
 
     # ------------------------------------------------------------- forward
 
@@ -163,7 +210,7 @@ class Tracer:
     ) -> _Delivered | Diagnosis:
         ns = self.state.namespaces[ns_name]
         if depth > 6:
-            return Diagnosis("route-missing", "The packet goes round in a loop.", hops)
+            return Diagnosis(Cause.ROUTE_MISSING, "The packet goes round in a loop.", hops)
         dst = self._dnat(ns_name, ns, src_ip, dst, proto, port, in_if, hops)
         if isinstance(dst, Diagnosis):
             return dst
@@ -178,7 +225,7 @@ class Tracer:
                 lo = ns.link("lo")
                 if lo is not None and not lo.up:
                     return Diagnosis(
-                        "link-down",
+                        Cause.LINK_DOWN,
                         f"In {ns_name} the loopback interface lo is down, so even its own "
                         f"address {dst} does not answer. Bring lo up.",
                         [f"{ns_name}: lo is DOWN"],
@@ -190,7 +237,7 @@ class Tracer:
             return self._lost_outside(dst, hops)
         if src_ip is not None and ns.ip_forward == 0:
             return Diagnosis(
-                "ip-forward-off",
+                Cause.IP_FORWARD_OFF,
                 f"The packet reached {ns_name}, which would have to pass it on to {dst}, "
                 f"but {ns_name} does not forward packets: net.ipv4.ip_forward is 0 there.",
                 [*hops, f"{ns_name}: net.ipv4.ip_forward = 0 (dropped here)"],
@@ -201,12 +248,14 @@ class Tracer:
         hops.append(f"{ns_name}: ip route get {dst} -> {route.text()}")
         out = ns.link(route.dev) if route.dev else None
         if out is None:
-            return Diagnosis("link-missing", f"{ns_name} routes {dst} to a missing device.", hops)
+            return Diagnosis(
+                Cause.LINK_MISSING, f"{ns_name} routes {dst} to a missing device.", hops
+            )
         if src_ip is None:
             src_ip = _source_for(ns, route)
             if src_ip is None:
                 return Diagnosis(
-                    "address-missing",
+                    Cause.ADDRESS_MISSING,
                     f"{ns_name} has no IPv4 address to send from. Give its interface an "
                     "address with `ip addr add`.",
                     [*hops, f"{ns_name}: no IPv4 address on any interface"],
@@ -222,7 +271,7 @@ class Tracer:
             )
             if verdict != "ACCEPT":
                 return Diagnosis(
-                    "forward-blocked",
+                    Cause.FORWARD_BLOCKED,
                     f"{ns_name} would forward the packet from {in_if} to {out.name}, but "
                     "its iptables FORWARD chain drops it.",
                     [
@@ -232,7 +281,7 @@ class Tracer:
                 )
         down = self._link_problem(ns_name, out)
         if down:
-            return Diagnosis("link-down", down, [*hops, down])
+            return Diagnosis(Cause.LINK_DOWN, down, [*hops, down])
         translated = self._snat(ns_name, ns, src_ip, dst, out.name, proto, port, in_if)
         if translated != src_ip:
             hops.append(f"{ns_name}: MASQUERADE rewrites the source {src_ip} -> {translated}")
@@ -257,14 +306,14 @@ class Tracer:
         out_if: str | None,
         proto: str,
         port: int | None,
-    ) -> tuple[str, str, str] | None:
+    ) -> tuple[Cause, str, str] | None:
         """(cause, explanation, evidence) if the filter ``chain`` drops this packet."""
         verdict, rule = _chain_verdict(ns, "filter", chain, (src, dst, in_if, out_if, proto, port))
         if verdict == "ACCEPT":
             return None
         what = "packets it sends" if chain == "OUTPUT" else "packets addressed to it"
         return (
-            "firewall-blocked",
+            Cause.FIREWALL_BLOCKED,
             f"The iptables {chain} chain of {ns_name} drops {what} ({src} -> {dst}).",
             f"{ns_name}: " + (f"-A {chain} {rule.text}" if rule else f"-P {chain} {verdict}"),
         )
@@ -277,7 +326,7 @@ class Tracer:
             for link in ns.links:
                 if link.kind == "bridge" and not link.addresses and owners:
                     return Diagnosis(
-                        "address-missing",
+                        Cause.ADDRESS_MISSING,
                         f"{origin} has no route into {dst}'s network, so it sends the packet to "
                         f"its default gateway, out of eth0, where it is lost. The bridge "
                         f"{link.name} in {name} has no address yet; with one, {name} gets a "
@@ -285,7 +334,7 @@ class Tracer:
                         [*hops, f"{name}: {link.name} has no IPv4 address"],
                     )
         return Diagnosis(
-            "route-missing",
+            Cause.ROUTE_MISSING,
             f"{origin} has no route to {dst}, so the packet follows the default route out of "
             "eth0 to the internet, which knows nothing about private lab addresses.",
             [*hops, f"internet: no route to {dst} (lost here)"],
@@ -409,7 +458,7 @@ class Tracer:
         evidence = [*hops, f"{ns_name}: ip route get {dst} -> Network is unreachable"]
         if all(link.name == "lo" for link in ns.links):
             return Diagnosis(
-                "link-missing",
+                Cause.LINK_MISSING,
                 f"{ns_name} has nothing but its loopback interface: no cable leads out of it "
                 "yet. A veth pair is that cable.",
                 [*evidence, f"{ns_name}: links are lo"],
@@ -417,7 +466,7 @@ class Tracer:
         down = [lk for lk in ns.links if lk.name != "lo" and lk.addresses and not lk.up]
         if down:
             return Diagnosis(
-                "link-down",
+                Cause.LINK_DOWN,
                 f"{down[0].name} in {ns_name} is down, and a link that is down takes its "
                 f"routes with it: {ns_name} has no route to {dst} any more. Bring "
                 f"{down[0].name} up (and add back the routes that went with it).",
@@ -426,7 +475,7 @@ class Tracer:
         has_addr = any(owner.name != "lo" for _, owner in ns.addresses())
         if not has_addr:
             return Diagnosis(
-                "address-missing",
+                Cause.ADDRESS_MISSING,
                 f"{ns_name} has no IPv4 address besides loopback, so it has no route "
                 f"anywhere. Give its interface an address.",
                 evidence,
@@ -434,14 +483,14 @@ class Tracer:
         learner = ns_name not in ("host", "internet")
         if learner and not any(r.dst == "default" for r in ns.routes):
             return Diagnosis(
-                "gateway-missing",
+                Cause.GATEWAY_MISSING,
                 f"{ns_name} only knows its own subnet; {dst} is outside it and there is no "
                 "default route, so the kernel answers 'Network is unreachable'. A "
                 "container needs a default route via a gateway.",
                 evidence,
             )
         return Diagnosis(
-            "route-missing",
+            Cause.ROUTE_MISSING,
             f"{ns_name} has no route that covers {dst}.",
             evidence,
         )
@@ -462,7 +511,7 @@ class Tracer:
             losers = ", ".join(t.text() for t in twins)
             lost = ", ".join(name for name, _ in owners) or "the other side"
             return Diagnosis(
-                "route-clash",
+                Cause.ROUTE_CLASH,
                 f"{ns_name} has {len(twins) + 1} routes for {route.dst}. The kernel uses the "
                 f"first one ({winner}), so packets for {next_hop} leave through {out.name} "
                 f"and never reach {lost}: that namespace is in limbo.",
@@ -474,7 +523,7 @@ class Tracer:
                 if cause:
                     return Diagnosis(cause[0], cause[1], [*hops, *cause[2]])
             return Diagnosis(
-                "gateway-unreachable",
+                Cause.GATEWAY_UNREACHABLE,
                 f"{ns_name} sends {dst} to its gateway {route.gateway}, but nothing reachable "
                 f"through {out.name} has that address.",
                 [*hops, f"{ns_name}: no neighbour answers ARP for {route.gateway}"],
@@ -485,20 +534,20 @@ class Tracer:
                 return Diagnosis(cause[0], cause[1], [*hops, *cause[2]])
             where = ", ".join(f"{link.name} in {name}" for name, link in owners)
             return Diagnosis(
-                "route-missing",
+                Cause.ROUTE_MISSING,
                 f"{next_hop} belongs to {where}, but {ns_name}'s route sends it out of "
                 f"{out.name}, which does not lead there.",
                 hops,
             )
         return Diagnosis(
-            "address-missing",
+            Cause.ADDRESS_MISSING,
             f"Nothing in the world has the address {next_hop}; check the addresses you gave.",
             [*hops, f"no interface in any namespace has {next_hop}"],
         )
 
     def _why_not_on_segment(
         self, ns_name: str, out: Link, owners: list[tuple[str, Link]]
-    ) -> tuple[str, str, list[str]] | None:
+    ) -> tuple[Cause, str, list[str]] | None:
         """The owner exists elsewhere: is a veth end missing from the bridge?"""
         bridges = [
             (name, link)
@@ -511,7 +560,7 @@ class Tracer:
             peer = self.state.peer(owner_ns, owner_link)
             if peer and not bridges and out_peer and not out_peer[1].master:
                 return (
-                    "not-bridged",
+                    Cause.NOT_BRIDGED,
                     f"{out.name} in {ns_name} and {owner_link.name} in {owner_ns} hang off "
                     f"separate veth pairs ({out_peer[1].name} and {peer[1].name} in "
                     f"{peer[0]}), and nothing joins those ends at layer 2: make them ports "
@@ -523,7 +572,7 @@ class Tracer:
             if peer and bridges and not peer[1].master and peer[1].kind == "veth":
                 bname = bridges[0][1].name
                 return (
-                    "not-bridged",
+                    Cause.NOT_BRIDGED,
                     f"{owner_link.name} in {owner_ns} hangs off {peer[1].name} in {peer[0]}, "
                     f"which is not a port of {bname}; attach it with "
                     f"`ip link set {peer[1].name} master {bname}`.",
@@ -534,7 +583,7 @@ class Tracer:
         for owner_ns, owner_link in owners:
             if not owner_link.up:
                 return (
-                    "link-down",
+                    Cause.LINK_DOWN,
                     f"{owner_link.name} in {owner_ns} carries that address but is down.",
                     [f"{owner_ns}: {owner_link.name} is DOWN"],
                 )
@@ -567,7 +616,7 @@ class Tracer:
                 return self._explain_reply_failure(back, there, src_ns)
         if back.ns != src_ns:
             return Diagnosis(
-                "route-missing",
+                Cause.ROUTE_MISSING,
                 f"Replies from {there.ns} end up in {back.ns} instead of {src_ns}.",
                 back.hops,
             )
@@ -582,15 +631,17 @@ class Tracer:
     def _explain_reply_failure(self, back: Diagnosis, there: _Delivered, src_ns: str) -> Diagnosis:
         if back.cause in ("route-missing", "gateway-missing") and there.ns == "internet":
             return Diagnosis(
-                "masquerade-missing",
+                Cause.MASQUERADE_MISSING,
                 f"The request reaches {there.ns}, but its source is the private address "
                 f"{there.src_ip}, and the outside world has no route back to it, so the "
                 "reply never comes. The host must masquerade (SNAT) outgoing traffic.",
                 back.evidence,
             )
         if back.cause == "route-clash":
-            back.explanation = (
-                f"The request from {src_ns} arrives, but the reply does not: " + back.explanation
+            return replace(
+                back,
+                explanation=f"The request from {src_ns} arrives, but the reply does not: "
+                + back.explanation,
             )
         return back
 
@@ -605,27 +656,27 @@ class Tracer:
             server = f"{published[0][1]}:{port} in {published[0][0]}"
             if src_ns == "host":
                 return Diagnosis(
-                    "dnat-local-missing",
+                    Cause.DNAT_LOCAL_MISSING,
                     f"A server listens on {server}, but a client on the host itself "
                     f"connecting to {dst}:{port} never passes PREROUTING; local traffic "
                     "needs a DNAT rule in the nat OUTPUT chain.",
                     [*there.hops, f"host: nothing listens on {dst}:{port}"],
                 )
             return Diagnosis(
-                "dnat-missing",
+                Cause.DNAT_MISSING,
                 f"A server listens on {server}, but nothing forwards {dst}:{port} to it: "
                 "traffic from outside needs a DNAT rule in the nat PREROUTING chain.",
                 [*there.hops, f"host: nothing listens on {dst}:{port}"],
             )
         if any("DNAT" in hop for hop in there.hops) and published:
             return Diagnosis(
-                "dnat-wrong",
+                Cause.DNAT_WRONG,
                 f"A DNAT rule sends the connection to {there.ns}, but the server listens on "
                 f"{published[0][1]}:{port} in {published[0][0]}.",
                 there.hops,
             )
         return Diagnosis(
-            "service-down",
+            Cause.SERVICE_DOWN,
             f"Nothing listens on TCP port {port} in {there.ns}: start the server first "
             "(and keep it running).",
             [*there.hops, f"{there.ns}: no socket listening on port {port}"],

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks import probes
+from checks.causes import Cause
 from checks.context import CheckContext, ProbeCall
 from checks.diagnose import Diagnosis, _rule_matches
 from lab import inns
@@ -44,12 +45,13 @@ class Outcome:
         if diag is None:
             return cls(
                 False,
-                None,
+                Cause.UNEXPLAINED,
                 "The packet was lost, but the lab's model of the network sees no reason; "
                 "look at `ip route`, `ip link` and `iptables -S` along the path.",
                 list(evidence),
             )
-        return cls(False, diag.cause, diag.explanation, [*evidence, *diag.evidence])
+        further = [f"look further: {command}" for command in diag.look_further]
+        return cls(False, diag.cause, diag.explanation, [*evidence, *diag.evidence, *further])
 
 
 Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
@@ -342,7 +344,7 @@ def _probe_args(call: ProbeCall) -> tuple[Any, ...]:
 def _probe_failed(
     ctx: CheckContext, src: str, dst: str, what: str, proto: str = "icmp", port: int | None = None
 ) -> Outcome:
-    return Outcome.from_diagnosis(ctx.tracer.trace(src, dst, proto, port), what)
+    return Outcome.from_diagnosis(ctx.tracer.explain(src, dst, proto, port), what)
 
 
 def _ping_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:

@@ -81,3 +81,15 @@ def test_peer_down_is_link_down() -> None:
 def test_missing_namespace() -> None:
     diag = Tracer(clash_world()).trace("netns9", "1.2.3.4")
     assert diag is not None and diag.cause == "netns-missing"
+
+
+def test_a_loss_the_model_cannot_explain_is_named_unexplained_with_where_to_look() -> None:
+    from checks.causes import CAUSES, Cause
+
+    state = clash_world()
+    assert Tracer(state).trace("netns0", "172.18.0.21") is None  # the model sees a clear path
+    diag = Tracer(state).explain("netns0", "172.18.0.21")  # yet a probe was lost
+    assert diag.cause is Cause.UNEXPLAINED and diag.cause == "unexplained" in CAUSES
+    assert any("ip route get 172.18.0.21" in item for item in diag.evidence)
+    assert any("iptables-save -c" in cmd for cmd in diag.look_further)
+    assert any("nft list ruleset" in cmd for cmd in diag.look_further)
