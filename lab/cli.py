@@ -349,6 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --host (the page is a root shell)",
     )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="another Host name browsers may use to reach the server (repeatable)",
+    )
+    p.add_argument(
+        "--token",
+        help="the secret in the URL (default: random; or set CNLAB_SERVE_TOKEN, "
+        "which `ps` does not show)",
+    )
 
     p = verb(
         "dev",

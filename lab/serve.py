@@ -11,22 +11,33 @@
 
 textual-serve does the heavy lifting (the page, xterm.js, the framing between
 the browser and the app's web driver). This module wraps it so that it behaves
-like the rest of the ``cnlab`` command line and is safe to leave running:
+like the rest of the ``cnlab`` command line and is safe to leave running. The
+page is a root shell, so (see ``docs/security.md``, "The browser view"):
 
-* It binds 127.0.0.1 by default. The page is a root shell, so any other
-  address needs ``--public`` (and earns a warning); without it the command
-  refuses with exit status 2 and binds nothing.
-* On a loopback address it answers only to ``Host: localhost`` or a loopback
-  IP, and a websocket is accepted only if its ``Origin`` is the page itself,
-  so neither another web site open in the learner's browser nor DNS
-  rebinding can drive the root shell.
+* **A secret token.** Each run makes a random token (or takes ``--token`` /
+  ``CNLAB_SERVE_TOKEN``) and prints the URL that carries it. Every request
+  needs it: in the URL (``?token=``) or in the ``HttpOnly; SameSite=Strict``
+  cookie the first visit sets; it is compared in constant time. Being on the
+  same machine (another user, a process of ``nobody``) is not enough.
+* **Known Host names only.** A request must name this server as a loopback
+  address, ``localhost``, the ``--host`` address or an ``--allow-host`` name.
+  DNS rebinding (a page of ``evil.example`` whose name now points here) sends
+  ``Host: evil.example`` and is refused, token or not.
+* **Websockets from the page itself.** An upgrade without ``Origin``, or with
+  an ``Origin`` other than the address the request was sent to, is refused.
+* It binds 127.0.0.1 by default; any other address needs ``--public`` (and
+  earns a warning); without it the command refuses with exit status 2.
+* The page is cnlab's copy of textual-serve's, with the font and the favicon
+  served from here: nothing is fetched from the internet, and the page may not
+  be framed by another site.
 * The page's URLs come from the request, not from the bind address, so
   ``--host 0.0.0.0`` behind a port forward (the workshop VM) works.
-* Each app runs in its own session. When a tab closes, or the server is told
-  to stop (Ctrl+C, SIGTERM, SIGHUP), every app is asked to quit, then
-  terminated, then killed, and stray processes left in its process group are
-  ended too: nothing outlives the server but what the app deliberately
-  detached (such as a world's DNS daemon, which belongs to the world).
+* Each app runs in its own session. When a tab closes or navigates away, or
+  the server is told to stop (Ctrl+C, SIGTERM, SIGHUP), every app is asked to
+  quit, then terminated, then killed, and stray processes left in its process
+  group are ended too: nothing outlives the server but what the app
+  deliberately detached (such as a world's DNS daemon, which belongs to the
+  world).
 * If an app cannot start (or dies), its last error line is shown in the
   browser's terminal and printed on the server's stderr.
 * Errors such as "port in use" are one line and a non-zero exit status.
@@ -38,14 +49,18 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import hmac
 import ipaddress
 import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -64,6 +79,13 @@ QUIT_GRACE = 3.0
 TERM_GRACE = 2.0
 
 _HOST_HEADER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
+_HOST_NAME = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._~-]{16,256}$")
+
+#: The page and its assets (cnlab's copy of textual-serve's page: no CDN, a favicon).
+WEB_ASSETS = Path(__file__).parent / "assets" / "serve"
+#: Where a token may come from besides --token (never printed by `ps`).
+TOKEN_ENV = "CNLAB_SERVE_TOKEN"
 
 
 # ------------------------------------------------------------------ addresses
@@ -115,6 +137,11 @@ class LabProcess(AppService):
         self.argv = argv
         self.exit_said = False  # the app announced a normal exit
         self._stopping: asyncio.Future[None] | None = None
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        env = super()._build_environment(width=width, height=height)
+        env.pop(TOKEN_ENV, None)  # the app (and the learner's shell) never needs it
+        return env
 
     @property
     def pid(self) -> int | None:
@@ -250,50 +277,129 @@ class LabProcess(AppService):
 # ------------------------------------------------------------------ the server
 
 
+def check_token(token: str) -> str:
+    """A token given with --token or CNLAB_SERVE_TOKEN, or a one-line error."""
+    if not _TOKEN.match(token):
+        raise LabError(
+            "the serve token must be 16-256 characters from A-Z a-z 0-9 . _ ~ - "
+            "(leave it out and cnlab makes a random one)",
+            status=2,
+        )
+    return token
+
+
+def check_host_name(name: str) -> str:
+    """An --allow-host NAME: a DNS name or an IP address, lower-cased."""
+    bare = name.strip("[]").lower()
+    try:
+        ipaddress.ip_address(bare)
+    except ValueError:
+        if not _HOST_NAME.match(bare) or len(bare) > 253:
+            raise LabError(
+                f"--allow-host {name!r}: not a host name or IP address", status=2
+            ) from None
+    return bare
+
+
 class LabServer(Server):
     """textual-serve's server, with the checks and clean shutdown described above."""
 
-    def __init__(self, world: str, host: str, port: int, public: bool) -> None:
+    def __init__(
+        self,
+        world: str,
+        host: str,
+        port: int,
+        token: str,
+        allow_hosts: Iterable[str] = (),
+    ) -> None:
         self.argv = [sys.executable, "-m", "lab", "--world", world, "tui"]
-        super().__init__(" ".join(self.argv), host=host, port=port, title=f"cnlab ({world})")
+        super().__init__(
+            " ".join(self.argv),
+            host=host,
+            port=port,
+            title=f"cnlab ({world})",
+            templates_path=WEB_ASSETS,
+        )
         self.world = world
-        self.check_host = not public or is_loopback(host)
+        self.token = token
+        self.cookie = f"cnlab_token_{port}"  # cookies ignore ports: one name per server
+        self.host_names = {"localhost", *(check_host_name(n) for n in allow_hosts)}
+        if not _is_wildcard(host):
+            self.host_names.add(host.strip("[]").lower())
         self.services: set[LabProcess] = set()
         self.sockets: set[web.WebSocketResponse] = set()
 
+    @property
+    def url(self) -> str:
+        """The URL to open: the page, with the token."""
+        return f"{page_url(self.host, self.port)}?token={self.token}"
+
     # --- requests
+
+    def _token_ok(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
     def _allowed(self, request: web.Request) -> str | None:
         """None if the request may proceed, else why not."""
         host = request.headers.get("Host", "")
         if not _HOST_HEADER.match(host):
             return "a bad Host header"
-        if self.check_host and not is_loopback(_host_of(host)):
-            return f"Host {host!r}: this server answers only at 127.0.0.1 or localhost"
-        origin = request.headers.get("Origin")
-        origin_host = origin.split("://", 1)[-1].rstrip("/").lower() if origin else None
-        if request.path == "/ws" and origin_host is not None and origin_host != host.lower():
-            return f"a websocket from another site ({origin})"
+        name = _host_of(host).lower()
+        if name not in self.host_names and not is_loopback(name):
+            return f"Host {host!r}: not a name of this server (see --allow-host)"
+        if not (
+            self._token_ok(request.query.get("token"))
+            or self._token_ok(request.cookies.get(self.cookie))
+        ):
+            return "no valid token (open the URL that `cnlab serve` printed)"
+        if request.path == "/ws":
+            origin = request.headers.get("Origin", "").lower()
+            if origin not in (f"http://{host.lower()}", f"https://{host.lower()}"):
+                return f"a websocket from another site (Origin {origin or 'missing'!r})"
         return None
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         why = self._allowed(request)
         if why is not None:
-            log.warning("refused a request with %s", why)
+            log.warning("refused %s %s: %s", request.method, request.path, why)
             raise web.HTTPForbidden(text=f"cnlab serve: refused: {why}\n")
+        if request.path == "/" and "token" in request.query:
+            # First visit: the token moves to a cookie, and out of the address bar.
+            query = [(k, v) for k, v in request.query.items() if k != "token"]
+            location = str(request.rel_url.with_query(query))
+            redirect = web.HTTPSeeOther(location)
+            redirect.set_cookie(
+                self.cookie,
+                self.token,
+                httponly=True,
+                samesite="Strict",
+                secure=request.secure,
+                path="/",
+            )
+            _harden(redirect)
+            return redirect
         response: web.StreamResponse = await handler(request)
+        if not response.prepared:
+            _harden(response)
         return response
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
         app.middlewares.append(self.guard)
+        app.router.add_get("/favicon.svg", self.handle_favicon)
+        app.router.add_get("/favicon.ico", self.handle_favicon)
         return app
+
+    async def handle_favicon(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(
+            WEB_ASSETS / "favicon.svg", headers={"Content-Type": "image/svg+xml"}
+        )
 
     async def on_startup(self, app: web.Application) -> None:
         """textual-serve prints a banner here; cnlab prints its own line once bound."""
 
-    @aiohttp_jinja2.template("app_index.html")
+    @aiohttp_jinja2.template("index.html")
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
         """The page, with URLs relative to how the browser reached us."""
         base = f"{request.scheme}://{request.host}"
@@ -380,9 +486,7 @@ class LabServer(Server):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
-        print(
-            f"cnlab: serving world {self.world!r} at {page_url(self.host, self.port)}", flush=True
-        )
+        print(f"cnlab: serving world {self.world!r} at {self.url}", flush=True)
         print("cnlab: each browser tab gets its own lab; Ctrl+C stops them all", flush=True)
         try:
             await stop.wait()
@@ -403,17 +507,20 @@ class LabServer(Server):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """``cnlab serve [--host H] [--port P] [--public]``."""
+    """``cnlab serve [--host H] [--port P] [--public] [--allow-host NAME] [--token T]``."""
     world = validate_name(args.world)
     host: str = args.host
     port: int = args.port
     if not 1 <= port <= 65535:
         raise LabError(f"--port {port}: use a port from 1 to 65535", status=2)
+    given = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    token = check_token(given) if given is not None else secrets.token_urlsafe(32)
+    allow_hosts = [check_host_name(name) for name in args.allow_host or ()]
     loopback = is_loopback(host)
     if not loopback and not args.public:
         raise LabError(
             f"refusing to serve on {host or 'every address'!r}: the page is a root shell on this "
-            "machine; add --public if every network that reaches it is trusted",
+            "machine; add --public to serve it beyond loopback (the token is still required)",
             status=2,
         )
     preflight.require_root()
@@ -421,15 +528,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="cnlab serve: %(message)s")
     if not loopback:
         print(
-            f"cnlab: WARNING: --public: anyone who can reach {host or '*'} port {port} gets a "
-            "root shell on this machine, with no password",
+            f"cnlab: WARNING: --public: anyone who can reach {host or '*'} port {port} and has "
+            "the token gets a root shell on this machine: share the URL only with learners",
             file=sys.stderr,
             flush=True,
         )
-    server = LabServer(world, host, port, public=args.public)
+    server = LabServer(world, host, port, token=token, allow_hosts=allow_hosts)
     try:
         asyncio.run(server.run())
     except KeyboardInterrupt:  # a second Ctrl+C during shutdown
         return 130
     print("cnlab: stopped", flush=True)
     return 0
+
+
+def _harden(response: web.StreamResponse) -> None:
+    """No framing by other sites, no token in a Referer, no cached root-shell page."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")

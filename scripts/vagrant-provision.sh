@@ -40,8 +40,9 @@ put /etc/motd "
 
   In a browser on your laptop instead:
     sudo cnlab serve --host 0.0.0.0 --public
-  then open http://127.0.0.1:8000/ on the laptop (Vagrant forwards it to the
-  laptop's loopback only; \`vagrant port\` shows the port if 8000 was taken).
+  then open the URL it prints, http://127.0.0.1:8000/?token=..., on the laptop
+  (Vagrant forwards it to the laptop's loopback only; \`vagrant port\` shows the
+  port if 8000 was taken). Without the token, the page refuses everyone.
 
   The lab lives in $repo; its README has a Troubleshooting section.
 " 644

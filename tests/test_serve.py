@@ -11,8 +11,12 @@ and ends it by its PID. What is measured:
   without it (``lab/tui/app.py`` not written yet) the tab shows why the lab
   did not start instead of staying blank;
 * after SIGTERM the server exits 0 and none of its descendants remain;
-* a websocket from another site, or a request for another Host name, is
-  refused (so no web page can drive the root shell);
+* nobody without the token gets anything: a real process of user ``nobody``
+  (no token, any Origin), DNS rebinding (``Host: evil.example`` with a matching
+  ``Origin``, even with ``--host 0.0.0.0 --public`` and even holding the token),
+  a websocket without or with a foreign ``Origin``; with the token (in the URL,
+  then as a cookie) the page and the lab work;
+* the page fetches nothing from outside (font and favicon are served locally);
 * refusals of bad input (a non-loopback ``--host`` without ``--public``, a port
   out of range, a port in use) are one line and a non-zero exit, never a
   traceback; ``--public`` warns (tried on 0.0.0.0 only inside a private,
@@ -22,6 +26,7 @@ and ends it by its PID. What is measured:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import select
@@ -116,7 +121,9 @@ def wait_gone(pids: dict[int, str | None], timeout: float = 10) -> list[int]:
 class Served:
     """A ``cnlab serve`` subprocess on a free loopback port."""
 
-    def __init__(self, *extra: str, prefix: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *extra: str, prefix: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [
@@ -135,6 +142,7 @@ class Served:
             stderr=subprocess.PIPE,
             text=True,
             cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
         assert self.proc.stdout is not None
         # The first line is printed once it listens.
@@ -143,10 +151,16 @@ class Served:
         if not self.first_line:
             self.stop()
             pytest.fail(f"cnlab serve did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+        found = re.search(r"\?token=([A-Za-z0-9._~-]+)$", self.first_line.strip())
+        self.token = found.group(1) if found else ""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    def raw(self, *requests: tuple[str, dict[str, str]], prefix: tuple[str, ...] = ()) -> list[int]:
+        """Send each (path, headers) GET with the system python, as ``prefix`` says; statuses."""
+        return raw_requests(self.port, list(requests), prefix)
 
     def stop(self) -> tuple[int, str, str]:
         """SIGTERM the server (by its PID) and collect its exit status and output."""
@@ -187,17 +201,104 @@ async def _screen_data(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> b
     return got
 
 
-def test_page_websocket_app_and_clean_exit(served: Served) -> None:
-    assert served.first_line.startswith(f"cnlab: serving world {WORLD!r} at {served.url}")
+#: A stdlib-only HTTP client for the system python (so user ``nobody`` can run it):
+#: argv = port, JSON list of [path, headers]; prints the JSON list of status codes.
+RAW_CLIENT = r"""
+import json, socket, sys
+port, requests = int(sys.argv[1]), json.loads(sys.argv[2])
+codes = []
+for path, headers in requests:
+    head = [f"GET {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
+    if headers.get("Upgrade") == "websocket":
+        head += ["Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+    else:
+        head.append("Connection: close")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        codes.append(int(data.split(b" ", 2)[1]) if data else 0)
+print(json.dumps(codes))
+"""
+
+
+def raw_requests(
+    port: int, requests: list[tuple[str, dict[str, str]]], prefix: tuple[str, ...] = ()
+) -> list[int]:
+    out = subprocess.run(
+        [*prefix, "/usr/bin/python3", "-c", RAW_CLIENT, str(port), json.dumps(requests)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd="/",
+    )
+    codes: list[int] = json.loads(out.stdout)
+    return codes
+
+
+def upgrade(host: str, origin: str | None = None) -> dict[str, str]:
+    """Headers of a websocket upgrade request."""
+    headers = {"Host": host, "Upgrade": "websocket"}
+    if origin is not None:
+        headers["Origin"] = origin
+    return headers
+
+
+def test_page_websocket_app_and_clean_exit() -> None:
+    served = Served(env={"CNLAB_SERVE_TOKEN": "a-token-from-the-environment"})
+    try:
+        seen = _page_websocket_app(served)
+        code, out, err = served.stop()
+    finally:
+        if served.proc.poll() is None:
+            served.stop()
+        cnlab("down", "--world", WORLD)
+    assert code == 0, err
+    assert "Traceback" not in out + err
+    assert wait_gone(seen) == [], "processes outlived cnlab serve"
+
+
+def _page_websocket_app(served: Served) -> dict[int, str | None]:
+    assert served.first_line.strip() == (
+        f"cnlab: serving world {WORLD!r} at {served.url}?token=a-token-from-the-environment"
+    )
     origin = served.url.rstrip("/")
 
     async def scenario() -> dict[int, str | None]:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(served.url) as page:
+        jar = aiohttp.CookieJar(unsafe=True)  # unsafe: keep cookies of an IP address
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.get(f"{served.url}?token={served.token}&fontsize=14") as page:
+                # the token moved into a cookie, and out of the address bar
                 assert page.status == 200
+                assert [str(r.url) for r in page.history] == [
+                    f"{served.url}?token={served.token}&fontsize=14"
+                ]
+                assert str(page.url) == f"{served.url}?fontsize=14"
+                set_cookie = page.history[0].headers["Set-Cookie"]
+                assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
+                assert page.headers["X-Frame-Options"] == "DENY"
                 html = await page.text()
             ws_url = re.search(r'data-session-websocket-url="([^"]+)"', html)
             assert ws_url and ws_url.group(1) == f"ws://127.0.0.1:{served.port}/ws"
+            assert served.token not in html
+            # Everything the page loads is served here: nothing from the internet.
+            assets = re.findall(r'(?:href=|src=|url\()"([^"]+)"', html)
+            assert len(assets) >= 5, assets
+            assert all(a.startswith((served.url, "/")) for a in assets), assets
+            assert "googleapis" not in html
+            for asset in ("static/js/textual.js", "favicon.svg", "favicon.ico"):
+                async with http.get(f"{served.url}{asset}") as got:
+                    assert got.status == 200, asset
+            font = re.search(r'url\("([^"]+\.ttf)"\)', html)
+            assert font, "the font is served locally"
+            async with http.get(font.group(1)) as got:
+                assert got.status == 200 and len(await got.read()) > 10000
             async with http.get(f"{served.url}static/js/textual.js") as script:
                 assert script.status == 200 and len(await script.read()) > 10000
 
@@ -213,6 +314,9 @@ def test_page_websocket_app_and_clean_exit(served: Served) -> None:
                     p for p in seen if cmdline(p)[-5:] == ["-m", "lab", "--world", WORLD, "tui"]
                 ]
                 assert len(apps) == 2, "each tab gets its own app, on the same world"
+                for pid in apps:  # the learner's shell never sees the token
+                    environ = Path(f"/proc/{pid}/environ").read_bytes()
+                    assert b"CNLAB_SERVE_TOKEN" not in environ, "the app got the token"
                 # Closing a tab ends its app (and only its app).
                 await tab1.close()
                 deadline = time.monotonic() + 15
@@ -227,28 +331,90 @@ def test_page_websocket_app_and_clean_exit(served: Served) -> None:
             await tab1.close()
             return seen
 
-    seen = asyncio.run(scenario())
-    code, out, err = served.stop()
-    assert code == 0, err
-    assert "Traceback" not in out + err
-    assert wait_gone(seen) == [], "processes outlived cnlab serve"
+    return asyncio.run(scenario())
 
 
 def test_refuses_other_sites_and_host_names(served: Served) -> None:
-    async def scenario() -> None:
-        async with aiohttp.ClientSession() as http:
-            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(f"ws://127.0.0.1:{served.port}/ws", origin="http://evil.test")
-            assert refused.value.status == 403
-            async with http.get(served.url, headers={"Host": f"evil.test:{served.port}"}) as r:
-                assert r.status == 403
-            async with http.get(served.url, headers={"Host": f"localhost:{served.port}"}) as r:
-                assert r.status == 200
-
-    asyncio.run(scenario())
+    port, token = served.port, served.token
+    local = f"127.0.0.1:{port}"
+    codes = served.raw(
+        ("/", {"Host": local}),  # no token
+        (f"/?token={token[:-1]}x", {"Host": local}),  # a wrong token
+        ("/static/js/textual.js", {"Host": local}),
+        ("/favicon.ico", {"Host": local}),
+        ("/ws", upgrade(local)),  # no token, no Origin
+        ("/ws", upgrade(local, f"http://{local}")),  # the right Origin, no token
+        (f"/ws?token={token}", upgrade(local)),  # the token, no Origin
+        (f"/ws?token={token}", upgrade(local, "http://evil.test")),  # another site
+        (f"/ws?token={token}", upgrade(local, "null")),
+        (f"/?token={token}", {"Host": f"evil.test:{port}"}),
+        (f"/?token={token}", {"Host": f"localhost:{port}"}),  # allowed: a redirect
+    )
+    assert codes == [403] * 10 + [303]
     assert descendants(served.proc.pid) == set(), "a refused websocket started an app"
     code, _, err = served.stop()
     assert code == 0 and "refused" in err
+    assert token not in err
+
+
+def test_a_process_of_user_nobody_gets_no_shell(served: Served) -> None:
+    """Another local user (a real process of uid 65534) cannot reach the root shell."""
+    nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--")
+    local = f"127.0.0.1:{served.port}"
+    # What a local user can see of the server: its command line (not its environment).
+    peek = subprocess.run(
+        [*nobody, "/usr/bin/cat", f"/proc/{served.proc.pid}/cmdline"],
+        capture_output=True,
+        check=False,
+    )
+    assert served.token.encode() not in peek.stdout
+    codes = served.raw(
+        ("/ws", upgrade(local)),
+        ("/ws", upgrade(local, f"http://{local}")),
+        ("/ws", upgrade(f"localhost:{served.port}", f"http://localhost:{served.port}")),
+        ("/", {"Host": local}),
+        prefix=nobody,
+    )
+    assert codes == [403, 403, 403, 403]
+    assert descendants(served.proc.pid) == set(), "nobody started an app"
+    # The same websocket, with the token, is what the browser does: it works.
+    with_token = served.raw((f"/ws?token={served.token}", upgrade(local, f"http://{local}")))
+    assert with_token == [101]
+
+
+def test_dns_rebinding_gets_nothing_even_public() -> None:
+    """``--host 0.0.0.0 --public`` (the workshop VM): only the listed Host names, and the token.
+
+    The server runs in a new network namespace (loopback only), so 0.0.0.0 is reachable
+    from nothing but the test's own client, which runs in the same namespace.
+    """
+    server = Served(
+        "--host",
+        "0.0.0.0",
+        "--public",
+        "--allow-host",
+        "lab.example",
+        prefix=("unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"),
+    )
+    inside = ("nsenter", f"--net=/proc/{server.proc.pid}/ns/net", "--")
+    port, token = server.port, server.token
+    evil = f"evil.example:{port}"
+    try:
+        codes = server.raw(
+            ("/", {"Host": evil}),
+            (f"/?token={token}", {"Host": evil}),
+            ("/ws", upgrade(evil, f"http://{evil}")),
+            (f"/ws?token={token}", upgrade(evil, f"http://{evil}")),
+            (f"/ws?token={token}", upgrade(f"lab.example:{port}", f"http://{evil}")),
+            ("/", {"Host": f"lab.example:{port}"}),  # a listed name still needs the token
+            (f"/?token={token}", {"Host": f"lab.example:{port}"}),
+            (f"/?token={token}", {"Host": f"127.0.0.1:{port}"}),
+            prefix=inside,
+        )
+        assert codes == [403, 403, 403, 403, 403, 403, 303, 303]
+    finally:
+        code, _, err = server.stop()
+    assert code == 0 and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -261,6 +427,9 @@ def test_refuses_other_sites_and_host_names(served: Served) -> None:
         ["--port", "0"],
         ["--port", "70000"],
         ["--world", "Bad Name!"],
+        ["--token", "short"],
+        ["--token", "sixteen chars but spaces"],
+        ["--allow-host", "bad name!"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:
