@@ -318,8 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
     p.add_argument("--format", choices=["json", "junit", "gradescope"], default="json")
-    p.add_argument("--out", metavar="FILE")
+    p.add_argument("--out", metavar="FILE", help="write the report there ('-': standard output)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S")
+    p.add_argument(
+        "--fail-under",
+        metavar="SCORE",
+        help="exit 3 if a submission scored less (points, or a percentage such as 80%%)",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 3 unless every submission passed")
 
     p = verb(
         "export",

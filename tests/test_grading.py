@@ -78,6 +78,7 @@ SUBMISSION_SHAPE = {
     "output_truncated": bool,
     "timing_ms": dict,
     "enforced": dict,
+    "notes": list,
 }
 TOP_SHAPE = {
     "format": str,
@@ -89,6 +90,7 @@ TOP_SHAPE = {
 }
 STATUSES = {
     "ok",
+    "invalid",
     "timeout",
     "output-limit",
     "pid-limit",

@@ -5,7 +5,10 @@ option) is checked before any world is built and ends in one line naming the
 thing and a non-zero exit status (2), never a traceback.
 
 ``grade`` exits 0 when every submission was graded (whatever the scores), 1 if
-some could not be graded (status ``error``), 2 on bad input, 130 on Ctrl-C.
+some could not be graded (status ``error``), 2 on bad input, 3 when
+``--fail-under``/``--strict`` is given and a submission falls short (so that a
+command grader such as GitHub Classroom's, which passes on exit 0, is right),
+130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import contextlib
 import os
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -43,13 +47,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise LabError(f"--timeout must be a positive number of seconds (got {args.timeout})", 2)
     if args.format not in FORMATS:
         raise LabError(f"unknown --format {args.format!r} (use {', '.join(FORMATS)})", status=2)
+    bar = parse_fail_under(getattr(args, "fail_under", None))
     lesson = load_course().find(args.lesson)
-    subs = load_submissions(args.submissions)
-    out = Path(args.out) if args.out else None
-    if out is not None and not out.parent.is_dir():
-        raise LabError(f"--out {out}: folder {out.parent} does not exist", status=2)
-    if out is not None and out.is_dir():
-        raise LabError(f"--out {out}: is a folder; give a file name", status=2)
+    # Gradescope shows the student whatever results.json says: a file that cannot
+    # be graded still gets one (0 points and why), never an autograder failure.
+    subs = load_submissions(args.submissions, lenient=args.format == "gradescope")
+    out = check_out(args.out)
 
     total = len(subs)
     done = [0]
@@ -72,10 +75,82 @@ def cmd_grade(args: argparse.Namespace) -> int:
     text = render(run, args.format)
     if out is None:
         sys.stdout.write(text)
+        sys.stdout.flush()
     else:
-        _write_atomic(out, text)
+        write_report(out, text)
         print(f"wrote {args.format} report of {total} submission(s) to {out}", file=sys.stderr)
-    return 1 if any(g.status == "error" for g in run.grades) else 0
+    return exit_status(run.grades, bar, getattr(args, "strict", False))
+
+
+def parse_fail_under(raw: str | None) -> tuple[float, bool] | None:
+    """``--fail-under``: (value, is_percentage), or None when not given."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    percent = text.endswith("%")
+    try:
+        value = float(text[:-1] if percent else text)
+    except ValueError:
+        value = float("nan")
+    if not (0 <= value <= (100 if percent else 1e6)):
+        raise LabError(
+            f"--fail-under wants a score (points, e.g. 5) or a percentage (e.g. 80%), not {raw!r}",
+            status=2,
+        )
+    return value, percent
+
+
+def exit_status(grades: list[SubmissionGrade], bar: tuple[float, bool] | None, strict: bool) -> int:
+    """1 if a submission could not be graded; 3 if one is under the bar (or, with
+    ``strict``, did not pass); 0 otherwise. A command grader (GitHub Classroom)
+    passes on 0 only."""
+    if any(g.status == "error" for g in grades):
+        return 1
+    for g in grades:
+        if strict and not g.passed:
+            return 3
+        if bar is not None:
+            value, percent = bar
+            score = 100 * g.score / g.max_score if percent and g.max_score else g.score
+            if score < value:
+                return 3
+    return 0
+
+
+def check_out(raw: str | None) -> Path | None:
+    """The ``--out`` target (None: standard output), checked before any world is built."""
+    if raw is None or raw == "-":
+        return None
+    out = Path(raw)
+    if not out.parent.is_dir():
+        raise LabError(f"--out {out}: folder {out.parent} does not exist", status=2)
+    if out.is_dir():
+        raise LabError(f"--out {out}: is a folder; give a file name", status=2)
+    if out.is_symlink() and not out.exists():
+        raise LabError(f"--out {out}: a symbolic link to nothing; give a file name", status=2)
+    return out
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write the report to ``path``.
+
+    A regular file (or a new name) is replaced whole, so a reader never sees half
+    a report. Anything else (a symbolic link, a FIFO, a device such as
+    /dev/stdout or /dev/null) is written in place, through what it points to:
+    it is never replaced by a regular file.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is None or stat.S_ISREG(st.st_mode):
+        _write_atomic(path, text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as fh:  # O_TRUNC is ignored by FIFOs/devices
+            fh.write(text)
+    except OSError as exc:
+        raise LabError(f"--out {path}: cannot write the report: {exc.strerror}") from exc
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -69,6 +69,7 @@ def _suite(lesson_id: str, grade: SubmissionGrade) -> ET.Element:
         ("score", f"{grade.score:g}"),
         ("max_score", f"{grade.max_score:g}"),
         ("exit_code", "" if grade.exit_code is None else str(grade.exit_code)),
+        *(("note", note) for note in grade.notes),
     ):
         ET.SubElement(props, "property", name=key, value=_xml_text(value))
     failures = errors = 0
@@ -116,8 +117,11 @@ def gradescope_results(grade: SubmissionGrade) -> dict[str, Any]:
             }
         )
     summary = f"{grade.score:g}/{grade.max_score:g} milestones"
-    if grade.status != "ok":
+    if grade.status == "invalid":
+        summary += f"; {grade.reason}"
+    elif grade.status != "ok":
         summary += f"; the submission {grade.status}: {grade.reason}"
+    summary += "".join(f"\nnote: {note}" for note in grade.notes)
     output = summary + "\n\n--- output of your commands ---\n" + grade.output
     return {
         "score": grade.score,

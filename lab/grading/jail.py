@@ -59,6 +59,7 @@ MS_SHARED = 1 << 20
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -353,6 +354,9 @@ def install_seccomp() -> None:
 
 
 def main() -> int:
+    # Not dumpable: /proc/1/fd (the status pipe) and /proc/1/mem are closed to the
+    # submission, which runs as root but without CAP_SYS_PTRACE.
+    prctl(PR_SET_DUMPABLE, 0)
     cfg = json.loads(sys.argv[1])
     status_fd = int(cfg["status_fd"])
     os.set_inheritable(status_fd, False)

@@ -47,6 +47,9 @@ class Submission:
     path: Path
     name: str
     index: int
+    data: bytes = b""  # what bash reads (line endings normalised)
+    notes: tuple[str, ...] = ()  # what was changed on the way, for the report
+    problem: str | None = None  # set when the file cannot be graded (lenient loading)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class SubmissionGrade:
     output_truncated: bool = False
     timing_ms: dict[str, int] = field(default_factory=dict)
     enforced: dict[str, bool] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -139,9 +143,19 @@ class GradeRun:
 # ------------------------------------------------------------------ input
 
 
-def load_submissions(paths: Sequence[str]) -> list[Submission]:
-    """Check every submission file before any world is built; a folder means its files."""
+CRLF_NOTE = "the file had Windows (CRLF) line endings; they were read as Unix (LF) ones"
+
+
+def load_submissions(paths: Sequence[str], lenient: bool = False) -> list[Submission]:
+    """Check every submission file before any world is built; a folder means its files.
+
+    A file that cannot be graded (missing, binary, not UTF-8, too big, empty) is
+    bad input (:class:`LabError`, status 2), unless ``lenient``: then it becomes a
+    submission with ``problem`` set, graded 0 with that reason (a Gradescope
+    autograder must always write a result for the student to read).
+    """
     files: list[Path] = []
+    problems: dict[Path, str] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -149,38 +163,67 @@ def load_submissions(paths: Sequence[str]) -> list[Submission]:
             if not inside:
                 raise LabError(f"{path}: folder has no submission files", status=2)
             files.extend(inside)
-        elif path.is_file():
-            files.append(path)
-        elif path.exists():
-            raise LabError(f"{path}: not a regular file", status=2)
-        else:
-            raise LabError(f"{path}: submission file not found", status=2)
+            continue
+        files.append(path)
+        if path.exists() and not path.is_file():
+            problems[path] = "not a regular file"
+        elif not path.exists():
+            problems[path] = "submission file not found"
     subs: list[Submission] = []
     names: set[str] = set()
     for index, path in enumerate(files):
-        try:
-            size = path.stat().st_size
-            if size > MAX_SUBMISSION_BYTES:
-                raise LabError(
-                    f"{path}: too big for a submission ({size // 1024} KiB; "
-                    f"the limit is {MAX_SUBMISSION_BYTES // 1024} KiB)",
-                    status=2,
-                )
-            data = path.read_bytes()
-        except OSError as exc:
-            raise LabError(f"{path}: cannot read it: {exc.strerror}", status=2) from exc
-        if b"\0" in data:
-            raise LabError(f"{path}: binary file, not shell commands", status=2)
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise LabError(f"{path}: not UTF-8 text (byte {exc.start})", status=2) from exc
         name = path.name
         if name in names:
             name = str(path)
         names.add(name)
-        subs.append(Submission(path=path.resolve(), name=name, index=index))
+        problem = problems.get(path)
+        data: bytes = b""
+        notes: tuple[str, ...] = ()
+        if problem is None:
+            try:
+                data, notes = _read_submission(path)
+            except _Unusable as exc:
+                problem = str(exc)
+        if problem is not None:
+            if not lenient:
+                raise LabError(f"{path}: {problem}", status=2)
+            subs.append(Submission(path.absolute(), name, index, problem=problem))
+            continue
+        subs.append(Submission(path.resolve(), name, index, data=data, notes=notes))
     return subs
+
+
+class _Unusable(Exception):
+    """A submission file that cannot be graded; the message says why."""
+
+
+def _read_submission(path: Path) -> tuple[bytes, tuple[str, ...]]:
+    """The bytes bash will read, and notes on what was normalised."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise _Unusable(
+                f"too big for a submission ({size // 1024} KiB; "
+                f"the limit is {MAX_SUBMISSION_BYTES // 1024} KiB)"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _Unusable(f"cannot read it: {exc.strerror}") from exc
+    if b"\0" in data:
+        raise _Unusable("binary file, not shell commands")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unusable(f"not UTF-8 text (byte {exc.start})") from exc
+    if not data.strip():
+        raise _Unusable("empty submission: no commands to run")
+    notes: tuple[str, ...] = ()
+    if b"\r\n" in data:
+        # Saved on Windows: bash would run `ip netns add alpha\r` (a namespace
+        # called "alpha\r"). Read it as the learner meant it, and say so.
+        data = data.replace(b"\r\n", b"\n")
+        notes = (CRLF_NOTE,)
+    return data, notes
 
 
 # ------------------------------------------------------------------ one job
@@ -213,6 +256,9 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
     report = None
     error: str | None = None
     sandbox: Sandbox | None = None
+    if sub.problem is not None:
+        timing.update(total=0)
+        return _grade(lesson, sub, world, None, None, None, timing)
     try:
         world.create()
         lap("world")
@@ -226,7 +272,7 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         world.write_meta(lesson=lesson.id)
         lap("start")
         sandbox = Sandbox(world, limits)
-        run = sandbox.run(sub.path)
+        run = sandbox.run(sub.data)
         lap("submission")
         report = check_lesson(world, lesson)  # it drops stale neighbour entries itself
         lap("checks")
@@ -281,7 +327,11 @@ def _grade(
             milestones.append(MilestoneGrade(lm.id, lm.title, False, 0.0, 1.0, None, why, []))
     status: str
     reason: str | None
-    if error is not None:
+    if sub.problem is not None:
+        status, reason = "invalid", f"the submission could not be used: {sub.problem}"
+        for m in milestones:
+            m.explanation = f"not checked: {reason}"
+    elif error is not None:
         status, reason = "error", error
     elif run is not None:
         status, reason = run.status, run.reason
@@ -304,6 +354,7 @@ def _grade(
         output_truncated=run.output_truncated if run else False,
         timing_ms=timing,
         enforced=run.enforced if run else {},
+        notes=list(sub.notes),
     )
 
 

@@ -67,6 +67,31 @@ class RunResult:
     enforced: dict[str, bool] = field(default_factory=dict)
 
 
+STATUS_MAX = 512  # the jail's lines are short; anything longer is not the jail
+
+
+def parse_status(line: bytes, ready: bool, exited: bool) -> tuple[str, str | int] | None:
+    """One line from the jail's status pipe, or None for anything the jail never writes.
+
+    The jail writes ``ready`` (or ``setup REASON``), then ``exit CODE``, once each
+    and in that order. The submission cannot reach the pipe (the jail is not
+    dumpable, so its /proc/1/fd is closed to it), and even so, a line out of
+    order, repeated or malformed is dropped rather than trusted or crashing the run.
+    """
+    text = line.decode("ascii", errors="replace")
+    if not ready and not exited:
+        if text == "ready":
+            return ("ready", "")
+        if text.startswith("setup ") and len(text) < 400:
+            return ("setup", text[6:])
+        return None
+    if ready and not exited and text.startswith("exit "):
+        code = text[5:]
+        if code.lstrip("-").isdigit() and len(code) <= 4 and -128 <= int(code) <= 255:
+            return ("exit", int(code))
+    return None
+
+
 class Sandbox:
     """One submission's sandbox in ``world``; use as a context manager."""
 
@@ -89,8 +114,8 @@ class Sandbox:
             "devices": "devices" in self.cgroups.limits,
         }
 
-    def run(self, script: Path) -> RunResult:
-        """Run ``script`` (a file of shell commands) with ``bash -s``; return how it went."""
+    def run(self, script: Path | bytes) -> RunResult:
+        """Run ``script`` (shell commands, or a file of them) with ``bash -s``; return how it went."""
         started = time.perf_counter()
         # The world's /run/netns must be shared so that `ip netns add` in the
         # sandbox's copy shows up in the world, where the checks look.
@@ -139,7 +164,7 @@ class Sandbox:
         # Through a pipe, not the file: bash reads a pipe byte by byte, so a
         # nested `bash` (after nsenter) reads the next lines and `exit` returns
         # to the outer shell at the right place, exactly as when typed.
-        data = script.read_bytes()
+        data = script if isinstance(script, bytes) else script.read_bytes()
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -222,16 +247,18 @@ class Sandbox:
                         # The sandbox's PID 1 died without a report: killed from outside.
                         drain_until = time.perf_counter() + 0.2
                     continue
-                status_buf += chunk
+                status_buf = (status_buf + chunk)[-STATUS_MAX:]
                 while b"\n" in status_buf:
                     line, status_buf = status_buf.split(b"\n", 1)
-                    text = line.decode(errors="replace")
-                    if text == "ready":
+                    event = parse_status(line, ready, exit_code is not None)
+                    if event is None:
+                        continue
+                    if event[0] == "ready":
                         ready = True
-                    elif text.startswith("setup "):
-                        setup_error = text[6:]
-                    elif text.startswith("exit "):
-                        exit_code = int(text[5:])
+                    elif event[0] == "setup":
+                        setup_error = str(event[1])
+                    else:
+                        exit_code = int(event[1])
                         # Collect what is already written, then stop waiting: a
                         # server left in the background may hold the pipe forever.
                         drain_until = time.perf_counter() + 0.2
