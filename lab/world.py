@@ -26,6 +26,7 @@ learner creates with ``ip netns add`` live in the world's own ``/run/netns``
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -239,7 +240,30 @@ class World:
         calls (no shell, no mount processes: this is most of a reset's cost
         otherwise), and waits while we bind its namespace files under the
         world's folder; then it exits and the bind mounts keep them alive.
+
+        The kernel refuses (``EINVAL``) to bind a mount namespace whose id is not
+        above the binder's own (its guard against reference loops). Since 6.18
+        namespace ids come from per-CPU batches, so inside a non-initial mount
+        namespace (any container) a namespace made on "the wrong" CPU can get a
+        lower id than ours, about half the time on 2 CPUs. Ids only grow on the
+        CPU that made ours, so a refused namespace is dropped and made again on
+        each CPU in turn.
         """
+        cpus = sorted(os.sched_getaffinity(0))
+        tries: list[int | None] = [None, *cpus, *cpus]
+        for cpu in tries:
+            if self._pin_fresh_namespaces(cpu):
+                return
+        raise LabError(
+            f"could not create world {self.name!r}: the kernel refused {len(tries)} times"
+            " to keep a new mount namespace (EINVAL from its namespace-loop check, seen"
+            " inside containers); run cnlab in the machine's initial mount namespace"
+        )
+
+    def _pin_fresh_namespaces(self, cpu: int | None) -> bool:
+        """One attempt, its namespaces made on ``cpu`` (any if None).
+
+        False if the kernel refused to pin the new mount namespace."""
         ready_r, ready_w = os.pipe()
         go_r, go_w = os.pipe()
         pid = os.fork()
@@ -248,6 +272,8 @@ class World:
             os.close(go_w)
             code = 1
             try:
+                if cpu is not None:
+                    os.sched_setaffinity(0, {cpu})
                 self._world_mounts()
                 os.write(ready_w, b"k")
                 os.read(go_r, 1)
@@ -264,8 +290,14 @@ class World:
             if answer != b"k":
                 detail = answer[1:].decode(errors="replace") or "the helper died"
                 raise LabError(f"could not create the world's namespaces: {detail}")
-            nsutil.mount(f"/proc/{pid}/ns/mnt", self.mnt, None, nsutil.MS_BIND)
+            try:
+                nsutil.mount(f"/proc/{pid}/ns/mnt", self.mnt, None, nsutil.MS_BIND)
+            except OSError as exc:
+                if exc.errno == errno.EINVAL:
+                    return False
+                raise
             nsutil.mount(f"/proc/{pid}/ns/net", self.host, None, nsutil.MS_BIND)
+            return True
         finally:
             with contextlib.suppress(OSError):
                 os.write(go_w, b"g")
