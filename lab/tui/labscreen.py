@@ -44,8 +44,9 @@ from lab.tui.lessontext import LessonText
 from lab.tui.milestones import Milestones
 from lab.tui.netmap import NetMap
 from lab.tui.session import Session
+from lab.tui.statediff import differences
 from lab.tui.terminal import Terminal
-from lab.world import World, locked
+from lab.world import World, locked, validate_name
 
 EVENTS_EVERY = 0.1
 STATE_EVERY = 1.0
@@ -104,6 +105,7 @@ class LabScreen(Screen[None]):
         self.demo_char_delay = demo_char_delay
         self.demo_pause = demo_pause
         self.timings: dict[str, float] = {}
+        self._start_states: dict[str, tuple[str, dict[str, Any]]] = {}
         self.last_check_ms = 0.0
         self.last_done_at = 0.0
         self.feedback_latencies: list[float] = []
@@ -212,8 +214,13 @@ class LabScreen(Screen[None]):
             self.report if self.report and self.report.get("lesson") == self.lesson.id else None
         )
         status = "" if self.check_status.startswith("checked") else self.check_status
+        last = self.session.neighbour(self.lesson, 1) is None
         self.query_one(Milestones).show(
-            self.lesson, report, self.session.hints_shown(self.lesson), status
+            self.lesson,
+            report,
+            self.session.hints_shown(self.lesson),
+            status,
+            done_note=self.course_end_text() if last else "F4: next lesson",
         )
 
     def _refresh_topbar(self) -> None:
@@ -355,6 +362,10 @@ class LabScreen(Screen[None]):
         if newly:
             if self.session.all_completed():
                 self.app.push_screen(TextScreen(self.session.summary_markdown()))
+            elif self.session.neighbour(lesson, 1) is None:
+                self.notify(
+                    f"Lesson {lesson.number} complete! {self.course_end_text()}", timeout=10
+                )
             else:
                 self.notify(f"Lesson {lesson.number} complete! F4 opens the next one.", timeout=8)
 
@@ -399,9 +410,124 @@ class LabScreen(Screen[None]):
     def action_lesson(self, step: int) -> None:
         target = self.session.neighbour(self.lesson, step)
         if target is None:
-            self.notify("no lesson that way", timeout=2)
+            if step > 0:
+                self.notify(self.course_end_text(), title="no lesson after this one", timeout=8)
+            else:
+                self.notify("This is the first lesson.", timeout=3)
             return
-        self.open_lesson(target)
+        self.request_lesson(target)
+
+    def course_end_text(self) -> str:
+        """What to say after the last lesson: complete, or which lessons are left."""
+        left = self.session.unfinished()
+        if not left:
+            return "The course is complete: every lesson is finished."
+        numbers = ", ".join(str(lesson.number) for lesson in left)
+        return (
+            f"That was the last lesson. Still unfinished: {numbers} "
+            "(open one from the lesson list: Ctrl+O, or F9)."
+        )
+
+    def request_lesson(self, target: Lesson) -> None:
+        """Open ``target``, never throwing the learner's network away without asking.
+
+        From a finished lesson to the next one, the network is kept when it is
+        already the next lesson's start state (compared in a worker); any other
+        move asks first, saying what would be lost.
+        """
+        if target.id == self.lesson.id:
+            return
+        if self.building:
+            self.notify("a lesson is being built; wait a moment", timeout=3)
+            return
+        if self.session.neighbour(self.lesson, 1) is target and self.session.completed(self.lesson):
+            self._compare_worker(target)
+            return
+        self.ask_to_open(target)
+
+    def ask_to_open(self, target: Lesson, why: str = "") -> None:
+        passed = self.session.passed_count(self.lesson)
+        total = len(self.lesson.milestones)
+        unfinished = (
+            ""
+            if self.session.completed(self.lesson)
+            else f"Lesson {self.lesson.number} is not finished ({passed}/{total} milestones).\n\n"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.open_lesson(target)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{unfinished}{why}Open lesson {target.number} ({target.title})? "
+                "Its start state replaces your network and the shell restarts "
+                "(your progress is kept).",
+                yes=f"Open lesson {target.number}",
+            ),
+            answer,
+        )
+
+    @work(exclusive=True, group="compare", exit_on_error=False)
+    async def _compare_worker(self, target: Lesson) -> None:
+        self._set_status(f"comparing your network with lesson {target.number}'s start…")
+        try:
+            wanted = await self._start_state(target)
+            live = await self.checker.state()
+        except (LabError, CheckError) as exc:
+            diffs = [f"(could not compare: {getattr(exc, 'message', exc)})"]
+        else:
+            diffs = differences(live, wanted)
+        self._set_status("")
+        if self.building or not self.session.completed(self.lesson):
+            return
+        if not diffs:
+            await self.keep_network_for(target)
+            return
+        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        self.ask_to_open(
+            target,
+            f"Your network differs from lesson {target.number}'s start state: "
+            f"{diffs[0]}{more}.\n\n",
+        )
+
+    async def _start_state(self, lesson: Lesson) -> dict[str, Any]:
+        """``lesson``'s start state as the check server reads it, from a scratch world."""
+        script = lesson.start_script()
+        cached = self._start_states.get(lesson.id)
+        if cached is not None and cached[0] == script:
+            return cached[1]
+        scratch = World(validate_name(f"{self.world.name[:25]}-start"))
+        client = CheckClient(scratch.name)
+        try:
+            await asyncio.to_thread(self._build_scratch, scratch, lesson)
+            state = await client.state()
+        finally:
+            await client.close()
+            await asyncio.to_thread(scratch.destroy)
+        self._start_states[lesson.id] = (script, state)
+        return state
+
+    @staticmethod
+    def _build_scratch(scratch: World, lesson: Lesson) -> None:
+        from lab.cli import build_lesson
+
+        with locked(scratch.name, wait=60):
+            build_lesson(scratch, lesson)
+
+    async def keep_network_for(self, target: Lesson) -> None:
+        """Move on to ``target`` in the same world: the network already is its start."""
+        self.stop_demo()
+        self.world.write_meta(lesson=target.id)
+        self.lesson = target
+        self.report = None
+        self.session.set_current(target)
+        await self._show_lesson()
+        self.notify(
+            f"Lesson {target.number}: your network is its start state, so it is kept.",
+            timeout=5,
+        )
+        self.request_check()
 
     def open_lesson(self, lesson: Lesson) -> None:
         self.stop_demo()
@@ -410,8 +536,7 @@ class LabScreen(Screen[None]):
     def on_lesson_list_chosen(self, event: LessonList.Chosen) -> None:
         lesson = self.course.find(event.lesson_id)
         self.shell.focus()
-        if lesson.id != self.lesson.id:
-            self.open_lesson(lesson)
+        self.request_lesson(lesson)
 
     def action_reset(self) -> None:
         def answer(yes: bool | None) -> None:

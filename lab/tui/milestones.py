@@ -21,6 +21,7 @@ def milestones_text(
     report: dict[str, Any] | None,
     hints: list[str],
     status: str = "",
+    done_note: str = "F4: next lesson",
 ) -> Text:
     """The milestones panel as rich text (pure: tests and snapshots use it)."""
     results = {m.get("id"): m for m in (report or {}).get("milestones", [])}
@@ -54,7 +55,7 @@ def milestones_text(
             for item in result.get("evidence") or []:
                 text.append(f"  · {item}\n", "dim")
     if report and report.get("passed"):
-        text.append("\nLesson complete! F4: next lesson\n", "bold green")
+        text.append(f"\nLesson complete! {done_note}\n", "bold green")
     if hints:
         text.append(f"\nHints {len(hints)}/{len(lesson.hints)}\n", "bold")
         for number, hint in enumerate(hints, 1):
@@ -74,7 +75,8 @@ class Milestones(VerticalScroll):
         report: dict[str, Any] | None,
         hints: list[str],
         status: str = "",
+        done_note: str = "F4: next lesson",
     ) -> None:
         self.query_one("#milestones-body", Static).update(
-            milestones_text(lesson, report, hints, status)
+            milestones_text(lesson, report, hints, status, done_note)
         )

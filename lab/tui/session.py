@@ -101,6 +101,9 @@ class Session:
         ids = {m.id for m in lesson.milestones}
         return len(ids & set(entry.passed)) if entry else 0
 
+    def unfinished(self) -> list[Lesson]:
+        return [lesson for lesson in self.lessons if not self.completed(lesson)]
+
     def all_completed(self) -> bool:
         return all(self.completed(lesson) for lesson in self.lessons)
 

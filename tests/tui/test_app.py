@@ -137,8 +137,11 @@ def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> 
         await prompt(app, pilot)
         assert await wait_for(pilot, lambda: app.lab.report is not None, 10)
         assert not passed(app, "box-exists")
-        # next lesson: its start state is built (it has box already)
+        # next lesson from an unfinished one: asked first, then its start state is built
         await pilot.press("f4")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Lesson 1 is not finished (1/3 milestones)" in app.screen.question
+        await pilot.press("enter")
         assert await wait_for(pilot, lambda: app.lab.lesson.id == "02-second" and app.lab.ready)
         assert built_world.lesson == "02-second"
         assert built_world.learner_namespaces() == ["box"]
@@ -165,6 +168,8 @@ def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> 
         await prompt(app, pilot)
         assert built_world.learner_namespaces() == ["box"]
         await pilot.press("f3")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
         assert await wait_for(pilot, lambda: app.lab.lesson.id == "01-first" and app.lab.ready)
         panel = str(app.lab.query_one("#milestones-body").render())
         assert "Hints 1/3" in panel
@@ -241,3 +246,78 @@ def test_help_solution_and_map_toggle(built_world: World) -> None:
         assert app.lab.netmap.display is not shown
 
     run(built_world, scenario, lesson="1")
+
+
+FINISH_LESSON_1 = (
+    "ip netns add box",
+    "iptables -N HOSTMARK",
+    "ip netns exec box ip link set lo up",
+)
+
+
+def notes(app: LabApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def test_moving_on_keeps_a_network_that_is_the_next_start(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        for line in FINISH_LESSON_1:
+            await type_line(pilot, line)
+        assert await wait_for(pilot, lambda: app.lab.session.completed(app.lab.lesson), 10)
+        await type_line(pilot, "echo still-the-same-shell")
+        await pilot.press("f4")
+        assert await wait_for(pilot, lambda: app.lab.lesson.id == "02-second", 30)
+        assert app.screen is app.lab  # nothing was asked
+        assert built_world.lesson == "02-second"
+        assert built_world.learner_namespaces() == ["box"]
+        assert "still-the-same-shell" in app.lab.shell.text()  # the shell was not restarted
+        assert await wait_for(
+            pilot, lambda: any("your network is its start state" in n for n in notes(app)), 5
+        )
+        # the learner's next command counts for lesson 2
+        await type_line(pilot, "ip netns add other")
+        assert await wait_for(pilot, lambda: passed(app, "other-exists"), 10)
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_moving_on_asks_when_the_network_differs_and_keeps_it_on_no(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        for line in (*FINISH_LESSON_1, "ip netns add mine"):
+            await type_line(pilot, line)
+        assert await wait_for(pilot, lambda: app.lab.session.completed(app.lab.lesson), 10)
+        await pilot.press("f4")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30)
+        question = app.screen.question  # type: ignore[attr-defined]
+        assert "differs from lesson 2's start state: extra: the namespace mine" in question
+        await pilot.press("escape")
+        assert app.lab.lesson.id == "01-first"
+        assert sorted(built_world.learner_namespaces()) == ["box", "mine"]
+        # the lesson list asks too
+        app.lab.on_lesson_list_chosen(app.lab.query_one("#lessons").Chosen("02-second"))
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30)
+        await pilot.press("escape")
+        assert app.lab.lesson.id == "01-first"
+        assert sorted(built_world.learner_namespaces()) == ["box", "mine"]
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_after_the_last_lesson_the_course_end_is_said(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        assert await wait_for(pilot, lambda: app.lab.ready and app.lab.lesson.number == 2, 15)
+        await prompt(app, pilot)
+        await type_line(pilot, "ip netns add other")
+        assert await wait_for(pilot, lambda: app.lab.session.completed(app.lab.lesson), 10)
+        said = "That was the last lesson. Still unfinished: 1"
+        assert await wait_for(pilot, lambda: any(said in n for n in notes(app)), 5), notes(app)
+        assert not any("F4 opens the next one" in n for n in notes(app))
+        panel = str(app.lab.query_one("#milestones-body").render())
+        assert said in panel
+        await pilot.press("f4")
+        assert app.screen is app.lab
+        assert await wait_for(pilot, lambda: sum(said in n for n in notes(app)) == 2, 5)
+
+    run(built_world, scenario, lesson="2")

@@ -1,0 +1,50 @@
+"""statediff on hand-made snapshots: same network, different numbers; what is missing or extra."""
+
+from __future__ import annotations
+
+import copy
+
+from lab.tui.statediff import differences, network_facts
+
+from .test_netmap import article_state, link
+
+
+def test_the_same_network_with_other_numbers_and_macs_has_no_difference() -> None:
+    live = article_state()
+    renumbered = copy.deepcopy(live)
+    for space in renumbered["namespaces"].values():
+        for item in space["links"]:
+            item["mac"] = "02:00:00:00:00:99"
+            item["index"] += 100
+            if item["peer_index"] is not None:
+                item["peer_index"] += 100
+    renumbered["taken_at"] = 123.0
+    assert differences(live, renumbered) == []
+    assert differences(live, live) == []
+
+
+def test_missing_and_extra_things_are_named() -> None:
+    target = article_state()
+    live = copy.deepcopy(target)
+    host = live["namespaces"]["host"]
+    host["ip_forward"] = 0
+    host["firewall"]["rules"] = []
+    host["links"].append(link(99, "br9", "bridge"))
+    del live["namespaces"]["netns1"]
+    found = differences(live, target)
+    assert "missing: the namespace netns1" in found
+    assert "missing in host: ip_forward 1" in found
+    assert "extra in host: ip_forward 0" in found
+    assert "extra in host: interface br9 bridge UP" in found
+    assert (
+        "missing in host: iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o br0 -j MASQUERADE"
+        in found
+    )
+    # veth1's other end lived in netns1: the host's veth1 now leads nowhere known
+    assert any(f.startswith("missing in host: interface veth1") for f in found)
+
+
+def test_facts_name_the_veth_peer_and_skip_the_internet() -> None:
+    facts = network_facts(article_state())
+    assert "internet" not in facts
+    assert "interface veth0 veth UP in bridge br0 ↔ netns0:ceth0" in facts["host"]
