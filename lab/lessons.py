@@ -48,6 +48,19 @@ class Milestone:
     check: str
     args: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def reaches_failure(self) -> bool:
+        """The milestone is met by *seeing* something fail (a ping with no reply, a
+        route clash): once observed it stays earned, even when the learner goes on
+        to fix it before the lesson asks (see :mod:`lab.tui.session`)."""
+        if self.check == "route_clash":
+            return True
+        if self.check == "ping":
+            return self.args.get("expect", "reply") != "reply"
+        if self.check == "http":
+            return self.args.get("expect", "ok") != "ok"
+        return False
+
 
 @dataclass(frozen=True)
 class Step:

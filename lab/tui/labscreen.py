@@ -353,6 +353,7 @@ class LabScreen(Screen[None]):
             self._checking = False
 
     def _apply_report(self, lesson: Lesson, report: dict[str, Any]) -> None:
+        report = self.session.earned(lesson, report)
         self.report = report
         newly = self.session.record_report(lesson, report)
         self.check_status = f"checked in {self.last_check_ms:.0f} ms"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual import events
 
-from lab.lessons import load_course
+from lab.lessons import DEFAULT_LESSONS_DIR, load_course
 from lab.tui.events import EventsTail, parse_line
 from lab.tui.session import Session
 from lab.tui.terminal import key_bytes
@@ -77,3 +77,50 @@ def test_keys_become_xterm_bytes() -> None:
     assert key_bytes(key("up", None), app_cursor=True) == b"\x1bOA"
     assert key_bytes(key("backspace", "\x7f")) == b"\x7f"
     assert key_bytes(key("f5", None)) is None
+
+
+def lesson6_report(forward: bool, no_way_back: bool) -> dict[str, object]:
+    return {
+        "lesson": "06-ip-forward",
+        "passed": forward and no_way_back,
+        "milestones": [
+            {"id": "ip-forward-on", "passed": forward, "cause": None},
+            {
+                "id": "no-way-back",
+                "passed": no_way_back,
+                "cause": None if no_way_back else "state-wrong",
+                "explanation": "the reply came back" if not no_way_back else "masquerade-missing",
+            },
+        ],
+    }
+
+
+def test_a_failure_seen_stays_earned_when_the_learner_goes_ahead(tui_env: Path) -> None:
+    # the real course: lesson 6 asks to see the reply go missing
+    course = load_course(DEFAULT_LESSONS_DIR)
+    lesson = course.find("6")
+    assert [m.reaches_failure for m in lesson.milestones] == [False, True]
+    session = Session("unit", course)
+    # MASQUERADE before the failure was ever seen: nothing to keep
+    ahead = session.earned(lesson, lesson6_report(True, False))
+    assert ahead["passed"] is False
+    # forwarding on, the ping is answered by nobody: seen, the lesson completes
+    seen = session.earned(lesson, lesson6_report(True, True))
+    assert session.record_report(lesson, seen) is True
+    # then MASQUERADE (lesson 7's step): the ping now works, the lesson stays 2/2
+    later = session.earned(lesson, lesson6_report(True, False))
+    assert later["passed"] is True
+    kept = later["milestones"][1]
+    assert kept["passed"] and kept["kept"] and kept["cause"] is None
+    # a state milestone still says what the network does now
+    off = session.earned(lesson, lesson6_report(False, False))
+    assert off["passed"] is False
+    assert off["milestones"][0]["passed"] is False and off["milestones"][1]["passed"] is True
+    # and it survives a restart (progress on disk)
+    again = Session("unit", course)
+    assert again.earned(lesson, lesson6_report(True, False))["passed"] is True
+    # a lesson with route clash and no-reply: both are failures to reach
+    assert [m.id for m in course.find("3").milestones if m.reaches_failure] == [
+        "two-routes",
+        "netns1-limbo",
+    ]
