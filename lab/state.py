@@ -1,30 +1,50 @@
 """A snapshot of a world's kernel network state, read through netlink.
 
 For each namespace of a world (``host``, ``internet`` and every name in the
-world's ``/run/netns``) this reads the links (with their veth peers and bridge
-masters), IPv4 addresses, the main routing table in the kernel's own order,
-``net.ipv4.ip_forward``, the iptables rules of both backends, and the TCP
-sockets that listen. The snapshot is plain data: the map in the TUI draws it,
-the diagnoses reason on it, and tests can build one by hand.
+world's ``/run/netns``) this reads the links (with their veth peers, bridge
+masters and per-interface ``forwarding`` and ``rp_filter`` switches), IPv4
+addresses, the main routing table in the kernel's own order, the neighbour
+(ARP) table, ``net.ipv4.ip_forward``, ``bridge-nf-call-iptables``, the rules of
+all three firewalls (iptables-legacy, iptables-nft, native nftables: see
+:mod:`lab.rules`) and the TCP sockets that listen. The snapshot is plain data:
+the map in the TUI draws it, the diagnoses reason on it, tests build one by
+hand or replay one recorded as JSON (:meth:`WorldState.to_json`).
 
 Reading happens inside each namespace (see :mod:`lab.inns`), with pyroute2
-for netlink and ``iptables-save`` for the firewall.
+for netlink, ``/proc/sys`` for the switches, and ``iptables-save`` and
+``nft -j list ruleset`` for the firewall.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import shlex
+import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from lab import inns
+from lab import inns, rules
+from lab.rules import Chain, Firewall, Match, Rule, parse_iptables_save
 from lab.world import HOST_NS, INTERNET_NS, World
+
+__all__ = [
+    "Chain",
+    "Firewall",
+    "Link",
+    "Match",
+    "Namespace",
+    "Neighbour",
+    "Route",
+    "Rule",
+    "WorldState",
+    "parse_iptables_save",
+    "read_world",
+]
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
@@ -42,6 +62,10 @@ class Link:
     peer_index: int | None = None  # veth: ifindex of the other end
     peer_elsewhere: bool = False  # veth: the other end is in another namespace
     addresses: tuple[str, ...] = ()  # IPv4, CIDR form
+    #: net.ipv4.conf.<link>.forwarding: may packets arriving here be routed on?
+    forwarding: bool | None = None
+    #: net.ipv4.conf.<link>.rp_filter (0 off, 1 strict, 2 loose)
+    rp_filter: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,38 +100,13 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One iptables rule, from ``iptables-save``, with the fields the lab reasons on."""
+class Neighbour:
+    """One entry of the ARP table (``ip neigh``)."""
 
-    table: str
-    chain: str
-    text: str  # as iptables-save prints it, without "-A CHAIN"
-    target: str | None = None
-    source: str | None = None
-    source_negated: bool = False
-    destination: str | None = None
-    destination_negated: bool = False
-    in_if: str | None = None
-    in_negated: bool = False
-    out_if: str | None = None
-    out_negated: bool = False
-    protocol: str | None = None
-    dport: str | None = None
-    to_destination: str | None = None
-    backend: str = "nft"
-
-
-@dataclass(frozen=True)
-class Firewall:
-    policies: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> chain -> policy
-    chains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> user chains
-    rules: tuple[Rule, ...] = ()
-
-    def in_chain(self, table: str, chain: str) -> list[Rule]:
-        return [r for r in self.rules if r.table == table and r.chain == chain]
-
-    def policy(self, table: str, chain: str) -> str:
-        return self.policies.get(table, {}).get(chain, "ACCEPT")
+    ip: str
+    dev: str
+    mac: str | None
+    state: str  # REACHABLE STALE PERMANENT FAILED INCOMPLETE ...
 
 
 @dataclass(frozen=True)
@@ -119,6 +118,23 @@ class Namespace:
     firewall: Firewall
     listening: tuple[tuple[str, int], ...] = ()  # TCP (address, port)
     bridge_nf_call_iptables: int | None = None
+    rp_filter_all: int = 0  # net.ipv4.conf.all.rp_filter (the stricter of it and a link's wins)
+    neighbours: tuple[Neighbour, ...] = ()
+
+    def forwards_from(self, link: Link) -> bool:
+        """Would a packet arriving on ``link`` be routed on?
+
+        The kernel asks the arriving interface's own switch
+        (``net.ipv4.conf.<link>.forwarding``); writing ``ip_forward`` sets every
+        interface's at once. A hand-made snapshot without the switch falls back
+        to ``ip_forward``.
+        """
+        if link.forwarding is None:
+            return bool(self.ip_forward)
+        return link.forwarding
+
+    def rp_filter(self, link: Link) -> int:
+        return max(self.rp_filter_all, link.rp_filter or 0)
 
     def link(self, name: str) -> Link | None:
         return next((link for link in self.links if link.name == name), None)
@@ -174,6 +190,62 @@ class WorldState:
         """Every namespace that has a link called ``name``."""
         return [(n, s.link(name)) for n, s in self.namespaces.items() if s.link(name)]  # type: ignore[misc]
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data; :meth:`from_json` gives the same snapshot back."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WorldState:
+        return cls(
+            world=data["world"],
+            namespaces={n: _namespace(v) for n, v in data["namespaces"].items()},
+            taken_at=float(data.get("taken_at", 0.0)),
+        )
+
+
+def _build(kind: type[Any], data: dict[str, Any], **nested: Any) -> Any:
+    """A frozen dataclass from asdict() data: lists back to tuples, nested parts given."""
+    known = {f.name for f in fields(kind)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            continue
+        if key in nested:
+            values[key] = nested[key]
+        elif isinstance(value, list):
+            values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        else:
+            values[key] = value
+    return kind(**values)
+
+
+def _firewall(data: dict[str, Any]) -> Firewall:
+    return Firewall(
+        policies={t: dict(c) for t, c in data.get("policies", {}).items()},
+        chains={t: tuple(c) for t, c in data.get("chains", {}).items()},
+        rules=tuple(
+            _build(
+                Rule,
+                r,
+                matches=tuple(_build(Match, m) for m in r.get("matches", [])),
+            )
+            for r in data.get("rules", [])
+        ),
+        all_chains=tuple(_build(Chain, c) for c in data.get("all_chains", [])),
+    )
+
+
+def _namespace(data: dict[str, Any]) -> Namespace:
+    return _build(
+        Namespace,
+        data,
+        links=tuple(_build(Link, link) for link in data.get("links", [])),
+        routes=tuple(_build(Route, r) for r in data.get("routes", [])),
+        firewall=_firewall(data.get("firewall", {})),
+        neighbours=tuple(_build(Neighbour, n) for n in data.get("neighbours", [])),
+        listening=tuple((a, int(p)) for a, p in data.get("listening", [])),
+    )
+
 
 # ------------------------------------------------------------ reading (in-ns)
 
@@ -181,7 +253,23 @@ _PROTOS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp"}
 _SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 
-def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...]]:
+_NUD = {
+    0x01: "INCOMPLETE",
+    0x02: "REACHABLE",
+    0x04: "STALE",
+    0x08: "DELAY",
+    0x10: "PROBE",
+    0x20: "FAILED",
+    0x40: "NOARP",
+    0x80: "PERMANENT",
+}
+
+
+def _conf(name: str, key: str) -> int | None:
+    return _read_int(f"/proc/sys/net/ipv4/conf/{name}/{key}")
+
+
+def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...], tuple[Neighbour, ...]]:
     with IPRoute() as ipr:
         raw_links = list(ipr.get_links())
         names = {m["index"]: m.get("ifname") for m in raw_links}
@@ -206,6 +294,8 @@ def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...]]:
                     peer_index=peer if kind == "veth" and peer else None,
                     peer_elsewhere=m.get("IFLA_LINK_NETNSID") is not None,
                     addresses=tuple(addrs.get(m["index"], [])),
+                    forwarding=_switch(_conf(str(m.get("ifname")), "forwarding")),
+                    rp_filter=_conf(str(m.get("ifname")), "rp_filter"),
                 )
             )
         routes = []
@@ -224,91 +314,20 @@ def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...]]:
                     linkdown=bool(r["flags"] & 16),
                 )
             )
-    return tuple(links), tuple(routes)
+        neighbours = tuple(
+            Neighbour(
+                ip=str(n.get("NDA_DST")),
+                dev=str(names.get(n["ifindex"])),
+                mac=n.get("NDA_LLADDR"),
+                state=_NUD.get(n["state"], str(n["state"])),
+            )
+            for n in ipr.get_neighbours(family=2)
+        )
+    return tuple(links), tuple(routes), neighbours
 
 
-def parse_iptables_save(text: str, backend: str = "nft") -> Firewall:
-    policies: dict[str, dict[str, str]] = {}
-    chains: dict[str, list[str]] = {}
-    rules: list[Rule] = []
-    table = "filter"
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or line == "COMMIT":
-            continue
-        if line.startswith("*"):
-            table = line[1:]
-            policies.setdefault(table, {})
-            chains.setdefault(table, [])
-            continue
-        if line.startswith(":"):
-            name, policy = line[1:].split()[:2]
-            if policy == "-":
-                chains.setdefault(table, []).append(name)
-            else:
-                policies.setdefault(table, {})[name] = policy
-            continue
-        if line.startswith("-A "):
-            rules.append(_parse_rule(table, line, backend))
-    return Firewall(
-        policies=policies,
-        chains={t: tuple(c) for t, c in chains.items()},
-        rules=tuple(rules),
-    )
-
-
-def _parse_rule(table: str, line: str, backend: str) -> Rule:
-    try:
-        tokens = shlex.split(line)
-    except ValueError:
-        tokens = line.split()
-    chain = tokens[1]
-    fields: dict[str, object] = {}
-    negate = False
-    options = {
-        "-s": "source",
-        "-d": "destination",
-        "-i": "in_if",
-        "-o": "out_if",
-        "-p": "protocol",
-        "--dport": "dport",
-        "-j": "target",
-        "--to-destination": "to_destination",
-    }
-    i = 2
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok == "!":
-            negate = True
-            i += 1
-            continue
-        key = options.get(tok)
-        if key and i + 1 < len(tokens):
-            fields[key] = tokens[i + 1]
-            if key in ("source", "destination", "in_if", "out_if"):
-                fields[key.split("_")[0] + "_negated" if "_" in key else key + "_negated"] = negate
-            i += 2
-        else:
-            i += 1
-        negate = False
-    return Rule(
-        table=table,
-        chain=chain,
-        text=" ".join(tokens[2:]),
-        target=fields.get("target"),  # type: ignore[arg-type]
-        source=fields.get("source"),  # type: ignore[arg-type]
-        source_negated=bool(fields.get("source_negated")),
-        destination=fields.get("destination"),  # type: ignore[arg-type]
-        destination_negated=bool(fields.get("destination_negated")),
-        in_if=fields.get("in_if"),  # type: ignore[arg-type]
-        in_negated=bool(fields.get("in_negated")),
-        out_if=fields.get("out_if"),  # type: ignore[arg-type]
-        out_negated=bool(fields.get("out_negated")),
-        protocol=fields.get("protocol"),  # type: ignore[arg-type]
-        dport=fields.get("dport"),  # type: ignore[arg-type]
-        to_destination=fields.get("to_destination"),  # type: ignore[arg-type]
-        backend=backend,
-    )
+def _switch(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
 
 
 def _run_save(argv: list[str]) -> str:
@@ -319,25 +338,29 @@ def _run_save(argv: list[str]) -> str:
 
 
 def _read_firewall() -> Firewall:
-    nft = parse_iptables_save(_run_save(["iptables-nft-save"]), "nft")
+    """All three rule sets of the calling namespace (see :mod:`lab.rules`)."""
+    parts = []
+    ruleset = _run_save(["nft", "-j", "list", "ruleset"])
+    if '"table"' in ruleset or not _have("nft"):
+        saved = _run_save(["iptables-nft-save", "-c"])
+        nft_iptables = rules.parse_iptables_save(saved, rules.IPTABLES_NFT)
+        parts.append(nft_iptables)
+        shown = set(nft_iptables.policies) - rules.incompatible_tables(saved)
+        parts.append(rules.parse_nft_json(ruleset, shown))
     legacy_tables = ""
     try:
         with open("/proc/net/ip_tables_names", encoding="ascii") as fh:
             legacy_tables = fh.read().strip()
     except OSError:
         pass
-    if not legacy_tables:
-        return nft
-    legacy = parse_iptables_save(_run_save(["iptables-legacy-save"]), "legacy")
-    policies = {t: dict(c) for t, c in nft.policies.items()}
-    for t, legacy_policies in legacy.policies.items():
-        for c, p in legacy_policies.items():
-            if p != "ACCEPT":
-                policies.setdefault(t, {})[c] = p
-    user_chains = {t: tuple(names) for t, names in nft.chains.items()}
-    for t, names in legacy.chains.items():
-        user_chains[t] = tuple(dict.fromkeys((*user_chains.get(t, ()), *names)))
-    return Firewall(policies=policies, chains=user_chains, rules=nft.rules + legacy.rules)
+    if legacy_tables:
+        saved = _run_save(["iptables-legacy-save", "-c"])
+        parts.append(rules.parse_iptables_save(saved, rules.IPTABLES_LEGACY))
+    return rules.merge(parts)
+
+
+def _have(tool: str) -> bool:
+    return shutil.which(tool) is not None
 
 
 def _read_int(path: str) -> int | None:
@@ -367,7 +390,7 @@ def _read_listening() -> tuple[tuple[str, int], ...]:
 
 def read_current_namespace(name: str) -> Namespace:
     """Read the namespace the calling process is in (run inside it)."""
-    links, routes = _read_links_and_routes()
+    links, routes, neighbours = _read_links_and_routes()
     return Namespace(
         name=name,
         links=links,
@@ -376,6 +399,8 @@ def read_current_namespace(name: str) -> Namespace:
         firewall=_read_firewall(),
         listening=_read_listening(),
         bridge_nf_call_iptables=_read_int("/proc/sys/net/bridge/bridge-nf-call-iptables"),
+        rp_filter_all=_conf("all", "rp_filter") or 0,
+        neighbours=neighbours,
     )
 
 

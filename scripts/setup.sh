@@ -15,7 +15,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 declare -A NEED=(
   [ip]=iproute2 [iptables]=iptables [ping]=iputils-ping [curl]=curl
   [nsenter]=util-linux [unshare]=util-linux [tmux]=tmux [ps]=procps
-  [python3]=python3 [git]=git
+  [python3]=python3 [git]=git [nft]=nftables
 )
 # Only the test suite needs these (`scripts/setup.sh --test`, or CNLAB_SETUP_TEST=1):
 # vagrant checks the workshop Vagrantfile. Add more as `[command]=package`.
