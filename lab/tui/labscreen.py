@@ -178,9 +178,14 @@ class LabScreen(Screen[None]):
         self.timings.setdefault("first_output", time.perf_counter())
 
     async def freeze(
-        self, report: dict[str, Any] | None, state: dict[str, Any] | None, shell_output: bytes
+        self,
+        report: dict[str, Any] | None,
+        state: dict[str, Any] | None,
+        shell_output: bytes,
+        commands: tuple[str, ...] = (),
     ) -> None:
         """Show fixed content (screenshots and snapshot tests: no clock, no pty)."""
+        self.session.record_commands(self.lesson, commands)
         self.report = report
         self.check_status = "checked in 42 ms" if report else ""
         if report:
@@ -221,6 +226,7 @@ class LabScreen(Screen[None]):
             self.session.hints_shown(self.lesson),
             status,
             done_note=self.course_end_text() if last else "F4: next lesson",
+            revealed=self.session.revealed(self.lesson),
         )
 
     def _refresh_topbar(self) -> None:
@@ -319,6 +325,7 @@ class LabScreen(Screen[None]):
         commands = [e.value for e in events if e.kind == "cmd"]
         if commands:
             self.session.record_commands(self.lesson, commands)
+            self._refresh_milestones()  # an attempt may reveal a cause
         if any(e.kind == "done" for e in events):
             self.last_done_at = time.perf_counter()
             self.request_check()

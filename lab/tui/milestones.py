@@ -22,8 +22,14 @@ def milestones_text(
     hints: list[str],
     status: str = "",
     done_note: str = "F4: next lesson",
+    revealed: set[str] | None = None,
 ) -> Text:
-    """The milestones panel as rich text (pure: tests and snapshots use it)."""
+    """The milestones panel as rich text (pure: tests and snapshots use it).
+
+    ``revealed``: the milestones whose cause may be shown (attempted, or a hint
+    was asked for; ``None``: all). The first failing one that is not revealed
+    says only what is expected: the diagnosis would give the answer away.
+    """
     results = {m.get("id"): m for m in (report or {}).get("milestones", [])}
     passed = sum(1 for m in results.values() if m.get("passed"))
     text = Text()
@@ -48,6 +54,9 @@ def milestones_text(
         text.append(milestone.title + "\n")
         if not first_failure_done:
             first_failure_done = True
+            if revealed is not None and milestone.id not in revealed:
+                text.append("  not tried yet: the cause shows once you try it (F2: hint)\n", "dim")
+                continue
             if result.get("cause"):
                 text.append(f"  cause: {result['cause']}\n", "yellow")
             if result.get("explanation"):
@@ -76,7 +85,8 @@ class Milestones(VerticalScroll):
         hints: list[str],
         status: str = "",
         done_note: str = "F4: next lesson",
+        revealed: set[str] | None = None,
     ) -> None:
         self.query_one("#milestones-body", Static).update(
-            milestones_text(lesson, report, hints, status, done_note)
+            milestones_text(lesson, report, hints, status, done_note, revealed)
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from lab import progress
 from lab.lessons import Course, Lesson
+from lab.tui.attempts import attempted
 
 
 class Session:
@@ -114,6 +115,15 @@ class Session:
     def hints_shown(self, lesson: Lesson) -> list[str]:
         used = self.progress.lessons.get(lesson.id)
         return list(lesson.hints[: used.hints_used]) if used else []
+
+    def revealed(self, lesson: Lesson) -> set[str]:
+        """Milestones whose cause may be shown: attempted, or every one after a hint."""
+        entry = self.progress.lessons.get(lesson.id)
+        if entry is None:
+            return set()
+        if entry.hints_used or entry.solution_shown:
+            return {m.id for m in lesson.milestones}
+        return attempted(lesson.milestones, entry.commands)
 
     def mark_solution_shown(self, lesson: Lesson) -> None:
         self.progress.lesson(lesson.id).solution_shown = True

@@ -321,3 +321,19 @@ def test_after_the_last_lesson_the_course_end_is_said(built_world: World) -> Non
         assert await wait_for(pilot, lambda: sum(said in n for n in notes(app)) == 2, 5)
 
     run(built_world, scenario, lesson="2")
+
+
+def test_a_cause_shows_once_the_learner_tries(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        assert await wait_for(pilot, lambda: app.lab.report is not None, 15)
+
+        def panel() -> str:
+            return str(app.lab.query_one("#milestones-body").render())
+
+        assert "not tried yet" in panel() and "cause:" not in panel()
+        await type_line(pilot, "ip netns")  # looking around gives nothing away
+        await type_line(pilot, "ip netns add bx")  # a typo: an attempt
+        assert await wait_for(pilot, lambda: "cause: netns-missing" in panel(), 5), panel()
+
+    run(built_world, scenario, lesson="1")

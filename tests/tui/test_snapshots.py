@@ -19,8 +19,10 @@ from .test_netmap import article_state
 SHELL = (
     b"\x1b[1;32m[host]\x1b[0m / # sudo ip netns add box\r\n"
     b"\x1b[1;32m[host]\x1b[0m / # ip netns\r\nbox\r\n"
+    b"\x1b[1;32m[host]\x1b[0m / # sudo iptables -N hostmark\r\n"
     b"\x1b[1;32m[host]\x1b[0m / # "
 )
+COMMANDS = ("sudo ip netns add box", "ip netns", "sudo iptables -N hostmark")
 REPORT = {
     "lesson": "01-first",
     "world": "snapshot",
@@ -61,7 +63,7 @@ def frozen_app() -> LabApp:
 async def freeze(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, LabApp)
-    await app.lab.freeze(REPORT, article_state(), SHELL)
+    await app.lab.freeze(REPORT, article_state(), SHELL, COMMANDS)
     app.lab.netmap.display = True
     app.set_focus(None)
     await pilot.pause()
