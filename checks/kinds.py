@@ -10,19 +10,17 @@ that the engine can start every probe of a lesson at once.
 from __future__ import annotations
 
 import ipaddress
-import os
 import random
-import select
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from checks import probes
 from checks.causes import Cause
-from checks.context import CheckContext, ProbeCall
-from checks.diagnose import Diagnosis, _rule_matches
-from lab import inns
+from checks.context import CheckContext, Observed, Plan, ProbeCall
+from checks.diagnose import Diagnosis
 from lab.state import Link, Namespace
+from lab.world import INTERNET_ADDR
 
 
 @dataclass
@@ -253,63 +251,6 @@ def ip_forward(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     )
 
 
-def _sample(cidr: str) -> str:
-    net = ipaddress.IPv4Network(cidr, strict=False)
-    return str(net.network_address + 10) if net.num_addresses > 16 else str(net.network_address)
-
-
-@kind("masquerade", "source")
-def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
-    name = args.get("ns", "host")
-    ns = _ns_or_fail(ctx, name)
-    if isinstance(ns, Outcome):
-        return ns
-    src = _sample(args["source"])
-    uplink = args.get("out", "eth0")
-    rules = [
-        r for r in ns.firewall.in_chain("nat", "POSTROUTING") if r.target in ("MASQUERADE", "SNAT")
-    ]
-    for r in rules:
-        if _rule_matches(r, src, "8.8.8.8", None, uplink, "icmp", None):
-            return Outcome.ok(f"{name}: -A POSTROUTING {r.text}")
-    return Outcome.fail(
-        "masquerade-missing",
-        f"No nat POSTROUTING rule masquerades traffic from {args['source']} leaving through "
-        f"{uplink}.",
-        *(f"{name}: -A POSTROUTING {r.text} (does not match it)" for r in rules),
-    )
-
-
-@kind("dnat", "chain", "dst", "port", "to")
-def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
-    name = args.get("ns", "host")
-    ns = _ns_or_fail(ctx, name)
-    if isinstance(ns, Outcome):
-        return ns
-    chain = args["chain"]
-    port = int(args["port"])
-    near = []
-    for r in ns.firewall.in_chain("nat", chain):
-        if r.target != "DNAT":
-            continue
-        if _rule_matches(r, "10.0.2.2", args["dst"], None, None, "tcp", port):
-            if r.to_destination == args["to"]:
-                return Outcome.ok(f"{name}: -A {chain} {r.text}")
-            near.append(r)
-    if near:
-        return Outcome.fail(
-            "dnat-wrong",
-            f"A DNAT rule in {chain} catches {args['dst']}:{port} but sends it to "
-            f"{near[0].to_destination}, not {args['to']}.",
-            *(f"{name}: -A {chain} {r.text}" for r in near),
-        )
-    cause = "dnat-local-missing" if chain == "OUTPUT" else "dnat-missing"
-    return Outcome.fail(
-        cause,
-        f"No DNAT rule in the nat {chain} chain sends {args['dst']}:{port} to {args['to']}.",
-    )
-
-
 @kind("iptables_chain", "ns", "chain")
 def iptables_chain(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
@@ -334,6 +275,13 @@ def iptables_chain(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 
 
 # ----------------------------------------------------------------- probes
+#
+# A probe kind sends real packets from the namespace a milestone names, through
+# its socket layer (its OUTPUT and INPUT chains apply), and checks who answered.
+# Milestones about a rule ("the host masquerades...", "a DNAT rule in
+# PREROUTING...") are judged the same way: by what the kernel does to such a
+# packet, watched where it arrives, whatever rules (iptables-nft, -legacy,
+# nftables, user chains) produce it.
 
 
 def _probe_args(call: ProbeCall) -> tuple[Any, ...]:
@@ -355,11 +303,6 @@ def _arp_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
     return args["from"], probes.arp, (args["to"], ctx.timeout)
 
 
-def _http_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
-    port = int(args["port"])
-    return args["from"], probes.http_get, (args["to"], port, max(ctx.timeout, 1.0))
-
-
 def _prefetching(
     call: Callable[[CheckContext, Mapping[str, Any]], ProbeCall],
 ) -> Callable[[CheckContext, Mapping[str, Any]], None]:
@@ -369,9 +312,43 @@ def _prefetching(
     return prepare
 
 
-PREPARE.update(
-    ping=_prefetching(_ping_call), arp=_prefetching(_arp_call), http=_prefetching(_http_call)
-)
+PREPARE.update(ping=_prefetching(_ping_call), arp=_prefetching(_arp_call))
+
+
+def _owners(ctx: CheckContext, ip: str) -> list[tuple[str, Link]]:
+    """Every namespace of the world with ``ip`` on one of its links."""
+    found = []
+    for name, ns in ctx.state.namespaces.items():
+        link = ns.owns(ip)
+        if link is not None:
+            found.append((name, link))
+    return found
+
+
+def _answered_by_wrong_ns(
+    ctx: CheckContext, src: str, dst: str, local: bool, want: str | None, what: str
+) -> Outcome | None:
+    """Why the answer did not come from the namespace the milestone names (None: it did)."""
+    owners = _owners(ctx, dst)
+    if local:
+        link = next((lk for n, lk in owners if n == src), None)
+        where = f" (on {link.name})" if link else ""
+        return Outcome.fail(
+            "link-wrong-netns",
+            f"{dst} is an address of {src} itself{where}, so {src} answered its own probe. "
+            f"It belongs to {want or 'another namespace'}: move the interface there "
+            f"(`ip link set DEV netns {want or 'NAME'}`) and address it inside.",
+            what,
+            *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
+        )
+    if want is None or any(n == want for n, _ in owners):
+        return None
+    return Outcome.fail(
+        "address-missing",
+        f"Something answered for {dst}, but not {want}: {want} does not have that address.",
+        what,
+        *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
+    )
 
 
 @kind("ping", "from", "to")
@@ -381,10 +358,15 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if result is None:
         return _missing(ctx, src)
     what = f"ping from {src} to {dst}: " + (
-        f"reply in {result['ms']} ms" if result["ok"] else result["error"]
+        f"reply from {result['from']} in {result['ms']} ms" if result["ok"] else result["error"]
     )
     if args.get("expect", "reply") == "reply":
-        return Outcome.ok(what) if result["ok"] else _probe_failed(ctx, src, dst, what)
+        if not result["ok"]:
+            return _probe_failed(ctx, src, dst, what)
+        wrong = _answered_by_wrong_ns(
+            ctx, src, dst, bool(result.get("local")), args.get("answered_by"), what
+        )
+        return wrong or Outcome.ok(what)
     # the milestone is reaching a failure, for the right reason
     if result["ok"]:
         return Outcome.fail(
@@ -417,32 +399,41 @@ def arp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     return _probe_failed(ctx, src, dst, f"arp who-has {dst} from {src}: {result['error']}")
 
 
-def _start_nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> None:
-    """Start a sniffer in the internet namespace, then (once it listens) the ping it waits for.
+# ------------------------------------------------- what the outside sees (NAT)
 
-    The sniffer is kept under ``("nat_source", from, to)``, the echo id it waits
-    for in ``ctx.notes`` under the same key; the ping is prefetched with that id.
-    """
-    src, dst = args["from"], args["to"]
+
+def _key(name: str, args: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (name, *sorted((k, str(v)) for k, v in args.items()))
+
+
+def _echo_watched_outside(ctx: CheckContext, src: str, dst: str) -> Plan:
+    """An echo from ``src`` to ``dst``, watched as it arrives in the internet namespace."""
     ident = random.randint(1, 0xFFFF)
-    ready_r, ready_w = os.pipe()
-    try:
-        sniffer = inns.start(
-            ctx.world, "internet", probes.sniff_echo, ready_w, dst, ident, ctx.timeout + 0.6
-        )
-        os.close(ready_w)
-        ready_w = -1
-        select.select([ready_r], [], [], 3.0)
-    finally:
-        os.close(ready_r)
-        if ready_w >= 0:
-            os.close(ready_w)
-    ctx.keep(("nat_source", src, dst), sniffer)
-    ctx.notes.setdefault(("nat_source", src, dst), []).append(ident)
-    ctx.prefetch([(src, probes.ping, (dst, ctx.timeout, ident))])
+    return Plan(
+        probe=(src, probes.ping, (dst, ctx.timeout, ident)),
+        want={"proto": "icmp", "id": ident},
+        watch=("internet",),
+    )
 
 
-PREPARE["nat_source"] = _start_nat_source
+def _sources_outside(seen: Observed, dst: str) -> list[str]:
+    """The source addresses the internet saw on the probe's echo requests to ``dst``."""
+    return [
+        p["src"]
+        for p in seen.seen.get("internet", [])
+        if p["type"] == probes.ICMP_ECHO_REQUEST and p["dst"] == dst and p["dir"] == "in"
+    ]
+
+
+def _nat_source_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
+    return _echo_watched_outside(ctx, args["from"], args["to"])
+
+
+def _prepare_nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> None:
+    ctx.observe(_key("nat_source", args), _nat_source_plan(ctx, args))
+
+
+PREPARE["nat_source"] = _prepare_nat_source
 
 
 @kind("nat_source", "from", "to", "seen")
@@ -450,51 +441,254 @@ def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst, want = args["from"], args["to"], args["seen"]
     if ctx.state.ns(src) is None:
         return _missing(ctx, src)
-    started = ctx.take(("nat_source", src, dst))
-    if started is None:
-        _start_nat_source(ctx, args)
-        started = ctx.take(("nat_source", src, dst))
-    idents = ctx.notes.get(("nat_source", src, dst)) or [0]
-    ident = idents.pop(0)
-    result = ctx.probe(src, probes.ping, dst, ctx.timeout, ident)
-    sniffed = inns.collect(started, timeout=ctx.timeout + 3.0) if started else {}
-    seen = sniffed.get("seen", [])
+    found = ctx.observed(_key("nat_source", args), lambda: _nat_source_plan(ctx, args))
+    result = found.result
+    if result is None:
+        return _missing(ctx, src)
+    sources = _sources_outside(found, dst)
     what = f"echo {src} -> {dst} seen in the internet namespace with source " + (
-        seen[0] if seen else "(never arrived)"
+        sources[0] if sources else "(never arrived)"
     )
-    if seen and seen[0] == want and result and result["ok"]:
+    if sources and sources[0] == want and result["ok"]:
         return Outcome.ok(what, f"reply in {result['ms']} ms")
-    if seen and seen[0] != want:
+    if sources and sources[0] != want:
         return Outcome.fail(
             "masquerade-missing",
-            f"The echo reaches the outside with the private source {seen[0]}; the outside has "
+            f"The echo reaches the outside with the source {sources[0]}; the outside has "
             f"no route back to it. The host must masquerade it as {want}.",
             what,
         )
+    if not result["ok"]:
+        what += f"; {result['error']}"
     return _probe_failed(ctx, src, dst, what)
+
+
+def _masquerade_sender(ctx: CheckContext, source: str) -> str | None:
+    """A learner namespace with an address in ``source`` (it sends the test packet)."""
+    net = ipaddress.IPv4Network(source, strict=False)
+    for name in ctx.state.learner_namespaces():
+        for cidr, _ in ctx.state.namespaces[name].addresses():
+            if ipaddress.IPv4Address(cidr.split("/")[0]) in net:
+                return name
+    return None
+
+
+def _uplink_address(ctx: CheckContext, ns_name: str, out: str) -> str | None:
+    ns = ctx.state.ns(ns_name)
+    link = ns.link(out) if ns else None
+    return link.addresses[0].split("/")[0] if link and link.addresses else None
+
+
+def _masquerade_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan | None:
+    sender = _masquerade_sender(ctx, args["source"])
+    if sender is None:
+        return None
+    return _echo_watched_outside(ctx, sender, str(args.get("to", INTERNET_ADDR)))
+
+
+def _prepare_masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> None:
+    plan = _masquerade_plan(ctx, args)
+    if plan is not None:
+        ctx.observe(_key("masquerade", args), plan)
+
+
+PREPARE["masquerade"] = _prepare_masquerade
+
+
+@kind("masquerade", "source")
+def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """Packets from ``source`` leave through the uplink with the uplink's address."""
+    name = args.get("ns", "host")
+    if ctx.state.ns(name) is None:
+        return _missing(ctx, name)
+    uplink = args.get("out", "eth0")
+    public = _uplink_address(ctx, name, uplink)
+    plan = _masquerade_plan(ctx, args)
+    if plan is None:
+        return Outcome.fail(
+            "address-missing",
+            f"No container has an address in {args['source']}, so nothing can show what "
+            f"happens to its packets on the way out.",
+            "ip netns: " + (", ".join(ctx.state.learner_namespaces()) or "none"),
+        )
+    found = ctx.observed(_key("masquerade", args), lambda: plan)
+    sender, dst = found.plan.probe[0], found.plan.probe[2][0]
+    sources = _sources_outside(found, dst)
+    what = f"echo {sender} -> {dst} seen outside with source " + (
+        sources[0] if sources else "(never arrived)"
+    )
+    if sources and sources[0] == public:
+        return Outcome.ok(what)
+    if sources:
+        return Outcome.fail(
+            "masquerade-missing",
+            f"Packets from {args['source']} leave {name} through {uplink} with the source "
+            f"{sources[0]}, not {uplink}'s address {public}: no NAT rule rewrites them "
+            f"(iptables `-t nat -A POSTROUTING ... -j MASQUERADE`, or nftables `masquerade`).",
+            what,
+        )
+    return _probe_failed(ctx, sender, dst, what)
+
+
+def _published_client(args: Mapping[str, Any]) -> str:
+    """Who connects: the outside for PREROUTING, the host itself for OUTPUT."""
+    if args.get("from"):
+        return str(args["from"])
+    return "internet" if args["chain"] == "PREROUTING" else str(args.get("ns", "host"))
+
+
+def _nonce_port() -> int:
+    return random.randint(32768, 60999)
+
+
+def _dnat_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
+    sport = _nonce_port()
+    to_ip = str(args["to"]).split(":")[0]
+    client = _published_client(args)
+    watch = tuple(n for n, _ in _owners(ctx, to_ip) if n != client)
+    return Plan(
+        probe=(client, probes.tcp_connect, (args["dst"], int(args["port"]), 1.0, sport)),
+        want={"proto": "tcp", "sport": sport},
+        watch=watch,
+    )
+
+
+def _prepare_dnat(ctx: CheckContext, args: Mapping[str, Any]) -> None:
+    ctx.observe(_key("dnat", args), _dnat_plan(ctx, args))
+
+
+PREPARE["dnat"] = _prepare_dnat
+
+
+def _arrivals(found: Observed) -> list[tuple[str, dict[str, Any]]]:
+    """(namespace, packet) for each connection request of the probe seen arriving."""
+    sport = found.plan.want["sport"]
+    return [
+        (ns, p)
+        for ns, packets in found.seen.items()
+        for p in packets
+        if p["dir"] == "in" and p["sport"] == sport and p.get("flags", 0) & 0x02
+    ]
+
+
+@kind("dnat", "chain", "dst", "port", "to")
+def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """Connections to ``dst:port`` arrive at ``to`` (judged by a real connection, watched there)."""
+    name = args.get("ns", "host")
+    if ctx.state.ns(name) is None:
+        return _missing(ctx, name)
+    chain, port, to = args["chain"], int(args["port"]), str(args["to"])
+    client = _published_client(args)
+    if ctx.state.ns(client) is None:
+        return _missing(ctx, client)
+    found = ctx.observed(_key("dnat", args), lambda: _dnat_plan(ctx, args))
+    arrived = _arrivals(found)
+    result = found.result or {"outcome": "no-answer", "error": "no answer"}
+    what = f"connection {client} -> {args['dst']}:{port}: " + (
+        "accepted" if result.get("ok") else result.get("error", "")
+    )
+    for ns, p in arrived:
+        seen = f"{p['dst']}:{p['dport']}"
+        what_there = f"{what}; arrived in {ns} as {p['src']}:{p['sport']} -> {seen}"
+        if seen != to:
+            return Outcome.fail(
+                "dnat-wrong",
+                f"Connections for {args['dst']}:{port} are sent on, but to {seen}, not {to}.",
+                what_there,
+            )
+        original = _uplink_address(ctx, client, "eth0") if client == "internet" else None
+        if original and p["src"] != original:
+            return Outcome.fail(
+                "state-wrong",
+                f"The connection reaches {to} from {p['src']}, not from the client's own "
+                f"address {original}: a NAT rule hides who is connecting.",
+                what_there,
+            )
+        return Outcome.ok(what_there)
+    cause = "dnat-local-missing" if chain == "OUTPUT" else "dnat-missing"
+    diag = ctx.tracer.trace(client, args["dst"], "tcp", port)
+    if diag is not None and diag.cause != "service-down":
+        return Outcome.from_diagnosis(diag, what)
+    return Outcome.fail(
+        cause,
+        f"A connection from {client} to {args['dst']}:{port} never reaches {to}: nothing "
+        f"rewrites its destination in {chain} (a DNAT rule, iptables or nftables).",
+        what,
+    )
+
+
+# --------------------------------------------------------------- services
+
+
+def _http_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
+    sport = _nonce_port()
+    timeout = max(ctx.timeout, 1.0)
+    served_by = args.get("served_by")
+    return Plan(
+        probe=(args["from"], probes.tcp_connect, (args["to"], int(args["port"]), timeout, sport)),
+        want={"proto": "tcp", "sport": sport},
+        watch=(served_by,) if served_by and served_by != args["from"] else (),
+    )
+
+
+def _prepare_http(ctx: CheckContext, args: Mapping[str, Any]) -> None:
+    ctx.observe(_key("http", args), _http_plan(ctx, args))
+
+
+PREPARE["http"] = _prepare_http
 
 
 @kind("http", "from", "to", "port")
 def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """A TCP handshake with the server (no request: the server logs nothing)."""
     src, dst, port = args["from"], args["to"], int(args["port"])
-    result = ctx.probe(*_probe_args(_http_call(ctx, args)))
+    found = ctx.observed(_key("http", args), lambda: _http_plan(ctx, args))
+    result = found.result
     if result is None:
         return _missing(ctx, src)
-    what = f"curl {dst}:{port} from {src}: " + (
-        result.get("status", "") if result["ok"] else result["error"]
+    what = f"connect {dst}:{port} from {src}: " + (
+        f"accepted by {result['from']}" if result["ok"] else result["error"]
     )
     expect = args.get("expect", "ok")
     if expect == "ok":
-        if result["ok"]:
-            return Outcome.ok(what)
-        return _probe_failed(ctx, src, dst, what, "tcp", port)
+        if not result["ok"]:
+            return _probe_failed(ctx, src, dst, what, "tcp", port)
+        served_by = args.get("served_by")
+        if served_by and served_by != src:
+            if served_by not in {ns for ns, _ in _arrivals(found)}:
+                return _not_served_by(ctx, src, dst, port, served_by, what)
+            what += f" (the handshake reached {served_by})"
+        return Outcome.ok(what)
     if result["outcome"] != expect:
-        return Outcome.fail("state-wrong", f"Expected the request to end '{expect}'.", what)
+        return Outcome.fail("state-wrong", f"Expected the connection to end '{expect}'.", what)
     want = args.get("cause")
     diag = ctx.tracer.trace(src, dst, "tcp", port)
     if want is None or (diag is not None and diag.cause == want):
         return Outcome.ok(what)
     return Outcome.from_diagnosis(diag, what)
+
+
+def _not_served_by(
+    ctx: CheckContext,
+    src: str,
+    dst: str,
+    port: int,
+    served_by: str,
+    what: str,
+) -> Outcome:
+    listeners = [
+        f"{n}: listening on {a}:{p}"
+        for n, ns in ctx.state.namespaces.items()
+        for a, p in ns.listening
+        if p == port
+    ]
+    return Outcome.fail(
+        "dnat-missing" if src == "internet" else "dnat-local-missing",
+        f"Something accepted the connection to {dst}:{port}, but it never reached "
+        f"{served_by}: another listener answered instead of the published server.",
+        what,
+        *listeners,
+    )
 
 
 @kind("listening", "ns", "address", "port")

@@ -1,16 +1,28 @@
-"""Real packets, sent with scapy from inside a namespace.
+"""Real packets, sent and received the way the learner's own programs do.
 
 Each function here runs in a child process that :mod:`lab.inns` has already
-moved into the namespace to probe. scapy is used as a small explicit tool:
-the few layers we need, our own sockets, ``timeout=`` always.
+moved into the namespace to probe.
 
-scapy caches the interfaces and routes of the namespace it was imported in,
-and re-reading them costs ~30 ms per probe, so the probes never rely on those
-caches: the kernel picks the route and the source address (a connected UDP
-socket tells which, or answers "Network is unreachable" at once), ICMP goes
-out on a layer-3 raw socket (``L3RawSocket``: the kernel routes and resolves
-ARP, and a failing probe honours its timeout instead of scapy's own 2 s ARP
-wait), ARP on a packet socket bound to the interface of the kernel's route.
+A probe must travel the learner's path, so it uses the namespace's socket
+layer, never a shortcut around it:
+
+* ``ping`` sends an ICMP echo on a raw ``IPPROTO_ICMP`` socket: the kernel
+  picks the route and the source, the packet passes the sender's OUTPUT
+  chain, and the reply is read where ``ping`` reads it, after the sender's
+  INPUT chain (a packet socket would see the reply before INPUT drops it, and
+  pass a network where ``ping`` loses every packet).
+* ``tcp_connect`` is a real ``connect()`` and nothing else: the handshake
+  proves a listener answered, and no request is sent, so a server such as
+  ``python3 -m http.server`` logs nothing in the learner's terminal.
+
+Watching is separate from probing: :func:`watch` opens a packet socket in one
+namespace and reports the probe's packets that cross any of its interfaces
+(each probe carries its own nonce: an ICMP id, a TCP source port), which is how
+a check learns *where* a packet went (which address the outside saw, which
+namespace a published port really leads to).
+
+ARP has no socket layer of its own, so :func:`arp` asks on a packet socket
+bound to the interface of the kernel's route (scapy builds the frame).
 """
 
 from __future__ import annotations
@@ -19,62 +31,235 @@ import errno
 import logging
 import os
 import random
+import select
 import socket
+import struct
+import time
 from typing import Any
 
 from scapy.config import conf
-from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
-from scapy.sendrecv import sniff
-from scapy.supersocket import L3RawSocket, SimpleSocket
+from scapy.supersocket import SimpleSocket
 
 logging.getLogger("scapy").setLevel(logging.CRITICAL)
 conf.verb = 0
 
 PAYLOAD = b"cnlab-probe"
+ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
 ICMP_ECHO_REPLY = 0
+ICMP_UNREACHABLE = 3
 ICMP_ECHO_REQUEST = 8
+ICMP_TIME_EXCEEDED = 11
+ICMP_ERRORS = {3: "destination unreachable", 11: "time exceeded", 12: "parameter problem"}
+UNREACHABLE_CODES = {
+    0: "net unreachable",
+    1: "host unreachable",
+    2: "protocol unreachable",
+    3: "port unreachable",
+    9: "net administratively prohibited",
+    10: "host administratively prohibited",
+    13: "communication administratively prohibited",
+}
+PACKET_TYPES = {0: "in", 1: "in", 2: "in", 3: "seen", 4: "out"}
 
 
-def _kernel_source(dst: str) -> tuple[str | None, str | None]:
-    """(source address the kernel would use for ``dst``, or its refusal)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.connect((dst, 9))
-        return sock.getsockname()[0], None
-    except OSError as exc:
-        return None, os.strerror(exc.errno or errno.EIO)
-    finally:
-        sock.close()
+def _strerror(exc: OSError) -> str:
+    return os.strerror(exc.errno or errno.EIO)
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def echo_request(ident: int, seq: int, payload: bytes) -> bytes:
+    """An ICMP echo request (header and payload; the kernel adds the IP header)."""
+    header = struct.pack("!BBHHH", ICMP_ECHO_REQUEST, 0, 0, ident, seq)
+    csum = _checksum(header + payload)
+    return struct.pack("!BBHHH", ICMP_ECHO_REQUEST, 0, csum, ident, seq) + payload
+
+
+def _is_local(dst: str) -> bool:
+    """Would this namespace deliver ``dst`` to itself (``ip route get`` says local)?"""
+    from lab.state import route_get_here
+
+    return route_get_here(dst).get("type") == "local"
+
+
+def _icmp_error_text(kind: int, code: int, sender: str) -> str:
+    what = ICMP_ERRORS.get(kind, f"ICMP type {kind}")
+    if kind == ICMP_UNREACHABLE:
+        what = UNREACHABLE_CODES.get(code, f"{what} (code {code})")
+    return f"{what} (ICMP type {kind} code {code} from {sender})"
+
+
+def _read_echo(
+    sock: socket.socket, ident: int, payload: bytes, deadline: float
+) -> dict[str, Any] | None:
+    """Read ICMP until our echo reply (or an error about our request) arrives."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            return None
+        data = sock.recv(65535)
+        ihl = (data[0] & 0x0F) * 4
+        if len(data) < ihl + 8:
+            continue
+        sender = socket.inet_ntoa(data[12:16])
+        kind, code, _, rid, _ = struct.unpack("!BBHHH", data[ihl : ihl + 8])
+        if kind == ICMP_ECHO_REPLY and rid == ident and data[ihl + 8 :] == payload:
+            return {"ok": True, "from": sender, "ttl": data[8]}
+        if kind in ICMP_ERRORS and len(data) >= ihl + 8 + 28:
+            inner = data[ihl + 8 :]
+            inner_ihl = (inner[0] & 0x0F) * 4
+            if len(inner) < inner_ihl + 8 or inner[9] != socket.IPPROTO_ICMP:
+                continue
+            ikind, _, _, iid, _ = struct.unpack("!BBHHH", inner[inner_ihl : inner_ihl + 8])
+            if ikind == ICMP_ECHO_REQUEST and iid == ident:
+                return {"ok": False, "error": _icmp_error_text(kind, code, sender)}
 
 
 def ping(dst: str, timeout: float = 0.4, ident: int | None = None) -> dict[str, Any]:
-    """One ICMP echo request; did an echo reply come back?"""
-    src, refused = _kernel_source(dst)
-    if refused or src is None:
-        return {"ok": False, "error": refused or "no source address"}
+    """One ICMP echo through this namespace's socket layer; did its reply come back?
+
+    The answer says who replied (``from``, ``ttl``) and whether ``dst`` is one of
+    this namespace's own addresses (``local``: the sender answered itself).
+    """
     ident = ident if ident is not None else random.randint(1, 0xFFFF)
-    request = IP(src=src, dst=dst) / ICMP(id=ident, seq=1) / PAYLOAD
+    payload = PAYLOAD + os.urandom(8)
     try:
-        sock = L3RawSocket()
+        local = _is_local(dst)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     except OSError as exc:
-        return {"ok": False, "error": os.strerror(exc.errno or errno.EIO)}
+        return {"ok": False, "error": _strerror(exc), "local": False}
     try:
-        answer = sock.sr1(request, timeout=timeout, verbose=0)
-    except OSError as exc:
-        return {"ok": False, "error": os.strerror(exc.errno or errno.EIO)}
+        started = time.monotonic()
+        sock.sendto(echo_request(ident, 1, payload), (dst, 0))
+        answer = _read_echo(sock, ident, payload, started + timeout)
+    except OSError as exc:  # no route, or the sender's own OUTPUT chain refused it
+        return {"ok": False, "error": _strerror(exc), "stage": "send", "local": local}
     finally:
         sock.close()
-    if answer is None or not answer.haslayer(ICMP):
-        return {"ok": False, "error": f"no reply within {timeout:.1f} s"}
-    icmp = answer[ICMP]
-    if icmp.type == ICMP_ECHO_REPLY:
-        sent = float(request.sent_time or answer.time)
-        ms = (float(answer.time) - sent) * 1000
-        return {"ok": True, "from": answer[IP].src, "ms": round(ms, 2)}
-    return {"ok": False, "error": f"ICMP type {icmp.type} code {icmp.code} from {answer[IP].src}"}
+    if answer is None:
+        return {"ok": False, "error": f"no reply within {timeout:.1f} s", "local": local}
+    answer["local"] = local
+    if answer["ok"]:
+        answer["ms"] = round((time.monotonic() - started) * 1000, 2)
+    return answer
+
+
+def tcp_connect(
+    dst: str, port: int, timeout: float = 1.0, sport: int | None = None
+) -> dict[str, Any]:
+    """A real TCP connect to ``dst:port`` that sends no data, then closes.
+
+    ``outcome`` is ``ok`` (a listener accepted the handshake), ``refused`` or
+    ``no-answer``. ``sport`` (our source port) is the probe's nonce, for a
+    :func:`watch` elsewhere to recognise its packets.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        local = _is_local(dst)
+        if sport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("0.0.0.0", sport))
+        sock.connect((dst, port))
+        here = sock.getsockname()
+        peer = sock.getpeername()
+    except ConnectionRefusedError:
+        return {"ok": False, "outcome": "refused", "error": "Connection refused"}
+    except TimeoutError:
+        return {"ok": False, "outcome": "no-answer", "error": f"no answer within {timeout:.1f} s"}
+    except OSError as exc:
+        return {"ok": False, "outcome": "no-answer", "error": _strerror(exc)}
+    finally:
+        sock.close()
+    return {
+        "ok": True,
+        "outcome": "ok",
+        "local": local,
+        "from": f"{peer[0]}:{peer[1]}",
+        "source": f"{here[0]}:{here[1]}",
+    }
+
+
+# ------------------------------------------------------------------- watching
+
+
+def _summary(data: bytes, ifname: str, pkttype: int) -> dict[str, Any] | None:
+    """The fields of an IPv4 packet a check cares about, or None."""
+    if len(data) < 20 or data[0] >> 4 != 4:
+        return None
+    ihl = (data[0] & 0x0F) * 4
+    proto = data[9]
+    seen: dict[str, Any] = {
+        "iface": ifname,
+        "dir": PACKET_TYPES.get(pkttype, "seen"),
+        "src": socket.inet_ntoa(data[12:16]),
+        "dst": socket.inet_ntoa(data[16:20]),
+    }
+    l4 = data[ihl:]
+    if proto == socket.IPPROTO_ICMP and len(l4) >= 8:
+        seen["proto"] = "icmp"
+        seen["type"], _, _, seen["id"], _ = struct.unpack("!BBHHH", l4[:8])
+    elif proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP) and len(l4) >= 4:
+        seen["proto"] = "tcp" if proto == socket.IPPROTO_TCP else "udp"
+        seen["sport"], seen["dport"] = struct.unpack("!HH", l4[:4])
+        if proto == socket.IPPROTO_TCP and len(l4) >= 14:
+            seen["flags"] = l4[13]
+    else:
+        return None
+    return seen
+
+
+def matches(seen: dict[str, Any], want: dict[str, Any]) -> bool:
+    """Is ``seen`` one of the probe's packets? (``want`` holds proto and its nonce.)"""
+    if seen.get("proto") != want["proto"]:
+        return False
+    if want["proto"] == "icmp":
+        return bool(seen.get("id") == want["id"])
+    nonce = want["sport"]
+    return bool(seen.get("sport") == nonce or seen.get("dport") == nonce)
+
+
+def watch(ready_fd: int, stop_fd: int, want: dict[str, Any], limit: float) -> dict[str, Any]:
+    """Report the probe's packets crossing any interface of this namespace.
+
+    Listens (and says so on ``ready_fd``) until ``stop_fd`` becomes readable or
+    ``limit`` seconds pass, then drains what the kernel already queued.
+    """
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    seen: list[dict[str, Any]] = []
+    try:
+        os.write(ready_fd, b"1")
+        deadline = time.monotonic() + limit
+        stopping = False
+        while True:
+            wait = 0.0 if stopping else max(0.0, deadline - time.monotonic())
+            ready = select.select([sock.fileno(), stop_fd], [], [], wait)[0]
+            if sock.fileno() in ready:
+                data, addr = sock.recvfrom(65535)
+                found = _summary(data, addr[0], addr[2])
+                if found is not None and matches(found, want):
+                    seen.append(found)
+                continue
+            if stopping:
+                break
+            # told to stop (or out of time): one more pass drains what is already queued
+            stopping = bool(stop_fd in ready or time.monotonic() >= deadline)
+    finally:
+        sock.close()
+    return {"seen": seen}
+
+
+# ------------------------------------------------------------------------ ARP
 
 
 def _route_to(target: str) -> tuple[str | None, str | None]:
@@ -107,7 +292,7 @@ def arp(target: str, timeout: float = 0.4) -> dict[str, Any]:
     try:
         sock = _packet_socket(iface, ETH_P_ARP)
     except OSError as exc:
-        return {"ok": False, "error": os.strerror(exc.errno or errno.EIO)}
+        return {"ok": False, "error": _strerror(exc)}
     try:
         mac = ":".join(f"{b:02x}" for b in sock.ins.getsockname()[4][:6])
         who_has = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
@@ -115,55 +300,9 @@ def arp(target: str, timeout: float = 0.4) -> dict[str, Any]:
         )
         answer = sock.sr1(who_has, timeout=timeout, verbose=0)
     except OSError as exc:
-        return {"ok": False, "error": os.strerror(exc.errno or errno.EIO)}
+        return {"ok": False, "error": _strerror(exc)}
     finally:
         sock.close()
     if answer is None or not answer.haslayer(ARP) or answer[ARP].op != 2:
         return {"ok": False, "error": f"nobody answered who-has {target} on {iface}"}
     return {"ok": True, "mac": answer[ARP].hwsrc, "iface": iface}
-
-
-def sniff_echo(ready_fd: int, dst: str, ident: int, timeout: float) -> dict[str, Any]:
-    """Watch every interface for our echo request to ``dst``; report its source."""
-
-    def ours(pkt: Any) -> bool:
-        return bool(
-            pkt.haslayer(ICMP)
-            and pkt[ICMP].type == ICMP_ECHO_REQUEST
-            and pkt[ICMP].id == ident
-            and pkt[IP].dst == dst
-        )
-
-    sock = _packet_socket(None, ETH_P_IP)
-    try:
-        packets = sniff(
-            opened_socket=sock,
-            lfilter=ours,
-            count=1,
-            timeout=timeout,
-            started_callback=lambda: os.write(ready_fd, b"1"),
-            store=True,
-        )
-    finally:
-        sock.close()
-    return {"seen": [pkt[IP].src for pkt in packets]}
-
-
-def http_get(dst: str, port: int, timeout: float = 1.0) -> dict[str, Any]:
-    """TCP connect and ``GET /``: the status line, or how it failed."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect((dst, port))
-        sock.sendall(f"GET / HTTP/1.0\r\nHost: {dst}\r\n\r\n".encode())
-        data = sock.recv(256)
-    except ConnectionRefusedError:
-        return {"ok": False, "outcome": "refused", "error": "Connection refused"}
-    except TimeoutError:
-        return {"ok": False, "outcome": "no-answer", "error": f"no answer within {timeout:.1f} s"}
-    except OSError as exc:
-        return {"ok": False, "outcome": "no-answer", "error": os.strerror(exc.errno or errno.EIO)}
-    finally:
-        sock.close()
-    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
-    return {"ok": line.startswith("HTTP/"), "outcome": "ok", "status": line}

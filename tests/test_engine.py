@@ -28,7 +28,7 @@ def test_start_fails_solution_passes_with_every_milestone_judged(world: World) -
     after = check_lesson(world, lesson)
     assert after.passed
     assert after.to_json()["milestones"][2]["evidence"][0].startswith(
-        "ping from box to 192.168.7.1: reply in"
+        "ping from box to 192.168.7.1: reply from 192.168.7.1 in"
     )
 
 
