@@ -55,6 +55,13 @@ HOST_ADDR = "10.0.2.15"
 ROUTER_ADDR = "10.0.2.2"
 INTERNET_ADDR = "8.8.8.8"
 
+#: The learner's helpers (lab/assets/): first in every PATH inside a world.
+HELPERS = ("sudo", "modprobe", "iptables")
+#: First in the PATH that Debian's profile, su and sudo's secure_path set for root.
+LOCAL_SBIN = "/usr/local/sbin"
+#: The real tools, without the helpers (lesson start scripts use these).
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
 #: The namespace names a caller may ask for besides the learner's own.
 HOST_NS = "host"
 INTERNET_NS = "internet"
@@ -201,10 +208,7 @@ class World:
         nsutil.make_private_mountpoint(self.dir)
         for path in (self.mnt, self.host, self.inet):
             path.touch()
-        bin_dir = self.dir / "bin"
-        bin_dir.mkdir()
-        for tool in ("sudo", "modprobe", "iptables"):
-            shutil.copy2(ASSETS / tool, bin_dir / tool)
+        (self.dir / "bin").mkdir()  # the helpers' tmpfs goes here, inside the world only
         for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
             shutil.copy2(ASSETS / name, self.dir / name)
         self.home.mkdir()
@@ -249,10 +253,11 @@ class World:
         CPU that made ours, so a refused namespace is dropped and made again on
         each CPU in turn.
         """
+        helpers = {tool: (ASSETS / tool).read_bytes() for tool in HELPERS}
         cpus = sorted(os.sched_getaffinity(0))
         tries: list[int | None] = [None, *cpus, *cpus]
         for cpu in tries:
-            if self._pin_fresh_namespaces(cpu):
+            if self._pin_fresh_namespaces(cpu, helpers):
                 return
         raise LabError(
             f"could not create world {self.name!r}: the kernel refused {len(tries)} times"
@@ -260,7 +265,7 @@ class World:
             " inside containers); run cnlab in the machine's initial mount namespace"
         )
 
-    def _pin_fresh_namespaces(self, cpu: int | None) -> bool:
+    def _pin_fresh_namespaces(self, cpu: int | None, helpers: dict[str, bytes]) -> bool:
         """One attempt, its namespaces made on ``cpu`` (any if None).
 
         False if the kernel refused to pin the new mount namespace."""
@@ -274,7 +279,7 @@ class World:
             try:
                 if cpu is not None:
                     os.sched_setaffinity(0, {cpu})
-                self._world_mounts()
+                self._world_mounts(helpers)
                 os.write(ready_w, b"k")
                 os.read(go_r, 1)
                 code = 0
@@ -306,10 +311,11 @@ class World:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
 
-    def _world_mounts(self) -> None:
+    def _world_mounts(self, helpers: dict[str, bytes]) -> None:
         """In a fresh process: new namespaces and the world's own mounts (see GUARD_LAYERS)."""
         nsutil.unshare(nsutil.CLONE_NEWNS | nsutil.CLONE_NEWNET)
         nsutil.mount("none", "/", None, nsutil.MS_REC | nsutil.MS_PRIVATE)
+        self._mount_helpers(helpers)
         os.makedirs("/run/netns", mode=0o755, exist_ok=True)
         for _ in range(GUARD_LAYERS):
             nsutil.mount(
@@ -327,6 +333,43 @@ class World:
         )
         with contextlib.suppress(OSError):  # e.g. a dangling systemd-resolved link
             nsutil.mount(str(self.dir / "resolv.conf"), "/etc/resolv.conf", None, nsutil.MS_BIND)
+
+    def _mount_helpers(self, helpers: dict[str, bytes]) -> None:
+        """Put the learner's helpers first on every PATH a shell of the world may use.
+
+        They live on a tmpfs of the world's own, mounted exec: a stock Debian
+        mounts /run ``noexec``, so nothing could run from the world's folder.
+        That tmpfs then covers /usr/local/sbin, first in every PATH that a login
+        profile, ``su`` or the real sudo's ``secure_path`` sets (what the
+        machine had there stays reachable through symlinks), and the helper
+        ``sudo`` covers the real one, wherever it is installed. Inside the world
+        only: the real machine's files are never changed.
+        """
+        bin_dir = self.dir / "bin"
+        nsutil.mount(
+            f"cnlab-bin-{self.name}",
+            bin_dir,
+            "tmpfs",
+            nsutil.MS_NOSUID | nsutil.MS_NODEV,
+            "mode=0755,size=1m",
+        )
+        for tool, content in helpers.items():
+            fd = os.open(bin_dir / tool, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+            try:
+                os.write(fd, content)
+            finally:
+                os.close(fd)
+        if os.path.isdir(LOCAL_SBIN):
+            kept = bin_dir / ".host"
+            kept.mkdir()
+            nsutil.mount(LOCAL_SBIN, kept, None, nsutil.MS_BIND)
+            for entry in os.listdir(kept):
+                if entry not in helpers:
+                    os.symlink(f"{LOCAL_SBIN}/.host/{entry}", bin_dir / entry)
+            nsutil.mount(str(bin_dir), LOCAL_SBIN, None, nsutil.MS_BIND | nsutil.MS_REC)
+        real_sudo = shutil.which("sudo", path="/usr/bin:/bin:/usr/sbin:/sbin")
+        if real_sudo:
+            nsutil.mount(str(bin_dir / "sudo"), os.path.realpath(real_sudo), None, nsutil.MS_BIND)
 
     def _start_dns(self) -> subprocess.Popen[bytes]:
         """Start the internet's DNS responder on a socket bound before we return.
@@ -481,7 +524,7 @@ class World:
     def env(self, term: str | None = None) -> dict[str, str]:
         """The environment of a learner's shell inside this world."""
         env = {
-            "PATH": f"{self.dir / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": f"{self.dir / 'bin'}:{LOCAL_SBIN}:/usr/local/bin:{SYSTEM_PATH}",
             "HOME": str(self.home),
             "USER": "root",
             "LOGNAME": "root",
@@ -553,7 +596,7 @@ class World:
         """
         env = self.env()
         if not shims:
-            env["PATH"] = env["PATH"].split(":", 1)[1]
+            env["PATH"] = SYSTEM_PATH
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 proc = subprocess.run(
