@@ -14,10 +14,13 @@ process with running threads is not safe.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pickle
 import select
 import signal
+import stat
+import struct
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -51,10 +54,117 @@ class NotTheWorlds(NamespaceGone):
     """The name leads outside the world (e.g. a symlink to the real host's namespace)."""
 
 
+NSFS_MAGIC = 0x6E736673
+NETNS_DIR = "/run/netns"
+#: At most this many learner namespaces are read (a lesson uses a handful).
+MAX_LEARNER_NAMESPACES = 64
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def fs_type(fd: int) -> int:
+    """The file-system magic number of open file ``fd`` (``fstatfs(2)``'s ``f_type``)."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs; f_type is its first word
+    if _libc.fstatfs(fd, buf) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return int(struct.unpack_from("l", buf.raw)[0])
+
+
+def open_entry(dir_fd: int, name: str) -> int:
+    """An ``O_PATH`` descriptor of ``/run/netns/NAME`` if it is a namespace file, else -1.
+
+    Only a namespace bind-mounted right there counts: never a symbolic link (the
+    final name is not followed), a FIFO or a device (an ``O_PATH`` open does not
+    read, so a FIFO cannot block us), nor a plain file. The grader runs this as
+    root outside the sandbox, on names a submission chose.
+    """
+    if "/" in name or name in ("", ".", ".."):
+        return -1
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return -1
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode) and fs_type(fd) == NSFS_MAGIC:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return -1
+
+
+def _open_netns_dir() -> int:
+    return os.open(NETNS_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+def namespace_entries() -> list[str]:
+    """Names in this mount namespace's /run/netns that are namespace files (see
+    :func:`open_entry`), sorted, at most :data:`MAX_LEARNER_NAMESPACES`."""
+    try:
+        dir_fd = _open_netns_dir()
+    except OSError:
+        return []
+    found = []
+    try:
+        for name in sorted(os.listdir(dir_fd)):
+            fd = open_entry(dir_fd, name)
+            if fd >= 0:
+                os.close(fd)
+                found.append(name)
+                if len(found) >= MAX_LEARNER_NAMESPACES:
+                    break
+    finally:
+        os.close(dir_fd)
+    return found
+
+
+def _foreign_netns_ids(world: World) -> set[tuple[int, int]]:
+    """The real machine's network namespaces and every other world's: never entered
+    on behalf of ``world``, whatever its /run/netns says."""
+    ids = set()
+    for path in ("/proc/self/ns/net", "/proc/1/ns/net"):
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            ids.add((st.st_dev, st.st_ino))
+    with contextlib.suppress(OSError):
+        for other in os.scandir(world.dir.parent):
+            if other.name == world.name or not other.is_dir(follow_symlinks=False):
+                continue
+            for kind in ("host", "inet"):
+                with contextlib.suppress(OSError):
+                    st = os.stat(os.path.join(other.path, kind))
+                    ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
+def _open_learner_netns(ns: str) -> int:
+    """A readable descriptor of the learner's namespace ``ns`` (in the world's mount
+    namespace), or :class:`NamespaceGone`."""
+    try:
+        dir_fd = _open_netns_dir()
+    except OSError:
+        raise NamespaceGone(ns) from None
+    try:
+        path_fd = open_entry(dir_fd, ns)
+    finally:
+        os.close(dir_fd)
+    if path_fd < 0:  # missing, or something the learner left that is not a namespace
+        raise NamespaceGone(ns)
+    try:
+        # setns() wants a real open file; reopening the checked O_PATH descriptor
+        # through /proc/self/fd gives exactly that inode, read-only.
+        return os.open(f"/proc/self/fd/{path_fd}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        raise NamespaceGone(ns) from None
+    finally:
+        os.close(path_fd)
+
+
 def _enter(world: World, ns: str) -> None:
     # The namespace this process started in is the real machine's: never work there,
-    # whatever a learner links into the world's /run/netns.
-    real = os.stat("/proc/self/ns/net")
+    # nor in another world's, whatever a learner links into the world's /run/netns.
+    foreign = _foreign_netns_ids(world)
     if ns == HOST_NS:
         net_fd = os.open(world.host, os.O_RDONLY)
     elif ns == INTERNET_NS:
@@ -66,20 +176,15 @@ def _enter(world: World, ns: str) -> None:
     os.close(mnt_fd)
     os.chdir("/")
     if net_fd < 0:
-        if "/" in ns or ns in ("", ".", ".."):
-            raise NamespaceGone(ns)
-        try:
-            net_fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        except OSError:  # missing, or something the learner left that is not a namespace
-            raise NamespaceGone(ns) from None
+        net_fd = _open_learner_netns(ns)
     opened = os.fstat(net_fd)
-    if (opened.st_dev, opened.st_ino) == (real.st_dev, real.st_ino):
+    if (opened.st_dev, opened.st_ino) in foreign:
         os.close(net_fd)
         raise NotTheWorlds(ns)
     try:
         nsutil.setns(net_fd, nsutil.CLONE_NEWNET)
     except OSError:
-        # a plain file left where a namespace was bind-mounted: not a namespace
+        # a namespace of another kind (e.g. a mount namespace): not a network namespace
         raise NamespaceGone(ns) from None
     os.close(net_fd)
 

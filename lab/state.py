@@ -405,10 +405,13 @@ def read_current_namespace(name: str) -> Namespace:
 
 
 def _list_learner_namespaces() -> list[str]:
-    try:
-        return sorted(os.listdir("/run/netns"))
-    except OSError:
-        return []
+    """The namespace files in the world's /run/netns (symlinks, FIFOs, plain files
+    and the like are skipped without being opened for reading; see inns.open_entry)."""
+    return inns.namespace_entries()
+
+
+#: Namespaces read at once (one forked helper each).
+READ_PARALLEL = 8
 
 
 NUD_INCOMPLETE = 0x01
@@ -452,7 +455,10 @@ def read_world(world: World, forget_unresolved: bool = False) -> WorldState:
     """
     names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
     reader = _forget_then_read if forget_unresolved else read_current_namespace
-    results = inns.run_many(world, [(n, reader, (n,)) for n in names])
+    results: list[object] = []
+    for at in range(0, len(names), READ_PARALLEL):
+        batch = names[at : at + READ_PARALLEL]
+        results += inns.run_many(world, [(n, reader, (n,)) for n in batch])
     spaces = {n: r for n, r in zip(names, results, strict=True) if isinstance(r, Namespace)}
     return WorldState(world=world.name, namespaces=spaces, taken_at=time.time())
 

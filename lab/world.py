@@ -315,6 +315,7 @@ class World:
         """In a fresh process: new namespaces and the world's own mounts (see GUARD_LAYERS)."""
         nsutil.unshare(nsutil.CLONE_NEWNS | nsutil.CLONE_NEWNET)
         nsutil.mount("none", "/", None, nsutil.MS_REC | nsutil.MS_PRIVATE)
+        self._forget_other_worlds()
         self._mount_helpers(helpers)
         os.makedirs("/run/netns", mode=0o755, exist_ok=True)
         for _ in range(GUARD_LAYERS):
@@ -370,6 +371,20 @@ class World:
         real_sudo = shutil.which("sudo", path="/usr/bin:/bin:/usr/sbin:/sbin")
         if real_sudo:
             nsutil.mount(str(bin_dir / "sudo"), os.path.realpath(real_sudo), None, nsutil.MS_BIND)
+
+    def _forget_other_worlds(self) -> None:
+        """Detach every other world's folder (and the namespace files pinned in it)
+        from this new mount namespace: nothing in one world can reach another's."""
+        mine = str(self.dir)
+        for point in sorted(nsutil.mountpoints(), key=len, reverse=True):
+            if point.startswith(f"{RUN_ROOT}/") and not (
+                point == mine or point.startswith(mine + "/")
+            ):
+                for _ in range(4):  # stacked mounts: one layer at a time
+                    try:
+                        nsutil.umount(point)
+                    except OSError:  # none left, or gone with its parent already
+                        break
 
     def _start_dns(self) -> subprocess.Popen[bytes]:
         """Start the internet's DNS responder on a socket bound before we return.
