@@ -7,10 +7,14 @@ only and is started with ``python -I -S``; its one argument is a JSON config.
 
 Why each step (the submission is root, and root can undo most fences):
 
-* **A new root built on a tmpfs**, entered with ``pivot_root``: the machine's
-  top-level folders are bound in read-only (``nodev``, ``nosuid``), and every
-  special file system under them (``/run``, ``/proc``, ``/sys``, ``/dev``,
-  ``/tmp``, ...) is *detached*, not covered, so an ``umount`` reveals nothing.
+* **A new root built on a tmpfs**, entered with ``pivot_root``: an allow-list
+  of the machine's top-level folders (``/usr``, ``/bin``, ``/sbin``, ``/lib*``:
+  programs and libraries) is bound in read-only (``nodev``, ``nosuid``), and
+  every special file system under them is *detached*, not covered, so an
+  ``umount`` reveals nothing. Nothing else of the machine is there: no
+  ``/root``, ``/home``, ``/srv``, ``/opt``, ``/var`` (only ``/var/run`` -> ``/run``
+  and an empty read-only ``/var/tmp``), no class folder. ``/etc`` is a small
+  read-only copy (:data:`ETC_FILES`; users root and nobody; no shadow).
   ``/run`` holds only the world's ``/run/netns`` (shared with the world, so
   ``ip netns add`` inside is seen by the checks), the world's ``bin`` (sudo)
   and its home, read-only. ``/run/cnlab`` and every other world are not there.
@@ -40,6 +44,7 @@ import ctypes
 import json
 import os
 import platform
+import shutil
 import signal
 import struct
 import sys
@@ -97,8 +102,25 @@ SPECIAL_FS = {
     "proc", "pstore", "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "sysfs",
     "tmpfs", "tracefs",
 }  # fmt: skip
-# Top-level folders of the machine that are never bound into the sandbox.
-SKIP_TOP = {"proc", "sys", "dev", "run", "tmp", "mnt", "media", "lost+found"}
+# The machine's top-level folders the sandbox sees (read-only): programs and
+# libraries only. Never /root, /home, /srv, /opt, /var, /mnt, the class folder...
+ALLOW_TOP = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# Empty mount points and stand-ins made in the new root.
+EMPTY_TOP = ("proc", "sys", "dev", "run", "tmp", "etc", "var")
+# What the sandbox's /etc holds, copied from the world's: names, addresses, the
+# dynamic linker's cache, the tools' tables. No shadow, no keys, no host config.
+ETC_FILES = (
+    "alternatives", "bash.bashrc", "debian_version", "ethertypes", "gai.conf",
+    "host.conf", "hostname", "inputrc", "iproute2", "ld.so.cache", "ld.so.conf",
+    "ld.so.conf.d", "localtime", "mime.types", "netconfig", "nftables.conf",
+    "nsswitch.conf", "os-release", "profile", "protocols", "resolv.conf", "rpc",
+    "services", "shells", "xtables.conf",
+)  # fmt: skip
+ETC_PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+)
+ETC_GROUP = "root:x:0:\nnogroup:x:65534:\n"
+ETC_HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "net/tun")
 
 # Syscalls refused (EPERM unless noted), by architecture. "mount" is filtered
@@ -209,14 +231,19 @@ def mounts_under(root: str) -> list[tuple[str, str]]:
 def build_root(new: str, cfg: dict[str, object]) -> None:
     """Make the sandbox's file tree at ``new`` (see the module docstring)."""
     mount("cnlab-jail", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
-    for entry in os.scandir("/"):
-        target = os.path.join(new, entry.name)
-        if entry.is_symlink():
-            os.symlink(os.readlink(entry.path), target)
-        elif entry.is_dir():
+    for name in ALLOW_TOP:
+        source, target = f"/{name}", f"{new}/{name}"
+        if os.path.islink(source):  # merged /usr: /bin -> usr/bin
+            os.symlink(os.readlink(source), target)
+        elif os.path.isdir(source):
             os.mkdir(target, 0o755)
-            if entry.name not in SKIP_TOP:
-                mount(entry.path, target, None, MS_BIND | MS_REC)
+            mount(source, target, None, MS_BIND | MS_REC)
+    for name in EMPTY_TOP:
+        os.mkdir(f"{new}/{name}", 0o755)
+    # /var/run/netns is where the article's `nsenter --net=/var/run/netns/X` looks;
+    # /var/tmp exists (read-only) so that writing there says so.
+    os.symlink("/run", f"{new}/var/run")
+    os.mkdir(f"{new}/var/tmp", 0o1777)
     # Detach special file systems that came along with the recursive binds,
     # then make every remaining (disk) mount read-only, nodev, nosuid.
     for point, fstype in mounts_under(new):
@@ -259,6 +286,8 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
     mount("cnlab-shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm}m")
     mount(None, dev, None, _RO_BIND | MS_NOEXEC)
 
+    build_etc(f"{new}/etc")
+
     # /tmp: the scratch space.
     scratch = int(cfg["scratch_mb"])  # type: ignore[call-overload]
     mount(
@@ -277,6 +306,28 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
 
 
 _RO_BIND = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
+
+
+def build_etc(etc: str) -> None:
+    """A minimal, read-only /etc: :data:`ETC_FILES` copied from the world's, and
+    users, groups and hosts written here (root and nobody, localhost)."""
+    mount("cnlab-etc", etc, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=8m")
+    for name in ETC_FILES:
+        source, target = f"/etc/{name}", f"{etc}/{name}"
+        try:
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), target)
+            elif os.path.isdir(source):
+                shutil.copytree(source, target, symlinks=True)
+            elif os.path.isfile(source):
+                shutil.copy2(source, target)
+        except OSError:
+            continue  # an odd file is left out, never a reason to fail
+    for name, text in (("passwd", ETC_PASSWD), ("group", ETC_GROUP), ("hosts", ETC_HOSTS)):
+        with open(f"{etc}/{name}", "w", encoding="ascii") as fh:
+            fh.write(text)
+    os.symlink("../proc/self/mounts", f"{etc}/mtab")
+    mount(None, etc, None, _RO_BIND | MS_NOEXEC)
 
 
 def enter_root(new: str) -> None:

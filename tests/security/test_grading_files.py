@@ -1,0 +1,73 @@
+"""The sandbox sees an allow-list of the machine: programs, libraries, a minimal
+/etc, its own /tmp. Never the machine's secrets, homes, data or the class folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.security.conftest import CLASS, grade
+from tests.test_grading import leftovers
+
+pytestmark = pytest.mark.integration
+
+TAG = f"cnlab-secret-{os.getpid()}"
+# Where a machine keeps what a submission must never read; each gets a sentinel.
+PRIVATE = [Path("/root"), Path("/home"), Path("/srv"), Path("/opt"), Path("/var/tmp")]
+
+LOOK = f"""\
+cat /etc/shadow 2>&1 | head -2
+cat /etc/gshadow 2>&1 | head -1
+for d in {" ".join(str(p) for p in PRIVATE)} /work /var/lib; do
+  ls -la "$d" 2>&1 | grep -q {TAG} && echo "SAW $d"
+  cat "$d/{TAG}" 2>/dev/null && echo "READ $d"
+done
+grep -rl {TAG} /etc /run /var /home /srv /opt /root /work /tmp 2>/dev/null | sed 's/^/FOUND /'
+echo "top: $(ls / | tr '\\n' ' ')"
+ip netns add alpha && echo tools-work
+"""
+
+
+def test_submission_sees_only_the_allow_list(tmp_path: Path) -> None:
+    made = []
+    klass = Path(f"/var/tmp/{TAG}-class")
+    try:
+        for folder in PRIVATE:
+            if folder.is_dir():
+                (folder / TAG).write_text("the secret\n")
+                made.append(folder / TAG)
+        klass.mkdir()
+        shutil.copy(CLASS / "correct.sh", klass / "alice.sh")
+        thief = LOOK + f"bash {klass}/alice.sh 2>&1 | tail -1\n. {klass}/alice.sh\n"
+        grades = grade("1", {"mallory.sh": thief}, tmp_path, jobs=1)
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(klass, ignore_errors=True)
+    out = grades["mallory.sh"]["output"]
+    assert "tools-work" in out, out
+    assert "No such file or directory" in out  # /etc/shadow is not there at all
+    assert "root:" not in out.split("top:")[0], out
+    for word in ("SAW", "READ", "FOUND"):
+        assert word not in out, out
+    top = set(out.split("top: ")[1].splitlines()[0].split())
+    assert top <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",
+                   "proc", "sys", "run", "tmp", "var"}, top  # fmt: skip
+    # the classmate's work was out of reach: only its own `ip netns add alpha` counted
+    assert grades["mallory.sh"]["score"] == 1.0, grades["mallory.sh"]["milestones"]
+    assert leftovers(os.getpid()) == {"worlds": [], "cgroups": [], "processes": []}
+
+
+def test_correct_submission_still_has_what_it_needs(tmp_path: Path) -> None:
+    uses = (CLASS / "correct.sh").read_text() + (
+        "python3 -c 'import socket; print(\"py-ok\")'\n"
+        "getent hosts localhost && iptables -S >/dev/null && echo ipt-ok\n"
+        "ls /var/run/netns\n"
+    )
+    graded = grade("1", {"uses.sh": uses}, tmp_path, jobs=1)["uses.sh"]
+    assert graded["passed"], graded["output"]
+    for word in ("py-ok", "ipt-ok", "alpha", "localhost"):
+        assert word in graded["output"], graded["output"]
