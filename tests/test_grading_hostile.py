@@ -27,7 +27,7 @@ from lab.grading.sandbox import Limits
 from lab.lessons import load_course
 from lab.world import World
 from tests.conftest import ROOT, host_fingerprint, unique_world_name
-from tests.test_grading import COURSE, leftovers
+from tests.test_grading import COURSE, leftovers, orphan_worlds
 
 pytestmark = pytest.mark.integration
 
@@ -194,4 +194,4 @@ def test_cli_reports_hostile_reason_in_every_format(contained: Path) -> None:
         assert "fork bomb" in result.stdout, fmt
         if fmt == "json":
             assert json.loads(result.stdout)["submissions"][0]["status"] == "pid-limit"
-    assert leftovers()["worlds"] == []
+    assert orphan_worlds() == []
