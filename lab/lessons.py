@@ -28,6 +28,7 @@ from typing import Any
 
 import jinja2
 
+from checks import specs
 from lab.errors import LabError
 
 DEFAULT_LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
@@ -223,12 +224,17 @@ def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
             title = _render_args({"t": _need_str(item, "title", where)}, variables)["t"]
         except jinja2.TemplateError as exc:
             raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
+        check = _need_str(item, "check", where)
+        try:
+            spec = specs.parse(check, rendered)
+        except specs.SpecError as exc:
+            raise LabError(f"{meta_path} (milestone {index}, {mid!r}): {exc}") from exc
         milestones.append(
             Milestone(
                 id=mid,
                 title=title,
-                check=_need_str(item, "check", where),
-                args=rendered,
+                check=check,
+                args=spec.as_args(),
             )
         )
     try:

@@ -32,16 +32,19 @@ def test_start_fails_solution_passes_with_every_milestone_judged(world: World) -
     )
 
 
-def test_unknown_check_kind_is_a_failed_milestone_not_a_crash(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_check_kind_is_a_lesson_error_naming_file_and_milestone(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
+
+    from lab.errors import LabError
 
     root = tmp_path / "course"
     shutil.copytree(FIXTURE_COURSE, root)
     toml = root / "02-outside" / "lesson.toml"
     toml.write_text(toml.read_text().replace('check = "ping"', 'check = "teleport"'))
-    report = check_lesson(world, Course(root).find(2))
-    assert not report.passed
-    assert "unknown check kind 'teleport'" in report.milestones[0].explanation
+    with pytest.raises(LabError) as caught:
+        Course(root).find(2)
+    assert str(toml) in caught.value.message
+    assert "unknown check kind 'teleport'" in caught.value.message
 
 
 def test_check_server_protocol(world: World) -> None:

@@ -62,8 +62,8 @@ def test_unknown_lesson_names_the_known_ones() -> None:
         ),
         (
             lambda r: (r / "01-pair" / "lesson.toml").write_text(
-                'title = "t"\ngoal = "g"\n[[milestones]]\nid = "a"\ntitle = "x"\ncheck = "c"\n'
-                '[[milestones]]\nid = "a"\ntitle = "y"\ncheck = "c"\n'
+                'title = "t"\ngoal = "g"\n[[milestones]]\nid = "a"\ntitle = "x"\n'
+                'check = "ip_forward"\n[[milestones]]\nid = "a"\ntitle = "y"\ncheck = "ip_forward"\n'
             ),
             "duplicate milestone id 'a'",
         ),
