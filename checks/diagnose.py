@@ -4,32 +4,50 @@ The tracer walks the path a packet would take, hop by hop, the way the kernel
 decides it, and stops at the first thing that breaks it::
 
     netns0 ──ceth0══veth0──┐                  eth0 ═══ eth0 ── internet
-                           br0 (host) ── ip_forward? ── MASQUERADE? ── reply?
+                           br0 (host) ── forwarding? ── FORWARD? ── MASQUERADE? ── reply?
     netns1 ──ceth1══veth1──┘
 
-At each namespace: is the destination local? which route wins (longest prefix;
-among equal prefixes the first one, which is how a route clash hides a
-container)? is the outgoing link up, and its veth peer? who is on the other
-side at layer 2 (a peer, or a bridge and all of its ports)? does someone there
-own the next-hop address? If the packet must be routed on: is ``ip_forward``
-on, does the FORWARD chain let it through, is it masqueraded on its way out?
-Finally the reply must find its way back to the (possibly translated) source.
+Leaving a namespace: is the destination local? which route wins (longest
+prefix; among equal prefixes the first one, which is how a route clash hides a
+container)? the OUTPUT hook (NAT may change the destination), the outgoing
+link and its veth peer, the POSTROUTING hook (masquerade), and who answers ARP
+for the next hop at layer 2 (a peer, or a bridge and all of its ports).
 
-It is pure logic on :class:`lab.state.WorldState`, so tests can feed it
-snapshots built by hand; the probes tell *whether* a packet got through, the
-tracer tells *why not*.
+Crossing a bridge: frames between two ports are switched, not routed, but when
+``net.bridge.bridge-nf-call-iptables`` is 1 (br_netfilter, Docker's default)
+they still pass the bridge owner's PREROUTING, FORWARD and POSTROUTING hooks.
+
+Arriving in a namespace: reverse-path filtering (``rp_filter``), PREROUTING
+(DNAT), then either INPUT (a local address) or forwarding, which the kernel
+allows only when the *arriving interface's* ``forwarding`` switch is on
+(``ip_forward`` sets them all), then FORWARD and on as above.
+
+Every hook runs the chains of all three firewalls (:mod:`checks.netfilter`).
+The reply then travels back with conntrack state ESTABLISHED: NAT is undone,
+not re-applied, and the sender's own INPUT chain must let it in.
+
+It is pure logic on :class:`lab.state.WorldState`, so tests feed it snapshots
+built by hand or recorded as JSON; the probes tell *whether* a packet got
+through, the tracer tells *why not*. Diagnoses are typed (:class:`Diagnosis`
+with a :class:`checks.causes.Cause`), and a loss the model cannot explain is
+:attr:`Cause.UNEXPLAINED` with its evidence, never a blank.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from checks.causes import Cause
-from lab.state import Link, Namespace, Route, Rule, WorldState
+from checks.netfilter import Flow, Packet, Verdict, match_one, run_hook, translate
+from lab.rules import Firewall, Rule
+from lab.state import Link, Namespace, Route, WorldState
 
 UPLINK = "eth0"
+OUTSIDE = ("host", "internet")
+
+__all__ = ["Diagnosis", "Flow", "Tracer", "lookup", "unexplained"]
 
 
 @dataclass(frozen=True)
@@ -48,11 +66,28 @@ class Diagnosis:
 
 
 @dataclass
-class _Delivered:
+class _Trail:
+    """What the walk has seen so far: the hops (evidence), NAT done, rules it could not judge."""
+
+    origin: str
+    hops: list[str] = field(default_factory=list)
+    nat: list[tuple[str, Flow, Flow]] = field(default_factory=list)  # (ns, before, after)
+    uncertain: list[tuple[str, Rule]] = field(default_factory=list)
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class _Arrival:
     ns: str
-    src_ip: str  # the source address as the receiver sees it
-    nat: list[tuple[str, str]]  # (namespace that translated, original source)
-    hops: list[str]
+    flow: Flow  # as the receiver sees it (after any NAT)
+    in_if: str | None
+
+
+#: (bridge namespace, bridge, port the frame came in on, port it leaves by)
+Crossing = tuple[str, str, str, str]
+
+
+_EMPTY_FW = Firewall()
 
 
 def _ip(value: str) -> ipaddress.IPv4Address:
@@ -85,22 +120,6 @@ def _source_for(ns: Namespace, route: Route) -> str | None:
     return None
 
 
-def _matches_addr(spec: str | None, negated: bool, ip: str) -> bool:
-    if spec is None:
-        return True
-    inside = _ip(ip) in ipaddress.IPv4Network(spec, strict=False)
-    return inside != negated
-
-
-def _matches_if(spec: str | None, negated: bool, name: str | None) -> bool:
-    if spec is None:
-        return True
-    if name is None:
-        return negated
-    hit = spec == name or (spec.endswith("+") and name.startswith(spec[:-1]))
-    return hit != negated
-
-
 def _rule_matches(
     rule: Rule,
     src: str,
@@ -110,30 +129,11 @@ def _rule_matches(
     proto: str,
     port: int | None,
 ) -> bool:
-    if not _matches_addr(rule.source, rule.source_negated, src):
-        return False
-    if not _matches_addr(rule.destination, rule.destination_negated, dst):
-        return False
-    if not _matches_if(rule.in_if, rule.in_negated, in_if):
-        return False
-    if not _matches_if(rule.out_if, rule.out_negated, out_if):
-        return False
-    if rule.protocol and rule.protocol not in (proto, "all"):
-        return False
-    return not (rule.dport and (port is None or str(port) != rule.dport))
-
-
-def _chain_verdict(
-    ns: Namespace,
-    table: str,
-    chain: str,
-    flow: tuple[str, str, str | None, str | None, str, int | None],
-) -> tuple[str, Rule | None]:
-    """First terminal verdict in a built-in chain (user chains are not followed)."""
-    for rule in ns.firewall.in_chain(table, chain):
-        if rule.target in ("ACCEPT", "DROP", "REJECT") and _rule_matches(rule, *flow):
-            return rule.target, rule
-    return ns.firewall.policy(table, chain), None
+    """Does ``rule`` match this packet (a NEW one)? Unmodelled matches count as no."""
+    flow = Flow("", dst, proto, port, src=src)
+    packet = Packet(flow, in_if, out_if)
+    empty = Namespace("", (), (), 0, _EMPTY_FW)
+    return all(match_one(m, empty, packet) for m in rule.matches)
 
 
 def unexplained(
@@ -159,6 +159,8 @@ def unexplained(
 class Tracer:
     def __init__(self, state: WorldState) -> None:
         self.state = state
+        #: the walk of the last :meth:`trace_flow` (its hops are evidence for the unexplained)
+        self.last_trail: _Trail | None = None
 
     # -------------------------------------------------------------- public
 
@@ -166,16 +168,8 @@ class Tracer:
         self, src_ns: str, dst: str, proto: str = "icmp", port: int | None = None
     ) -> Diagnosis | None:
         """The primary cause why ``src_ns`` cannot reach ``dst``, or None if the path is fine."""
-        if self.state.ns(src_ns) is None:
-            return Diagnosis(
-                Cause.NETNS_MISSING,
-                f"There is no network namespace called {src_ns} (yet), so nothing can run in it.",
-                [f"ip netns list: {', '.join(self.state.learner_namespaces()) or '(empty)'}"],
-            )
-        outcome = self._forward(src_ns, None, dst, proto, port, depth=0, hops=[], nat=[])
-        if isinstance(outcome, Diagnosis):
-            return outcome
-        return self._reply(outcome, src_ns, dst, proto, port)
+        sport = 40000 if proto in ("tcp", "udp") else None
+        return self.trace_flow(Flow(src_ns, dst, proto, port, sport=sport))
 
     def explain(
         self, src_ns: str, dst: str, proto: str = "icmp", port: int | None = None
@@ -183,144 +177,516 @@ class Tracer:
         """Why ``src_ns`` could not reach ``dst``, after a probe showed it cannot: never None.
 
         When the model sees nothing wrong the answer is :attr:`Cause.UNEXPLAINED`, with
-        the path the model followed and the commands that show what the kernel did.
+        the path the model followed, the rules it could not judge, and the commands
+        that show what the kernel did.
         """
         found = self.trace(src_ns, dst, proto, port)
         if found is not None:
             return found
-        return unexplained(src_ns, dst, proto, port, self._path_evidence(src_ns, dst))
+        trail = self.last_trail
+        evidence = list(trail.hops) if trail else []
+        if trail:
+            evidence += [
+                f"{ns}: not modelled, could decide: {rule.listing()} ({rule.backend})"
+                for ns, rule in trail.uncertain
+            ]
+        return unexplained(src_ns, dst, proto, port, evidence)
 
-    def _path_evidence(self, src_ns: str, dst: str) -> list[str]:
-        route, _ = lookup(self.state.namespaces[src_ns], dst)
-        return [f"{src_ns}: ip route get {dst} -> {route.text() if route else 'unreachable'}"]
-
-    # ------------------------------------------------------------- forward
-
-    def _forward(
-        self,
-        ns_name: str,
-        src_ip: str | None,
-        dst: str,
-        proto: str,
-        port: int | None,
-        depth: int,
-        hops: list[str],
-        nat: list[tuple[str, str]],
-        in_if: str | None = None,
-    ) -> _Delivered | Diagnosis:
-        ns = self.state.namespaces[ns_name]
-        if depth > 6:
-            return Diagnosis(Cause.ROUTE_MISSING, "The packet goes round in a loop.", hops)
-        dst = self._dnat(ns_name, ns, src_ip, dst, proto, port, in_if, hops)
-        if isinstance(dst, Diagnosis):
-            return dst
-        if ns.owns(dst):
-            if src_ip is not None:
-                blocked = self._firewall(
-                    ns_name, ns, "INPUT", src_ip, dst, in_if, None, proto, port
-                )
-                if blocked:
-                    return Diagnosis(blocked[0], blocked[1], [*hops, blocked[2]])
-            if src_ip is None:
-                lo = ns.link("lo")
-                if lo is not None and not lo.up:
-                    return Diagnosis(
-                        Cause.LINK_DOWN,
-                        f"In {ns_name} the loopback interface lo is down, so even its own "
-                        f"address {dst} does not answer. Bring lo up.",
-                        [f"{ns_name}: lo is DOWN"],
-                    )
-                src_ip = dst
-            hops.append(f"{ns_name}: {dst} is a local address")
-            return _Delivered(ns_name, src_ip, nat, hops)
-        if ns_name == "internet" and src_ip is not None:
-            return self._lost_outside(dst, hops)
-        if src_ip is not None and ns.ip_forward == 0:
+    def trace_flow(self, flow: Flow) -> Diagnosis | None:
+        """Follow ``flow`` from its namespace there and back; None if nothing stops it."""
+        trail = _Trail(flow.src_ns)
+        self.last_trail = trail
+        if self.state.ns(flow.src_ns) is None:
             return Diagnosis(
-                Cause.IP_FORWARD_OFF,
-                f"The packet reached {ns_name}, which would have to pass it on to {dst}, "
-                f"but {ns_name} does not forward packets: net.ipv4.ip_forward is 0 there.",
-                [*hops, f"{ns_name}: net.ipv4.ip_forward = 0 (dropped here)"],
+                Cause.NETNS_MISSING,
+                f"There is no network namespace called {flow.src_ns} (yet), so nothing can "
+                "run in it.",
+                [f"ip netns list: {', '.join(self.state.learner_namespaces()) or '(empty)'}"],
             )
-        route, twins = lookup(ns, dst)
+        before = self._before_sending(flow)
+        if before is not None:
+            return before
+        got = self._originate(flow.src_ns, flow, trail)
+        if isinstance(got, Diagnosis):
+            return got
+        return self._answer(got, flow, trail)
+
+    # --------------------------------------------------- leaving a namespace
+
+    def _originate(self, ns_name: str, flow: Flow, trail: _Trail) -> _Arrival | Diagnosis:
+        """A packet made in ``ns_name`` (a request, or a reply to one)."""
+        ns = self.state.namespaces[ns_name]
+        if self._is_local(ns, flow.dst):
+            return self._loopback(ns_name, ns, flow, trail)
+        route, twins = lookup(ns, flow.dst)
+        wrong = self._prefix_problem(ns_name, ns, flow.dst, route, trail)
+        if wrong is not None:
+            return wrong
         if route is None:
-            return self._no_route(ns_name, ns, dst, hops, routed=src_ip is not None)
-        hops.append(f"{ns_name}: ip route get {dst} -> {route.text()}")
+            return self._no_route(ns_name, ns, flow.dst, trail, routed=False)
+        trail.hops.append(f"{ns_name}: ip route get {flow.dst} -> {route.text()}")
         out = ns.link(route.dev) if route.dev else None
         if out is None:
             return Diagnosis(
-                Cause.LINK_MISSING, f"{ns_name} routes {dst} to a missing device.", hops
+                Cause.LINK_MISSING, f"{ns_name} routes {flow.dst} to a missing device.", trail.hops
             )
-        if src_ip is None:
-            src_ip = _source_for(ns, route)
-            if src_ip is None:
+        if flow.src is None:
+            src = _source_for(ns, route)
+            if src is None:
                 return Diagnosis(
                     Cause.ADDRESS_MISSING,
                     f"{ns_name} has no IPv4 address to send from. Give its interface an "
                     "address with `ip addr add`.",
-                    [*hops, f"{ns_name}: no IPv4 address on any interface"],
+                    [*trail.hops, f"{ns_name}: no IPv4 address on any interface"],
                 )
-            blocked = self._firewall(
-                ns_name, ns, "OUTPUT", src_ip, dst, None, out.name, proto, port
+            flow = replace(flow, src=src)
+        verdict = self._hook(ns_name, ns, "output", Packet(flow, None, out.name), trail)
+        if not verdict.accepted:
+            return self._blocked(ns_name, "OUTPUT", verdict, flow, trail)
+        if verdict.nat is not None:
+            changed = translate(flow, verdict.nat, ns, out.name)
+            trail.hops.append(
+                f"{ns_name}: OUTPUT DNAT {flow.dst} -> {verdict.nat.to_destination} "
+                f"({verdict.nat.backend})"
             )
-            if blocked:
-                return Diagnosis(blocked[0], blocked[1], [*hops, blocked[2]])
-        elif in_if is not None:
-            verdict, rule = _chain_verdict(
-                ns, "filter", "FORWARD", (src_ip, dst, in_if, out.name, proto, port)
-            )
-            if verdict != "ACCEPT":
-                return Diagnosis(
-                    Cause.FORWARD_BLOCKED,
-                    f"{ns_name} would forward the packet from {in_if} to {out.name}, but "
-                    "its iptables FORWARD chain drops it.",
-                    [
-                        *hops,
-                        f"{ns_name}: " + (f"-A FORWARD {rule.text}" if rule else "-P FORWARD DROP"),
-                    ],
-                )
-        down = self._link_problem(ns_name, out)
-        if down:
-            return Diagnosis(Cause.LINK_DOWN, down, [*hops, down])
-        translated = self._snat(ns_name, ns, src_ip, dst, out.name, proto, port, in_if)
-        if translated != src_ip:
-            hops.append(f"{ns_name}: MASQUERADE rewrites the source {src_ip} -> {translated}")
-            nat = [*nat, (ns_name, src_ip)]
-            src_ip = translated
-        next_hop = route.gateway or dst
-        found = self._neighbour(ns_name, out, next_hop)
-        if found is None:
-            return self._nobody_answers(ns_name, out, route, twins, next_hop, dst, hops)
-        there, there_if = found
-        hops.append(f"{ns_name} -> {there} (arrives on {there_if})")
-        return self._forward(there, src_ip, dst, proto, port, depth + 1, hops, nat, in_if=there_if)
+            trail.nat.append((ns_name, flow, changed))
+            flow = changed
+            if self._is_local(ns, flow.dst):
+                return self._loopback(ns_name, ns, flow, trail, nat_done=True)
+            route, twins = lookup(ns, flow.dst)
+            if route is None:
+                return self._no_route(ns_name, ns, flow.dst, trail, routed=False)
+            out = ns.link(route.dev) if route.dev else None
+            if out is None:
+                return Diagnosis(Cause.LINK_MISSING, f"{ns_name}: no device", trail.hops)
+        return self._transmit(ns_name, ns, flow, route, twins, out, None, trail)
 
-    def _firewall(
+    def _loopback(
+        self, ns_name: str, ns: Namespace, flow: Flow, trail: _Trail, nat_done: bool = False
+    ) -> _Arrival | Diagnosis:
+        """A packet for one of the namespace's own addresses: out and in again through lo."""
+        lo = ns.link("lo")
+        if lo is not None and not lo.up:
+            return Diagnosis(
+                Cause.LINK_DOWN,
+                f"In {ns_name} the loopback interface lo is down, so even its own "
+                f"address {flow.dst} does not answer. Bring lo up.",
+                [f"{ns_name}: lo is DOWN"],
+            )
+        if flow.src is None:
+            flow = replace(flow, src=flow.dst)
+        if not nat_done:
+            verdict = self._hook(ns_name, ns, "output", Packet(flow, None, "lo"), trail)
+            if not verdict.accepted:
+                return self._blocked(ns_name, "OUTPUT", verdict, flow, trail)
+            if verdict.nat is not None:
+                changed = translate(flow, verdict.nat, ns, "lo")
+                trail.hops.append(
+                    f"{ns_name}: OUTPUT DNAT {flow.dst} -> {verdict.nat.to_destination} "
+                    f"({verdict.nat.backend})"
+                )
+                trail.nat.append((ns_name, flow, changed))
+                if not self._is_local(ns, changed.dst):
+                    return self._originate(ns_name, replace(changed, reply=changed.reply), trail)
+                flow = changed
+        verdict = self._hook(ns_name, ns, "input", Packet(flow, "lo", None), trail)
+        if not verdict.accepted:
+            return self._blocked(ns_name, "INPUT", verdict, flow, trail)
+        trail.hops.append(f"{ns_name}: {flow.dst} is a local address")
+        return _Arrival(ns_name, flow, "lo")
+
+    def _transmit(
         self,
         ns_name: str,
         ns: Namespace,
-        chain: str,
-        src: str,
-        dst: str,
+        flow: Flow,
+        route: Route,
+        twins: list[Route],
+        out: Link,
         in_if: str | None,
-        out_if: str | None,
-        proto: str,
-        port: int | None,
-    ) -> tuple[Cause, str, str] | None:
-        """(cause, explanation, evidence) if the filter ``chain`` drops this packet."""
-        verdict, rule = _chain_verdict(ns, "filter", chain, (src, dst, in_if, out_if, proto, port))
-        if verdict == "ACCEPT":
+        trail: _Trail,
+    ) -> _Arrival | Diagnosis:
+        """Out of ``out``: the link, POSTROUTING (SNAT), then ARP for the next hop."""
+        down = self._link_problem(ns_name, out)
+        if down:
+            return Diagnosis(Cause.LINK_DOWN, down, [*trail.hops, down])
+        verdict = self._hook(ns_name, ns, "postrouting", Packet(flow, in_if, out.name), trail)
+        if not verdict.accepted:
+            return self._blocked(ns_name, "POSTROUTING", verdict, flow, trail)
+        if verdict.nat is not None:
+            changed = translate(flow, verdict.nat, ns, out.name)
+            if changed.src != flow.src:
+                trail.hops.append(
+                    f"{ns_name}: {verdict.nat.target} rewrites the source {flow.src} -> "
+                    f"{changed.src} ({verdict.nat.backend})"
+                )
+                trail.nat.append((ns_name, flow, changed))
+                flow = changed
+        if flow.reply:
+            flow = self._undo_dnat(ns_name, flow, trail)
+        next_hop = route.gateway or flow.dst
+        found = self._neighbour(ns_name, out, next_hop)
+        if found is None:
+            return self._nobody_answers(ns_name, out, route, twins, next_hop, flow, trail)
+        there, there_if, crossing = found
+        if crossing is not None:
+            blocked = self._bridged(crossing, flow, trail)
+            if blocked is not None:
+                return blocked
+        trail.hops.append(f"{ns_name} -> {there} (arrives on {there_if})")
+        trail.depth += 1
+        if trail.depth > 8:
+            return Diagnosis(Cause.ROUTE_MISSING, "The packet goes round in a loop.", trail.hops)
+        return self._arrive(there, flow, there_if, trail, gateway=route.gateway)
+
+    # ------------------------------------------------- arriving in a namespace
+
+    def _arrive(
+        self, ns_name: str, flow: Flow, in_if: str, trail: _Trail, gateway: str | None
+    ) -> _Arrival | Diagnosis:
+        ns = self.state.namespaces[ns_name]
+        link = ns.link(in_if)
+        if ns_name == "internet" and not ns.owns(flow.dst):
+            return self._lost_outside(flow.dst, trail)
+        if flow.src is not None and ns.owns(flow.src) and not _ip(flow.src).is_loopback:
+            return self._martian(ns_name, flow, in_if, trail)
+        refused = self._rp_filter(ns_name, ns, link, flow, trail)
+        if refused is not None:
+            return refused
+        if flow.reply:
+            flow = self._undo_snat(ns_name, flow, trail)
+        verdict = self._hook(ns_name, ns, "prerouting", Packet(flow, in_if, None), trail)
+        if not verdict.accepted:
+            return self._blocked(ns_name, "PREROUTING", verdict, flow, trail)
+        if verdict.nat is not None:
+            changed = translate(flow, verdict.nat, ns, None)
+            trail.hops.append(
+                f"{ns_name}: PREROUTING DNAT {flow.dst} -> {verdict.nat.to_destination} "
+                f"({verdict.nat.backend})"
+            )
+            trail.nat.append((ns_name, flow, changed))
+            flow = changed
+        if self._is_local(ns, flow.dst):
+            verdict = self._hook(ns_name, ns, "input", Packet(flow, in_if, None), trail)
+            if not verdict.accepted:
+                return self._blocked(ns_name, "INPUT", verdict, flow, trail)
+            trail.hops.append(f"{ns_name}: {flow.dst} is a local address")
+            return _Arrival(ns_name, flow, in_if)
+        if link is not None and not ns.forwards_from(link):
+            return self._not_forwarding(ns_name, ns, link, flow, trail, gateway)
+        route, twins = lookup(ns, flow.dst)
+        if route is None:
+            return self._no_route(ns_name, ns, flow.dst, trail, routed=True)
+        trail.hops.append(f"{ns_name}: ip route get {flow.dst} -> {route.text()}")
+        out = ns.link(route.dev) if route.dev else None
+        if out is None:
+            return Diagnosis(
+                Cause.LINK_MISSING, f"{ns_name} routes {flow.dst} to a missing device.", trail.hops
+            )
+        verdict = self._hook(ns_name, ns, "forward", Packet(flow, in_if, out.name), trail)
+        if not verdict.accepted:
+            return self._forward_blocked(ns_name, verdict, flow, in_if, out.name, trail)
+        return self._transmit(ns_name, ns, flow, route, twins, out, in_if, trail)
+
+    def _bridged(self, crossing: Crossing, flow: Flow, trail: _Trail) -> Diagnosis | None:
+        """A frame switched by a bridge: br_netfilter sends it through the owner's hooks."""
+        bns_name, bridge, in_port, out_port = crossing
+        bns = self.state.namespaces[bns_name]
+        if bns.bridge_nf_call_iptables != 1:
             return None
-        what = "packets it sends" if chain == "OUTPUT" else "packets addressed to it"
-        return (
+        packet = Packet(flow, bridge, bridge)
+        for hook in ("prerouting", "forward", "postrouting"):
+            verdict = self._hook(bns_name, bns, hook, packet, trail)
+            if verdict.accepted:
+                continue
+            return Diagnosis(
+                Cause.FORWARD_BLOCKED if hook == "forward" else Cause.FIREWALL_BLOCKED,
+                f"The frame from {in_port} to {out_port} is switched by the bridge {bridge} in "
+                f"{bns_name}, not routed; but net.bridge.bridge-nf-call-iptables is 1 there "
+                f"(br_netfilter: Docker's default), so bridged IPv4 frames also pass "
+                f"{bns_name}'s {hook.upper()} hook, where {verdict.what()} drops them. "
+                f"Accept them (e.g. `iptables -A FORWARD -i {bridge} -o {bridge} -j ACCEPT`) "
+                "or set bridge-nf-call-iptables to 0.",
+                [
+                    *trail.hops,
+                    f"{bns_name}: {bridge} bridges {in_port} -> {out_port}",
+                    f"{bns_name}: net.bridge.bridge-nf-call-iptables = 1",
+                    verdict.evidence(bns_name),
+                ],
+            )
+        trail.hops.append(
+            f"{bns_name}: {bridge} bridges {in_port} -> {out_port} "
+            "(br_netfilter: its FORWARD hook accepts)"
+        )
+        return None
+
+    def _hook(
+        self, ns_name: str, ns: Namespace, hook: str, packet: Packet, trail: _Trail
+    ) -> Verdict:
+        verdict = run_hook(ns, hook, packet, nat=not packet.flow.reply)
+        trail.uncertain.extend((ns_name, rule) for rule in verdict.uncertain)
+        return verdict
+
+    def _undo_snat(self, ns_name: str, flow: Flow, trail: _Trail) -> Flow:
+        """Conntrack gives a reply to a masqueraded request its original destination back."""
+        for where, before, after in trail.nat:
+            if where == ns_name and before.src != after.src and flow.dst == after.src:
+                trail.hops.append(f"{ns_name}: conntrack sends the reply on to {before.src}")
+                return replace(flow, dst=before.src or flow.dst, dport=before.sport)
+        return flow
+
+    def _undo_dnat(self, ns_name: str, flow: Flow, trail: _Trail) -> Flow:
+        """Conntrack gives a reply from a DNAT target the address the client asked for."""
+        for where, before, after in trail.nat:
+            if where == ns_name and before.dst != after.dst and flow.src == after.dst:
+                return replace(flow, src=before.dst, sport=before.dport)
+        return flow
+
+    def _is_local(self, ns: Namespace, ip: str) -> bool:
+        return ns.owns(ip) is not None or _ip(ip).is_loopback
+
+    # --------------------------------------------------------------- reply
+
+    def _answer(self, there: _Arrival, request: Flow, trail: _Trail) -> Diagnosis | None:
+        receiver = self.state.namespaces[there.ns]
+        if request.proto == "tcp" and request.dport is not None:
+            port = there.flow.dport
+            listening = any(
+                p == port and a in ("0.0.0.0", there.flow.dst) for a, p in receiver.listening
+            )
+            if not listening:
+                return self._service_down(there, request, trail)
+        wrong = self._wrong_owner(there, request, trail)
+        if wrong is not None:
+            return wrong
+        if there.ns == request.src_ns and not trail.nat:
+            return None
+        reply = there.flow.answer(there.ns)
+        trail.hops.append(f"reply from {there.ns} to {reply.dst}")
+        back = self._originate(there.ns, reply, trail)
+        if isinstance(back, Diagnosis):
+            return self._explain_reply_failure(back, there, request.src_ns, trail)
+        if back.ns != request.src_ns:
+            return Diagnosis(
+                Cause.ROUTE_MISSING,
+                f"Replies from {there.ns} end up in {back.ns} instead of {request.src_ns}.",
+                trail.hops,
+            )
+        return None
+
+    # ------------------------------------------------------ firewall verdicts
+
+    def _blocked(
+        self, ns_name: str, chain: str, verdict: Verdict, flow: Flow, trail: _Trail
+    ) -> Diagnosis:
+        what = {
+            "OUTPUT": "packets it sends",
+            "INPUT": "packets addressed to it",
+            "PREROUTING": "packets arriving",
+            "POSTROUTING": "packets leaving",
+        }[chain]
+        reply = " (the replies: conntrack state ESTABLISHED)" if flow.reply else ""
+        return Diagnosis(
             Cause.FIREWALL_BLOCKED,
-            f"The iptables {chain} chain of {ns_name} drops {what} ({src} -> {dst}).",
-            f"{ns_name}: " + (f"-A {chain} {rule.text}" if rule else f"-P {chain} {verdict}"),
+            f"In {ns_name}, {verdict.what()} drops {what}{reply}: {flow.text()}.",
+            [*trail.hops, verdict.evidence(ns_name)],
         )
 
-    def _lost_outside(self, dst: str, hops: list[str]) -> Diagnosis:
+    def _forward_blocked(
+        self,
+        ns_name: str,
+        verdict: Verdict,
+        flow: Flow,
+        in_if: str,
+        out_if: str,
+        trail: _Trail,
+    ) -> Diagnosis:
+        reply = (
+            " These are the replies (conntrack state ESTABLISHED): a rule must let them back "
+            "in, e.g. `-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`."
+            if flow.reply
+            else ""
+        )
+        return Diagnosis(
+            Cause.FORWARD_BLOCKED,
+            f"{ns_name} would forward the packet from {in_if} to {out_if}, but "
+            f"{verdict.what()} drops it.{reply}",
+            [*trail.hops, verdict.evidence(ns_name)],
+        )
+
+    # ------------------------------------------------------------- routing
+
+    def _not_forwarding(
+        self,
+        ns_name: str,
+        ns: Namespace,
+        link: Link,
+        flow: Flow,
+        trail: _Trail,
+        gateway: str | None,
+    ) -> Diagnosis:
+        if ns_name not in OUTSIDE and gateway is not None:
+            return Diagnosis(
+                Cause.GATEWAY_WRONG,
+                f"{trail.origin}'s route sends packets for {flow.dst} to the gateway {gateway}, "
+                f"which is {ns_name}: a container, which does not route. The gateway is the "
+                "host's address on the bridge.",
+                [*trail.hops, f"{ns_name}: net.ipv4.ip_forward = {ns.ip_forward} (dropped here)"],
+            )
+        if ns.ip_forward == 0:
+            evidence = [*trail.hops, f"{ns_name}: net.ipv4.ip_forward = 0 (dropped here)"]
+            text = (
+                f"The packet reached {ns_name}, which would have to pass it on to {flow.dst}, "
+                f"but {ns_name} does not forward packets: net.ipv4.ip_forward is 0 there."
+            )
+            elsewhere = [
+                n
+                for n in self.state.learner_namespaces()
+                if n != ns_name and self.state.namespaces[n].ip_forward == 1
+            ]
+            if elsewhere:
+                text += (
+                    f" It is 1 in {elsewhere[0]}: the command ran in the wrong namespace "
+                    f"(inside {elsewhere[0]}, not in {ns_name})."
+                )
+                evidence.append(f"{elsewhere[0]}: net.ipv4.ip_forward = 1")
+            return Diagnosis(Cause.IP_FORWARD_OFF, text, evidence)
+        return Diagnosis(
+            Cause.IP_FORWARD_OFF,
+            f"{ns_name} forwards packets in general (net.ipv4.ip_forward is 1), but not those "
+            f"arriving on {link.name}: net.ipv4.conf.{link.name}.forwarding is 0, and the "
+            "kernel asks the arriving interface. Turn it back on with "
+            f"`sysctl -w net.ipv4.conf.{link.name}.forwarding=1`.",
+            [
+                *trail.hops,
+                f"{ns_name}: net.ipv4.conf.{link.name}.forwarding = 0 "
+                "(ip_forward = 1; dropped here)",
+            ],
+        )
+
+    def _rp_filter(
+        self, ns_name: str, ns: Namespace, link: Link | None, flow: Flow, trail: _Trail
+    ) -> Diagnosis | None:
+        """Reverse-path filter: would the reply to this source leave by the arriving link?"""
+        if link is None or flow.src is None or link.name == "lo":
+            return None
+        mode = ns.rp_filter(link)
+        if mode == 0:
+            return None
+        back, _ = lookup(ns, flow.src)
+        if back is not None and (mode == 2 or back.dev == link.name):
+            return None
+        leaves = f"by {back.dev}" if back is not None else "nowhere (no route)"
+        return Diagnosis(
+            Cause.RP_FILTER,
+            f"{ns_name} drops packets from {flow.src} arriving on {link.name}: reverse-path "
+            f"filtering (rp_filter = {mode}, {'strict' if mode == 1 else 'loose'}) wants a "
+            f"route back to the source through the same interface, but a reply would leave "
+            f"{leaves}.",
+            [
+                *trail.hops,
+                f"{ns_name}: net.ipv4.conf.{link.name}.rp_filter = {link.rp_filter}, "
+                f"all.rp_filter = {ns.rp_filter_all}",
+                f"{ns_name}: ip route get {flow.src} -> {back.text() if back else 'unreachable'}",
+            ],
+        )
+
+    def _martian(self, ns_name: str, flow: Flow, in_if: str, trail: _Trail) -> Diagnosis:
+        owners = [n for n, _ in self._owners(flow.src or "") if n != ns_name]
+        return Diagnosis(
+            Cause.ADDRESS_DUPLICATE,
+            f"Packets from {flow.src} arrive in {ns_name} on {in_if}, but {flow.src} is "
+            f"{ns_name}'s own address too, so the kernel drops them (a 'martian'): two "
+            f"namespaces ({', '.join([ns_name, *owners])}) have the same address. Give each "
+            "one its own.",
+            [*trail.hops, f"{ns_name} and {', '.join(owners) or 'another'} both have {flow.src}"],
+        )
+
+    def _before_sending(self, flow: Flow) -> Diagnosis | None:
+        """Mistakes visible before any packet moves: a duplicated destination."""
+        owners = [(n, link) for n, link in self._owners(flow.dst) if link.name != "lo"]
+        if len(owners) >= 2:
+            where = ", ".join(f"{link.name} in {n}" for n, link in owners)
+            return Diagnosis(
+                Cause.ADDRESS_DUPLICATE,
+                f"{flow.dst} is on more than one interface ({where}): which one answers "
+                f"depends on who asks and who answers ARP first. Give each its own address.",
+                [f"{n}: {link.name} has {flow.dst}" for n, link in owners],
+            )
+        return None
+
+    def _wrong_owner(self, there: _Arrival, request: Flow, trail: _Trail) -> Diagnosis | None:
+        """Delivered, but to a veth end that never left for its namespace."""
+        ns = self.state.namespaces[there.ns]
+        link = ns.owns(there.flow.dst)
+        if link is None or link.kind != "veth" or link.peer_elsewhere:
+            return None
+        peer = self.state.peer(there.ns, link)
+        if peer is None:
+            return None
+        return Diagnosis(
+            Cause.LINK_WRONG_NETNS,
+            f"{there.flow.dst} is on {link.name}, which is still in {there.ns} together with "
+            f"its other end {peer[1].name}: the veth end was never moved into its namespace, "
+            f"so {there.ns} answers for itself. Move it with "
+            f"`ip link set {link.name} netns NAME` and give it the address there.",
+            [*trail.hops, f"{there.ns}: has both {link.name} and {peer[1].name}"],
+        )
+
+    def _prefix_problem(
+        self, ns_name: str, ns: Namespace, dst: str, route: Route | None, trail: _Trail
+    ) -> Diagnosis | None:
+        """No on-link route because an address's prefix is narrower than its network's."""
+        if route is not None and route.dst != "default":
+            return None
+        for link in ns.links:
+            if link.name == "lo" or not link.up:
+                continue
+            for cidr in link.addresses:
+                mine = ipaddress.IPv4Interface(cidr)
+                for there, other, _ in self._segment(ns_name, link):
+                    for theirs in other.addresses:
+                        net = ipaddress.IPv4Interface(theirs).network
+                        if (
+                            net.prefixlen < mine.network.prefixlen
+                            and mine.ip in net
+                            and _ip(dst) in net
+                        ):
+                            return self._wrong_prefix(
+                                ns_name, link, mine, there, other, theirs, dst, trail
+                            )
+        return None
+
+    def _wrong_prefix(
+        self,
+        ns_name: str,
+        link: Link,
+        mine: ipaddress.IPv4Interface,
+        there: str,
+        other: Link,
+        theirs: str,
+        dst: str,
+        trail: _Trail,
+    ) -> Diagnosis:
+        want = ipaddress.IPv4Interface(theirs).network.prefixlen
+        return Diagnosis(
+            Cause.PREFIX_WRONG,
+            f"{link.name} in {ns_name} has {mine.with_prefixlen}, but the network on that "
+            f"cable is {ipaddress.IPv4Interface(theirs).network} ({other.name} in {there} "
+            f"has {theirs}). A /{mine.network.prefixlen} covers only itself, so {ns_name} "
+            f"gets no route to {dst} next door. The fix is the prefix, /{want}: "
+            f"`ip addr del {mine.with_prefixlen} dev {link.name}; "
+            f"ip addr add {mine.ip}/{want} dev {link.name}`.",
+            [
+                *trail.hops,
+                f"{ns_name}: {link.name} has {mine.with_prefixlen}; /{want} expected",
+                f"{there}: {other.name} has {theirs}",
+            ],
+        )
+
+    def _lost_outside(self, dst: str, trail: _Trail) -> Diagnosis:
         """A packet for a lab address went out of eth0: the sender had no better route."""
-        origin = hops[0].split(":", 1)[0] if hops else "host"
+        origin = trail.hops[0].split(":", 1)[0] if trail.hops else trail.origin
         owners = self._owners(dst)
         for name, ns in self.state.namespaces.items():
             for link in ns.links:
@@ -331,55 +697,16 @@ class Tracer:
                         f"its default gateway, out of eth0, where it is lost. The bridge "
                         f"{link.name} in {name} has no address yet; with one, {name} gets a "
                         "route to the containers.",
-                        [*hops, f"{name}: {link.name} has no IPv4 address"],
+                        [*trail.hops, f"{name}: {link.name} has no IPv4 address"],
                     )
         return Diagnosis(
             Cause.ROUTE_MISSING,
             f"{origin} has no route to {dst}, so the packet follows the default route out of "
             "eth0 to the internet, which knows nothing about private lab addresses.",
-            [*hops, f"internet: no route to {dst} (lost here)"],
+            [*trail.hops, f"internet: no route to {dst} (lost here)"],
         )
 
-    def _dnat(
-        self,
-        ns_name: str,
-        ns: Namespace,
-        src_ip: str | None,
-        dst: str,
-        proto: str,
-        port: int | None,
-        in_if: str | None,
-        hops: list[str],
-    ) -> str:
-        chain = "OUTPUT" if src_ip is None else "PREROUTING"
-        for rule in ns.firewall.in_chain("nat", chain):
-            if rule.target != "DNAT" or not rule.to_destination:
-                continue
-            if _rule_matches(rule, src_ip or dst, dst, in_if, None, proto, port):
-                new = rule.to_destination.split(":")[0]
-                hops.append(f"{ns_name}: {chain} DNAT {dst} -> {rule.to_destination}")
-                return new
-        return dst
-
-    def _snat(
-        self,
-        ns_name: str,
-        ns: Namespace,
-        src_ip: str,
-        dst: str,
-        out_if: str,
-        proto: str,
-        port: int | None,
-        in_if: str | None,
-    ) -> str:
-        for rule in ns.firewall.in_chain("nat", "POSTROUTING"):
-            if rule.target not in ("MASQUERADE", "SNAT"):
-                continue
-            if _rule_matches(rule, src_ip, dst, None, out_if, proto, port):
-                link = ns.link(out_if)
-                if link and link.addresses:
-                    return link.addresses[0].split("/")[0]
-        return src_ip
+    # ------------------------------------------------------------- layer 2
 
     def _link_problem(self, ns_name: str, link: Link) -> str | None:
         if not link.up:
@@ -406,42 +733,44 @@ class Tracer:
             return f"The bridge {link.name} in {ns_name} has no ports yet."
         return None
 
-    def _segment(self, ns_name: str, link: Link) -> list[tuple[str, Link]]:
-        """Everything on the other side of ``link`` at layer 2: (namespace, interface)."""
+    def _segment(self, ns_name: str, link: Link) -> list[tuple[str, Link, Crossing | None]]:
+        """Everything on the other side of ``link`` at layer 2, and the bridge crossed to it."""
         ns = self.state.namespaces[ns_name]
         if link.kind == "bridge":
-            out = []
+            out: list[tuple[str, Link, Crossing | None]] = []
             for port in ns.links:
                 if port.master == link.name and port.up:
                     peer = self.state.peer(ns_name, port)
                     if peer and peer[1].up:
-                        out.append(peer)
+                        out.append((peer[0], peer[1], None))
             return out
-        if link.kind == "veth":
-            peer = self.state.peer(ns_name, link)
-            if peer is None:
-                return []
-            pns, plink = peer
-            if plink.master:
-                bridge = self.state.namespaces[pns].link(plink.master)
-                if bridge is None or not bridge.up:
-                    return []
-                others = [
-                    p
-                    for port in self.state.namespaces[pns].links
-                    if port.master == bridge.name and port.name != plink.name and port.up
-                    for p in [self.state.peer(pns, port)]
-                    if p and p[1].up
-                ]
-                return [(pns, bridge), *others]
-            return [peer]
-        return []
+        if link.kind != "veth":
+            return []
+        peer = self.state.peer(ns_name, link)
+        if peer is None:
+            return []
+        pns, plink = peer
+        if not plink.master:
+            return [(pns, plink, None)]
+        bridge = self.state.namespaces[pns].link(plink.master)
+        if bridge is None or not bridge.up:
+            return []
+        found: list[tuple[str, Link, Crossing | None]] = [(pns, bridge, None)]
+        for port in self.state.namespaces[pns].links:
+            if port.master != bridge.name or port.name == plink.name or not port.up:
+                continue
+            far = self.state.peer(pns, port)
+            if far and far[1].up:
+                found.append((far[0], far[1], (pns, bridge.name, plink.name, port.name)))
+        return found
 
-    def _neighbour(self, ns_name: str, out: Link, ip: str) -> tuple[str, str] | None:
-        """Who answers ARP for ``ip`` behind ``out``: (namespace, arrival interface)."""
-        for there, link in self._segment(ns_name, out):
+    def _neighbour(
+        self, ns_name: str, out: Link, ip: str
+    ) -> tuple[str, str, Crossing | None] | None:
+        """Who answers ARP for ``ip`` behind ``out``: (namespace, arrival interface, bridge)."""
+        for there, link, crossing in self._segment(ns_name, out):
             if self.state.namespaces[there].owns(ip):
-                return there, link.name
+                return there, link.name, crossing
         return None
 
     def _owners(self, ip: str) -> list[tuple[str, Link]]:
@@ -453,9 +782,9 @@ class Tracer:
         ]
 
     def _no_route(
-        self, ns_name: str, ns: Namespace, dst: str, hops: list[str], routed: bool
+        self, ns_name: str, ns: Namespace, dst: str, trail: _Trail, routed: bool
     ) -> Diagnosis:
-        evidence = [*hops, f"{ns_name}: ip route get {dst} -> Network is unreachable"]
+        evidence = [*trail.hops, f"{ns_name}: ip route get {dst} -> Network is unreachable"]
         if all(link.name == "lo" for link in ns.links):
             return Diagnosis(
                 Cause.LINK_MISSING,
@@ -480,8 +809,7 @@ class Tracer:
                 f"anywhere. Give its interface an address.",
                 evidence,
             )
-        learner = ns_name not in ("host", "internet")
-        if learner and not any(r.dst == "default" for r in ns.routes):
+        if ns_name not in OUTSIDE and not any(r.dst == "default" for r in ns.routes):
             return Diagnosis(
                 Cause.GATEWAY_MISSING,
                 f"{ns_name} only knows its own subnet; {dst} is outside it and there is no "
@@ -490,9 +818,7 @@ class Tracer:
                 evidence,
             )
         return Diagnosis(
-            Cause.ROUTE_MISSING,
-            f"{ns_name} has no route that covers {dst}.",
-            evidence,
+            Cause.ROUTE_MISSING, f"{ns_name} has no route that covers {dst}.", evidence
         )
 
     def _nobody_answers(
@@ -502,9 +828,10 @@ class Tracer:
         route: Route,
         twins: list[Route],
         next_hop: str,
-        dst: str,
-        hops: list[str],
+        flow: Flow,
+        trail: _Trail,
     ) -> Diagnosis:
+        hops = trail.hops
         owners = self._owners(next_hop)
         if twins:
             winner = route.text()
@@ -524,8 +851,8 @@ class Tracer:
                     return Diagnosis(cause[0], cause[1], [*hops, *cause[2]])
             return Diagnosis(
                 Cause.GATEWAY_UNREACHABLE,
-                f"{ns_name} sends {dst} to its gateway {route.gateway}, but nothing reachable "
-                f"through {out.name} has that address.",
+                f"{ns_name} sends {flow.dst} to its gateway {route.gateway}, but nothing "
+                f"reachable through {out.name} has that address.",
                 [*hops, f"{ns_name}: no neighbour answers ARP for {route.gateway}"],
             )
         if owners:
@@ -539,11 +866,28 @@ class Tracer:
                 f"{out.name}, which does not lead there.",
                 hops,
             )
+        twin = self._twin_of_sender(ns_name, out, flow)
+        if twin is not None:
+            return twin
         return Diagnosis(
             Cause.ADDRESS_MISSING,
             f"Nothing in the world has the address {next_hop}; check the addresses you gave.",
             [*hops, f"no interface in any namespace has {next_hop}"],
         )
+
+    def _twin_of_sender(self, ns_name: str, out: Link, flow: Flow) -> Diagnosis | None:
+        """Nobody has the destination, but someone next door has the *sender's* address."""
+        for there, link, _ in self._segment(ns_name, out):
+            for cidr in link.addresses:
+                if flow.src and cidr.split("/")[0] == flow.src:
+                    return Diagnosis(
+                        Cause.ADDRESS_DUPLICATE,
+                        f"Nothing has {flow.dst}, and {link.name} in {there} has {flow.src}, the "
+                        f"same address as {ns_name}: it was probably meant to get {flow.dst}. "
+                        "Two interfaces on one segment must not share an address.",
+                        [f"{ns_name} and {there} ({link.name}) both have {flow.src}"],
+                    )
+        return None
 
     def _why_not_on_segment(
         self, ns_name: str, out: Link, owners: list[tuple[str, Link]]
@@ -589,55 +933,25 @@ class Tracer:
                 )
         return None
 
-    # --------------------------------------------------------------- reply
-
-    def _reply(
-        self, there: _Delivered, src_ns: str, dst: str, proto: str, port: int | None
-    ) -> Diagnosis | None:
-        receiver = self.state.namespaces[there.ns]
-        if proto == "tcp" and port is not None:
-            final_dst = self._final_dst(there)
-            listening = any(
-                p == port and a in ("0.0.0.0", final_dst) for a, p in receiver.listening
-            )
-            if not listening:
-                return self._service_down(there, src_ns, dst, port)
-        if there.ns == src_ns and not there.nat:
-            return None
-        hops: list[str] = [*there.hops, f"reply from {there.ns} to {there.src_ip}"]
-        back = self._forward(there.ns, None, there.src_ip, proto, None, 0, hops, [])
-        if isinstance(back, Diagnosis):
-            return self._explain_reply_failure(back, there, src_ns)
-        for nat_ns, original in reversed(there.nat):
-            if back.ns != nat_ns:
-                break
-            back = self._forward(nat_ns, None, original, proto, None, 0, back.hops, [])
-            if isinstance(back, Diagnosis):
-                return self._explain_reply_failure(back, there, src_ns)
-        if back.ns != src_ns:
-            return Diagnosis(
-                Cause.ROUTE_MISSING,
-                f"Replies from {there.ns} end up in {back.ns} instead of {src_ns}.",
-                back.hops,
-            )
-        return None
-
-    def _final_dst(self, there: _Delivered) -> str:
-        for hop in reversed(there.hops):
-            if hop.endswith("is a local address"):
-                return hop.split(": ", 1)[1].split(" ", 1)[0]
-        return ""
-
-    def _explain_reply_failure(self, back: Diagnosis, there: _Delivered, src_ns: str) -> Diagnosis:
-        if back.cause in ("route-missing", "gateway-missing") and there.ns == "internet":
-            return Diagnosis(
-                Cause.MASQUERADE_MISSING,
+    def _explain_reply_failure(
+        self, back: Diagnosis, there: _Arrival, src_ns: str, trail: _Trail
+    ) -> Diagnosis:
+        if back.cause in (Cause.ROUTE_MISSING, Cause.GATEWAY_MISSING) and there.ns == "internet":
+            text = (
                 f"The request reaches {there.ns}, but its source is the private address "
-                f"{there.src_ip}, and the outside world has no route back to it, so the "
-                "reply never comes. The host must masquerade (SNAT) outgoing traffic.",
-                back.evidence,
+                f"{there.flow.src}, and the outside world has no route back to it, so the "
+                "reply never comes. The host must masquerade (SNAT) outgoing traffic."
             )
-        if back.cause == "route-clash":
+            evidence = list(back.evidence)
+            misplaced = self._nat_elsewhere(("MASQUERADE", "SNAT"))
+            if misplaced:
+                text += (
+                    f" {misplaced[0]} has such a rule: the command ran in the wrong namespace "
+                    "(it belongs on the host)."
+                )
+                evidence.append(misplaced[1])
+            return Diagnosis(Cause.MASQUERADE_MISSING, text, evidence)
+        if back.cause == Cause.ROUTE_CLASH:
             return replace(
                 back,
                 explanation=f"The request from {src_ns} arrives, but the reply does not: "
@@ -645,39 +959,50 @@ class Tracer:
             )
         return back
 
-    def _service_down(self, there: _Delivered, src_ns: str, dst: str, port: int) -> Diagnosis:
+    def _nat_elsewhere(self, targets: tuple[str, ...]) -> tuple[str, str] | None:
+        """A learner namespace holding a NAT rule that belongs on the host."""
+        for name in self.state.learner_namespaces():
+            for rule in self.state.namespaces[name].firewall.rules:
+                if rule.target in targets:
+                    return name, f"{name}: {rule.listing()} ({rule.backend})"
+        return None
+
+    def _service_down(self, there: _Arrival, request: Flow, trail: _Trail) -> Diagnosis:
+        port = there.flow.dport or 0
+        dst = request.dst
         published = [
             (name, addr)
             for name, ns in self.state.namespaces.items()
             for addr, p in ns.listening
             if p == port and name != there.ns
         ]
-        if published and there.ns == "host" and dst == self._final_dst(there):
+        dnatted = any(where == "host" and b.dst != a.dst for where, b, a in trail.nat)
+        if published and there.ns == "host" and not dnatted:
             server = f"{published[0][1]}:{port} in {published[0][0]}"
-            if src_ns == "host":
+            if request.src_ns == "host":
                 return Diagnosis(
                     Cause.DNAT_LOCAL_MISSING,
                     f"A server listens on {server}, but a client on the host itself "
                     f"connecting to {dst}:{port} never passes PREROUTING; local traffic "
                     "needs a DNAT rule in the nat OUTPUT chain.",
-                    [*there.hops, f"host: nothing listens on {dst}:{port}"],
+                    [*trail.hops, f"host: nothing listens on {dst}:{port}"],
                 )
             return Diagnosis(
                 Cause.DNAT_MISSING,
                 f"A server listens on {server}, but nothing forwards {dst}:{port} to it: "
                 "traffic from outside needs a DNAT rule in the nat PREROUTING chain.",
-                [*there.hops, f"host: nothing listens on {dst}:{port}"],
+                [*trail.hops, f"host: nothing listens on {dst}:{port}"],
             )
-        if any("DNAT" in hop for hop in there.hops) and published:
+        if trail.nat and published:
             return Diagnosis(
                 Cause.DNAT_WRONG,
-                f"A DNAT rule sends the connection to {there.ns}, but the server listens on "
-                f"{published[0][1]}:{port} in {published[0][0]}.",
-                there.hops,
+                f"A DNAT rule sends the connection to {there.flow.dst}:{port} in {there.ns}, "
+                f"but the server listens on {published[0][1]}:{port} in {published[0][0]}.",
+                trail.hops,
             )
         return Diagnosis(
             Cause.SERVICE_DOWN,
             f"Nothing listens on TCP port {port} in {there.ns}: start the server first "
             "(and keep it running).",
-            [*there.hops, f"{there.ns}: no socket listening on port {port}"],
+            [*trail.hops, f"{there.ns}: no socket listening on port {port}"],
         )

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from checks.context import CheckContext
+from checks.diagnose import Diagnosis, Tracer
 from checks.engine import run_milestone
 from checks.report import MilestoneResult
 from lab.lessons import Milestone
+from lab.state import read_world
 from lab.world import World
 
 pytestmark = pytest.mark.integration
@@ -315,3 +317,124 @@ def test_firewall_blocked(world: World) -> None:
         **{"from": "host", "to": "8.8.8.8"},
     )
     assert_cause(r, "firewall-blocked", "host: -A OUTPUT -d 8.8.8.8/32 -j DROP")
+
+
+# ------------------------------------------------ the kernel's truth, traced
+
+BASE4 = CONTAINERS + BRIDGE
+GW7 = ARTICLE
+
+
+def traced(
+    world: World, script: str, src: str, dst: str, proto: str = "icmp", port: int | None = None
+) -> Diagnosis | None:
+    """The tracer's answer on a real snapshot of the world after ``script`` (no probe)."""
+    world.run(script, check=True, timeout=30)
+    return Tracer(read_world(world)).trace(src, dst, proto, port)
+
+
+def test_bridged_frames_meet_forward_through_br_netfilter(world: World) -> None:
+    r = judge(
+        world,
+        BASE4 + "iptables -P FORWARD DROP\n",
+        "ping",
+        **{"from": "netns0", "to": "172.18.0.20"},
+    )
+    assert_cause(r, "forward-blocked", "-P FORWARD DROP", "bridge-nf-call-iptables = 1")
+    assert "br_netfilter" in r.explanation and "iptables-nft" in r.explanation
+
+
+def test_per_interface_forwarding_off_names_the_interface(world: World) -> None:
+    script = BASE4 + GATEWAY + FORWARD + "sysctl -qw net.ipv4.conf.br0.forwarding=0\n"
+    diag = traced(world, script, "netns0", "8.8.8.8")
+    assert diag is not None and diag.cause == "ip-forward-off"
+    assert "net.ipv4.conf.br0.forwarding = 0" in "\n".join(diag.evidence)
+    assert "br0" in diag.explanation
+
+
+def test_ip_forward_written_in_the_wrong_namespace(world: World) -> None:
+    script = (
+        BASE4 + GATEWAY + "ip netns exec netns0 sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'\n"
+    )
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "8.8.8.8"})
+    assert_cause(r, "ip-forward-off", "netns0: net.ipv4.ip_forward = 1")
+    assert "It is 1 in netns0" in r.explanation and "wrong namespace" in r.explanation
+
+
+def test_a_slash_32_names_the_prefix_not_the_default_route(world: World) -> None:
+    script = (
+        "ip netns add netns0\nip link add veth0 type veth peer name ceth0 netns netns0\n"
+        "ip link set veth0 up; ip addr add 172.18.0.11/16 dev veth0\n"
+        "ip -n netns0 link set lo up; ip -n netns0 link set ceth0 up\n"
+        "ip -n netns0 addr add 172.18.0.10/32 dev ceth0\n"
+    )
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.11"})
+    assert_cause(r, "prefix-wrong", "netns0: ceth0 has 172.18.0.10/32; /16 expected")
+
+
+def test_the_senders_own_input_chain_drops_the_replies(world: World) -> None:
+    diag = traced(world, GW7 + "ip netns exec netns0 iptables -P INPUT DROP\n", "netns0", "8.8.8.8")
+    assert diag is not None and diag.cause == "firewall-blocked"
+    assert "netns0: -P INPUT DROP (iptables-nft)" in diag.evidence
+
+
+def test_replies_need_their_own_way_through_forward(world: World) -> None:
+    script = GW7 + "iptables -P FORWARD DROP\niptables -A FORWARD -i br0 -j ACCEPT\n"
+    diag = traced(world, script, "netns0", "8.8.8.8")
+    assert diag is not None and diag.cause == "forward-blocked"
+    assert "ESTABLISHED" in diag.explanation
+    fixed = "iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+    assert traced(world, fixed, "netns0", "8.8.8.8") is None
+
+
+def test_legacy_and_nft_are_two_hooks_that_must_both_accept(world: World) -> None:
+    script = GW7 + "iptables-legacy -A FORWARD -o eth0 -j DROP\n"
+    diag = traced(world, script, "netns0", "8.8.8.8")
+    assert diag is not None and diag.cause == "forward-blocked"
+    assert "host: -A FORWARD -o eth0 -j DROP (iptables-legacy)" in diag.evidence
+    assert "iptables-legacy" in diag.explanation
+
+
+def test_native_nftables_masquerade_and_drop_are_read(world: World) -> None:
+    script = (
+        BASE4 + GATEWAY + FORWARD + "nft add table ip nat\n"
+        "nft 'add chain ip nat postrouting { type nat hook postrouting priority 100; }'\n"
+        "nft add rule ip nat postrouting ip saddr 172.18.0.0/16 oifname != br0 masquerade\n"
+    )
+    assert traced(world, script, "netns0", "8.8.8.8") is None
+    drop = (
+        "nft 'add table inet lab'\n"
+        "nft 'add chain inet lab myforward { type filter hook forward priority 0; policy drop; }'\n"
+    )
+    diag = traced(world, drop, "netns0", "8.8.8.8")
+    assert diag is not None and diag.cause == "forward-blocked"
+    assert "inet lab myforward: policy drop (nftables)" in "\n".join(diag.evidence)
+
+
+def test_docker_style_chains_publish_the_port(world: World) -> None:
+    script = (
+        GW7
+        + SERVER
+        + (
+            "iptables -t nat -N DOCKER\n"
+            "iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n"
+            "iptables -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER\n"
+            "iptables -t nat -A DOCKER -i br0 -j RETURN\n"
+            "iptables -t nat -A DOCKER -p tcp --dport 5000 -j DNAT --to-destination 172.18.0.10:5000\n"
+            "iptables -P FORWARD DROP\niptables -N DOCKER\n"
+            "iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+            "iptables -A FORWARD -o br0 -j DOCKER\niptables -A FORWARD -i br0 -j ACCEPT\n"
+            "iptables -A DOCKER -d 172.18.0.10/32 -p tcp --dport 5000 -j ACCEPT\n"
+        )
+    )
+    assert traced(world, script, "internet", "10.0.2.15", "tcp", 5000) is None
+    assert traced(world, "", "host", "10.0.2.15", "tcp", 5000) is None
+    diag = traced(
+        world,
+        "iptables -D DOCKER -d 172.18.0.10/32 -p tcp --dport 5000 -j ACCEPT\n",
+        "internet",
+        "10.0.2.15",
+        "tcp",
+        5000,
+    )
+    assert diag is not None and diag.cause == "forward-blocked"
