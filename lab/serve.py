@@ -77,6 +77,9 @@ log = logging.getLogger("cnlab.serve")
 #: How long an app gets to quit after being asked, and then after SIGTERM.
 QUIT_GRACE = 3.0
 TERM_GRACE = 2.0
+#: Seconds between pings to each tab; a tab that does not answer within half of
+#: it is gone (a laptop put to sleep, a dropped network): its app is ended.
+HEARTBEAT = 4.0
 
 _HOST_HEADER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 _HOST_NAME = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
@@ -413,7 +416,7 @@ class LabServer(Server):
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One tab: start its own app and relay between the two until either ends."""
-        websocket = web.WebSocketResponse(heartbeat=15)
+        websocket = web.WebSocketResponse(heartbeat=HEARTBEAT)
         width = to_int(request.query.get("width", "80"), 80)
         height = to_int(request.query.get("height", "24"), 24)
         await websocket.prepare(request)

@@ -334,6 +334,72 @@ def _page_websocket_app(served: Served) -> dict[int, str | None]:
     return asyncio.run(scenario())
 
 
+def test_a_fresh_world_is_built_and_typing_never_quits(served: Served) -> None:
+    """Keys typed for the shell never answer a dialog (the ``n`` of ``netns`` quit the lab)."""
+    from lab.world import World
+
+    world = World(WORLD)
+    cnlab("down", "--world", WORLD)
+    origin = served.url.rstrip("/")
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as http:
+            tab = await http.ws_connect(
+                f"ws://127.0.0.1:{served.port}/ws?token={served.token}&width=120&height=40",
+                origin=origin,
+            )
+            assert b"\x1b[" in await _screen_data(tab, 60)
+            # typed at once, while the world is still being built
+            await tab.send_json(["stdin", "sudo ip netns add netns0\r"])
+            deadline = time.monotonic() + 60
+            while world.state() != "ready":
+                assert time.monotonic() < deadline, "the world was not built"
+                assert not tab.closed, "the lab quit"
+                await _screen_data(tab, 0.2)
+            await _screen_data(tab, 1)
+            await tab.send_json(["stdin", "\x15sudo ip netns add netns1\r"])
+            while "netns1" not in world.learner_namespaces():
+                assert time.monotonic() < deadline, "the command did not reach the shell"
+                assert not tab.closed, "the lab quit"
+                await _screen_data(tab, 0.2)
+            apps = [p for p in descendants(served.proc.pid) if cmdline(p)[-1:] == ["tui"]]
+            assert len(apps) == 1, "the lab is still running"
+            await tab.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_tab_that_goes_silent_ends_its_lab(served: Served) -> None:
+    """A tab that vanishes without closing its socket (a laptop asleep, a dropped network,
+    a browser that kept the page) is noticed by the heartbeat, and its lab ends."""
+    local = f"127.0.0.1:{served.port}"
+    request = "\r\n".join(
+        [
+            f"GET /ws?token={served.token} HTTP/1.1",
+            f"Host: {local}",
+            f"Origin: http://{local}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "",
+            "",
+        ]
+    )
+    with socket.create_connection(("127.0.0.1", served.port)) as silent:
+        silent.sendall(request.encode())
+        assert silent.recv(12) == b"HTTP/1.1 101"
+        deadline = time.monotonic() + 30
+        apps: dict[int, str | None] = {}
+        while not apps:
+            assert time.monotonic() < deadline, "no app started"
+            found = [p for p in descendants(served.proc.pid) if cmdline(p)[-1:] == ["tui"]]
+            apps = {p: start_time(p) for p in found}
+            time.sleep(0.1)
+        # The client neither reads nor answers pings, and never closes the connection.
+        assert wait_gone(apps, timeout=18) == [], "the lab outlived its silent tab"
+
+
 def test_refuses_other_sites_and_host_names(served: Served) -> None:
     port, token = served.port, served.token
     local = f"127.0.0.1:{port}"

@@ -39,12 +39,13 @@ def help_markdown() -> str:
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Yes/no question; Enter or y says yes, Escape or n says no."""
+    """Yes/no question: Enter presses the focused button (yes), Escape says no.
 
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", show=False),
-        Binding("n,escape", "answer(False)", "No", show=False),
-    ]
+    No letter answers it: keys typed for the shell while the dialog is up (the
+    ``n`` of ``netns``, the ``y`` of ``yes``) must not answer it by accident.
+    """
+
+    BINDINGS = [Binding("escape", "answer(False)", "No", show=False)]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "Cancel") -> None:
         super().__init__(classes="dialog")
@@ -55,8 +56,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog-box"):
             yield Static(self.question, classes="dialog-question")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.yes} (y)", variant="primary", id="yes")
-                yield Button(f"{self.no} (n)", id="no")
+                yield Button(f"{self.yes} (Enter)", variant="primary", id="yes")
+                yield Button(f"{self.no} (Esc)", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()

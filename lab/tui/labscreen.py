@@ -149,30 +149,19 @@ class LabScreen(Screen[None]):
             self.lesson = self.session.start_lesson(world_lesson, None)
             await self._show_lesson()
         if state != "ready":
-            what = "was left broken" if state == "broken" else "does not exist yet"
-            self.app.push_screen(
-                ConfirmScreen(
-                    f"The world {self.world.name!r} {what}.\n\n"
-                    f"Build it now, at the start of lesson {self.lesson.number} "
-                    f"({self.lesson.title})?",
-                    yes="Build",
-                    no="Quit",
-                ),
-                self._build_answer,
+            # Built without asking: a question here would be answered by the first
+            # keys the learner types for the shell (the browser view's `n` of `netns`).
+            what = "was left broken" if state == "broken" else "did not exist yet"
+            self.notify(
+                f"The world {self.world.name!r} {what}: building lesson {self.lesson.number}."
             )
-            self._show_note("no world yet")
+            self.build(self.lesson)
             return
         if world_lesson != self.lesson.id:
             self.build(self.lesson)
             return
         self.session.set_current(self.lesson)
         self._world_ready()
-
-    def _build_answer(self, yes: bool | None) -> None:
-        if yes:
-            self.build(self.lesson)
-        else:
-            self.app.exit(1)
 
     def _first_output(self) -> None:
         self.timings.setdefault("first_output", time.perf_counter())

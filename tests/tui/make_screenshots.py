@@ -35,8 +35,6 @@ async def shoot(size: tuple[int, int]) -> None:
     try:
         app = LabApp(world.name, "1", demo_char_delay=0.0, demo_pause=0.05)
         async with app.run_test(size=size) as pilot:
-            await wait(pilot, lambda: isinstance(app.screen, object) and app.screen is not app.lab)
-            await pilot.press("y")
             await wait(pilot, lambda: app.lab.ready and app.lab.report is not None)
             await pilot.press("f2")
             await pilot.pause(0.5)

@@ -131,7 +131,7 @@ def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> 
         # reset (confirmed): the namespace is gone, a new shell starts
         await pilot.press("f5")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        await pilot.press("enter")
         assert await wait_for(pilot, lambda: not app.lab.building and app.lab.ready, 15)
         assert built_world.learner_namespaces() == []
         await prompt(app, pilot)
@@ -182,7 +182,7 @@ def test_demo_types_the_solution_and_milestones_turn_green(built_world: World) -
         await prompt(app, pilot)
         await pilot.press("f7")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        await pilot.press("enter")
         narration = app.lab.query_one("#narration")
         assert await wait_for(pilot, lambda: "demo" in str(narration.render()), 5)
         ok = await wait_for(
@@ -196,18 +196,36 @@ def test_demo_types_the_solution_and_milestones_turn_green(built_world: World) -
     run(built_world, scenario, lesson="1")
 
 
-def test_missing_world_is_offered_and_built(tui_world: World) -> None:
+def test_missing_world_is_built_and_typing_never_quits(tui_world: World) -> None:
+    """No dialog on a fresh world: the keys typed for the shell (``n`` of ``netns``,
+    ``y``) answered a "Build (y) / Quit (n)" question and quit the lab (browser view)."""
+
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "does not exist yet" in app.screen.question
-        await pilot.press("y")
+        await pilot.press(*"sudo ip netns add netns0")  # typed at once, as in a browser
+        assert app.is_running and app.screen is app.lab
         assert await wait_for(pilot, lambda: app.lab.ready, 15)
         assert tui_world.state() == "ready"
         assert tui_world.lesson == "01-first"
         await prompt(app, pilot)
+        await pilot.press("ctrl+u")  # what was typed while the world was built reached the shell
+        await type_line(pilot, "ip netns add box")
+        assert await wait_for(pilot, lambda: passed(app, "box-exists"), 5), screen_text(app)
 
     run(tui_world, scenario)
+
+
+def test_a_confirmation_ignores_letters(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        await pilot.press("f6")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"yes no netns")
+        assert isinstance(app.screen, ConfirmScreen), "a letter answered the dialog"
+        await pilot.press("escape")
+        assert app.screen is app.lab
+        assert not progress.load(built_world.name).lesson("01-first").solution_shown
+
+    run(built_world, scenario, lesson="1")
 
 
 def test_finishing_the_last_lesson_shows_a_summary(built_world: World) -> None:
@@ -235,7 +253,7 @@ def test_help_solution_and_map_toggle(built_world: World) -> None:
         await pilot.press("escape")
         await pilot.press("f6")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        await pilot.press("enter")
         assert isinstance(app.screen, TextScreen)
         assert "sudo ip netns add box" in app.screen.markdown
         await pilot.press("escape")

@@ -108,8 +108,6 @@ def test_new_learner_goes_through_lesson_one(tmux: Tmux, tmp_path: Path) -> None
     command = f"{sys.executable} -m lab --world {world.name}"
     try:
         tmux.start(command, env)
-        tmux.wait("does not exist yet", 10)
-        tmux.keys("y")
         tmux.wait("[host]", 15)
         tmux.wait("0/3 ✔", 10)
         tmux.type("sudo ip netns add box")
