@@ -56,7 +56,9 @@ ROUTER_ADDR = "10.0.2.2"
 INTERNET_ADDR = "8.8.8.8"
 
 #: The learner's helpers (lab/assets/): first in every PATH inside a world.
-HELPERS = ("sudo", "modprobe", "iptables")
+HELPERS = ("sudo", "su", "modprobe", "iptables")
+#: Helpers that also cover the real tool's file inside the world (called by full path).
+STAND_INS = ("sudo", "su")
 #: First in the PATH that Debian's profile, su and sudo's secure_path set for root.
 LOCAL_SBIN = "/usr/local/sbin"
 #: The real tools, without the helpers (lesson start scripts use these).
@@ -213,11 +215,8 @@ class World:
             shutil.copy2(ASSETS / name, self.dir / name)
         self.home.mkdir()
         shutil.copy2(ASSETS / "home.bashrc", self.home / ".bashrc")
-        (self.dir / "bashrc").write_text(
-            "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n"
-            + "".join(f"export {k}={_sh_quote(v)}\n" for k, v in self._shell_vars().items()),
-            encoding="utf-8",
-        )
+        shutil.copy2(ASSETS / "home.profile", self.home / ".profile")
+        self._write_rc_files()
         self.events_path.touch()
         self.write_meta(name=self.name, status="building", created=time.time())
 
@@ -236,6 +235,36 @@ class World:
         )
         dns = self._start_dns()
         self.write_meta(status=status, dns_pid=dns.pid)
+
+    def _write_rc_files(self) -> None:
+        """The world's own /etc/profile, /etc/bash.bashrc and sh's $ENV file.
+
+        They are bound over the machine's inside the world (see _world_mounts), so
+        every shell the learner starts there (login or not, bash or sh, through
+        sudo or su) keeps the helpers first in PATH and the lab's prompt, even
+        when its environment was reset. ``bashrc`` is what the lab's own shells
+        read (``bash --rcfile``): the world's bashrc, then the learner's.
+        """
+        etc = self.dir / "etc"
+        etc.mkdir()
+        exports = "".join(f"export {k}={_sh_quote(v)}\n" for k, v in self._shell_vars().items())
+        exports += f'[ "${{HOME:-/root}}" = /root ] && export HOME={_sh_quote(str(self.home))}\n'
+        profile_path = f"{self.dir / 'bin'}:{LOCAL_SBIN}:/usr/local/bin:{SYSTEM_PATH}"
+        bashrc_path = (
+            f'case ":$PATH:" in *":{LOCAL_SBIN}:"*) ;; '
+            f'*) export PATH="{self.dir / "bin"}:{LOCAL_SBIN}:$PATH" ;; esac\n'
+        )
+        for name, extra in (
+            ("profile", f"export PATH={profile_path}\n"),
+            ("bash.bashrc", bashrc_path),
+        ):
+            text = (ASSETS / name).read_text(encoding="utf-8")
+            (etc / name).write_text(text.replace("@EXPORTS@\n", exports + extra), encoding="utf-8")
+        shutil.copy2(ASSETS / "shrc", etc / "shrc")
+        (self.dir / "bashrc").write_text(
+            f". {_sh_quote(str(etc / 'bash.bashrc'))}\n[ -f ~/.bashrc ] && . ~/.bashrc\n",
+            encoding="utf-8",
+        )
 
     def _make_namespaces(self) -> None:
         """Create the world's mount and host network namespaces and pin them.
@@ -334,6 +363,9 @@ class World:
         )
         with contextlib.suppress(OSError):  # e.g. a dangling systemd-resolved link
             nsutil.mount(str(self.dir / "resolv.conf"), "/etc/resolv.conf", None, nsutil.MS_BIND)
+        for name in ("profile", "bash.bashrc"):  # the world's own, where the machine has one
+            if os.path.isfile(f"/etc/{name}"):
+                nsutil.mount(str(self.dir / "etc" / name), f"/etc/{name}", None, nsutil.MS_BIND)
 
     def _mount_helpers(self, helpers: dict[str, bytes]) -> None:
         """Put the learner's helpers first on every PATH a shell of the world may use.
@@ -368,9 +400,10 @@ class World:
                 if entry not in helpers:
                     os.symlink(f"{LOCAL_SBIN}/.host/{entry}", bin_dir / entry)
             nsutil.mount(str(bin_dir), LOCAL_SBIN, None, nsutil.MS_BIND | nsutil.MS_REC)
-        real_sudo = shutil.which("sudo", path="/usr/bin:/bin:/usr/sbin:/sbin")
-        if real_sudo:
-            nsutil.mount(str(bin_dir / "sudo"), os.path.realpath(real_sudo), None, nsutil.MS_BIND)
+        for tool in STAND_INS:
+            real = shutil.which(tool, path=SYSTEM_PATH)
+            if real:
+                nsutil.mount(str(bin_dir / tool), os.path.realpath(real), None, nsutil.MS_BIND)
 
     def _forget_other_worlds(self) -> None:
         """Detach every other world's folder (and the namespace files pinned in it)
@@ -534,6 +567,7 @@ class World:
             "PS0": '$(. "$CNLAB_DIR/ps0.sh")',
             "HISTFILE": str(self.dir / "history"),
             "HISTCONTROL": "",
+            "ENV": str(self.dir / "etc" / "shrc"),
         }
 
     def env(self, term: str | None = None) -> dict[str, str]:
