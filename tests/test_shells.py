@@ -112,3 +112,20 @@ def test_nested_shells_keep_the_lab_aliases_and_prompt(learner: Learner) -> None
     assert ns == "netns0"
     assert re.search(r"alias ip='ip -color=auto'", out), out
     assert "netns0" in out
+
+
+ARTICLE_TYPO = "sudo iptables -t nat -A POSTROUTING -s 172.18.0.0/16 !-o br0 -j MASQUERADE"
+
+
+@pytest.mark.parametrize("start", [None, "sudo nsenter --net=/var/run/netns/netns0", "bash"])
+def test_the_articles_bang_typo_typed_at_a_prompt_is_explained(
+    learner: Learner, start: str | None
+) -> None:
+    if start:
+        learner.child.sendline(start)
+        learner.prompt()
+    out, _ = learner.type(ARTICLE_TYPO)
+    assert "event not found" not in out, out
+    assert "write '! -o' instead of '!-o'" in out, out
+    out, _ = learner.type("history 2 | head -1")
+    assert "!-o br0" in out, out  # recorded as typed

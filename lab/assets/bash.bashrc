@@ -4,3 +4,6 @@
 [ -z "${PS1-}" ] && return
 @EXPORTS@
 shopt -s checkwinsize
+# No history expansion: the article's `!-o br0` must reach iptables (and the lab's
+# explanation of it) instead of bash's "!-o: event not found".
+set +H
