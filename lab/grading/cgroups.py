@@ -1,21 +1,38 @@
-"""Per-submission cgroups: a process limit, a memory limit and a device allow-list.
+"""Per-submission cgroups: processes, memory, CPU time, huge pages, devices.
 
 Root ignores ``RLIMIT_NPROC``, so only a cgroup stops a fork bomb run as root.
-Each sandbox gets its own group under the grader's current group, in every
-hierarchy that offers the controller (cgroup v1 ``pids``/``memory``/``devices``
-on hybrid machines, or the unified v2 tree's ``pids``/``memory``). The sandbox
-process joins them before it execs (``enter`` runs in the child), so every
-process the submission makes is counted from the start. ``destroy`` kills
+Each sandbox gets its own group, in every hierarchy that offers a controller
+(cgroup v1 ``pids``/``memory``/``cpu``/``hugetlb``/``devices`` on hybrid
+machines, the unified v2 tree's ``pids``/``memory``/``cpu``/``hugetlb``). The
+sandbox process joins them before it execs (``enter`` runs in the child), so
+every process the submission makes is counted from the start. ``destroy`` kills
 whatever is left in the groups (only the sandbox's processes can be there) and
 removes them.
+
+cgroup v2 has a rule v1 lacks, *no internal processes*: a group other than the
+root may either hold processes or hand controllers down to children, never
+both. A grader sitting in a group with processes (every systemd session or
+service) therefore cannot make limited children of its own group. It makes a
+subtree of its own instead (:func:`delegated`):
+
+* in the root group (no rule there): ``/cnlab-grade-RUN/`` beside it;
+* alone in its group (a ``systemd-run --scope -p Delegate=yes`` scope made for
+  it, see :func:`scope_argv`): the grader moves itself into a leaf
+  ``grader/`` of that group, which then hands controllers to the job leaves;
+* sharing its group with others (a container's shell): a sibling group
+  ``cnlab-grade-RUN/`` under the parent, which holds no processes.
+
+Every job is a leaf of that subtree; limits are written in the leaves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,10 +73,15 @@ def _mounted_hierarchies() -> list[tuple[Path, frozenset[str], bool]]:
     return found
 
 
-def hierarchies() -> dict[str, Hierarchy]:
-    """controller name -> the hierarchy that serves it (v1 preferred on hybrid machines)."""
+LIMITED = ("pids", "memory", "cpu", "hugetlb", "devices")
+V2_ENV = "CNLAB_CGROUP_V2_PARENT"  # where job leaves go in the v2 tree (see delegated)
+CPU_PERIOD_US = 100_000
+
+
+def _own_paths() -> tuple[dict[str, str], str | None]:
+    """controller -> our group's path in its v1 hierarchy, and our v2 path."""
     paths: dict[str, str] = {}
-    v2_path = "/"
+    v2_path = None
     with contextlib.suppress(OSError), open("/proc/self/cgroup", encoding="utf-8") as fh:
         for line in fh:
             _, names, path = line.rstrip("\n").split(":", 2)
@@ -67,9 +89,15 @@ def hierarchies() -> dict[str, Hierarchy]:
                 v2_path = path
             for c in names.split(","):
                 paths[c] = path
+    return paths, v2_path
+
+
+def hierarchies() -> dict[str, Hierarchy]:
+    """controller name -> the hierarchy that serves it (a controller is in one only)."""
+    paths, v2_path = _own_paths()
     found: dict[str, Hierarchy] = {}
     for point, ctrls, v2 in _mounted_hierarchies():
-        for wanted in ("pids", "memory", "devices"):
+        for wanted in LIMITED:
             if wanted not in ctrls or (wanted in found and not found[wanted].v2):
                 continue
             current = v2_path if v2 else paths.get(wanted)
@@ -77,6 +105,148 @@ def hierarchies() -> dict[str, Hierarchy]:
                 continue
             found[wanted] = Hierarchy(point, current, ctrls, v2)
     return found
+
+
+def v2_root() -> tuple[Path, str] | None:
+    """(mount point of the unified hierarchy, our group's path in it), if mounted."""
+    _, v2_path = _own_paths()
+    for point, _ctrls, v2 in _mounted_hierarchies():
+        if v2 and v2_path is not None and (point / v2_path.lstrip("/")).is_dir():
+            return point, v2_path
+    return None
+
+
+def _procs(group: Path) -> set[int]:
+    return {int(p) for p in (group / "cgroup.procs").read_text().split()}
+
+
+def _hand_down(group: Path, controllers: set[str]) -> None:
+    """Let ``group``'s children use ``controllers`` (a group holding no processes)."""
+    have = set((group / "cgroup.subtree_control").read_text().split())
+    missing = controllers - have
+    if missing:
+        (group / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in sorted(missing)))
+
+
+def _chain(root: Path, group: Path, controllers: set[str]) -> set[str]:
+    """Hand ``controllers`` down every group from ``root`` to ``group`` (exclusive of
+    ``group`` itself); return those that reached it."""
+    node = root
+    reached = set(controllers)
+    for part in group.relative_to(root).parts:
+        for c in sorted(reached):
+            with contextlib.suppress(OSError):
+                _hand_down(node, {c})
+        have = set((node / "cgroup.subtree_control").read_text().split())
+        reached &= have
+        node = node / part
+    return reached
+
+
+@dataclass
+class Subtree:
+    """The grader's own part of the v2 tree (see the module docstring)."""
+
+    parent: Path  # job leaves go here
+    made: Path | None  # a group we created (removed at the end)
+    home: Path | None  # where the grader was, when it moved itself into a leaf
+    leaf: Path | None  # the grader's own leaf
+
+
+def make_subtree(run_id: int) -> Subtree | None:
+    """Prepare the v2 groups of one grading run; None if v2 limits nothing here."""
+    found = v2_root()
+    if found is None:
+        return None
+    root, current = found
+    offered = set((root / "cgroup.controllers").read_text().split())
+    wanted = offered & {"pids", "memory", "cpu", "hugetlb"}
+    if not wanted:
+        return None
+    group = root / current.lstrip("/")
+    name = f"cnlab-grade-{run_id}"
+    if group == root:
+        parent = root / name
+        made, home, leaf = parent, None, None
+    elif _procs(group) <= {os.getpid()}:
+        # Alone (a delegated scope made for us): move into a leaf, then the group
+        # itself holds no process and may hand controllers down.
+        parent, made, home = group, None, group
+        leaf = group / "grader"
+        leaf.mkdir(exist_ok=True)
+        (leaf / "cgroup.procs").write_text(str(os.getpid()))
+    else:
+        parent = group.parent / name
+        made, home, leaf = parent, None, None
+    _chain(root, parent, wanted)
+    if made is not None:
+        made.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        _hand_down(parent, wanted)
+    return Subtree(parent, made, home, leaf)
+
+
+def remove_subtree(tree: Subtree, prefix: str) -> None:
+    """Undo :func:`make_subtree` (after its job leaves were destroyed)."""
+    with contextlib.suppress(OSError):
+        for entry in tree.parent.iterdir():
+            if entry.is_dir() and entry.name.startswith(prefix):
+                JobCgroups(entry.name, 0, 0, dirs=[entry]).destroy()
+    if tree.home is not None and tree.leaf is not None:
+        with contextlib.suppress(OSError):  # controllers off, then we may live here again
+            ctrls = (tree.home / "cgroup.subtree_control").read_text().split()
+            if ctrls:
+                (tree.home / "cgroup.subtree_control").write_text(" ".join(f"-{c}" for c in ctrls))
+        with contextlib.suppress(OSError):
+            (tree.home / "cgroup.procs").write_text(str(os.getpid()))
+        with contextlib.suppress(OSError):
+            tree.leaf.rmdir()
+    if tree.made is not None:
+        with contextlib.suppress(OSError):
+            tree.made.rmdir()
+
+
+@contextlib.contextmanager
+def delegated(run_id: int) -> Iterator[Subtree | None]:
+    """The v2 subtree of a grading run, for the whole run (workers fork inside it)."""
+    tree = make_subtree(run_id)
+    old = os.environ.get(V2_ENV)
+    if tree is not None:
+        os.environ[V2_ENV] = str(tree.parent)
+    try:
+        yield tree
+    finally:
+        if old is None:
+            os.environ.pop(V2_ENV, None)
+        else:
+            os.environ[V2_ENV] = old
+        if tree is not None:
+            remove_subtree(tree, f"cnlab-grade-{run_id}-")
+
+
+def scope_argv(argv: list[str], env: dict[str, str]) -> list[str] | None:
+    """The command that re-runs ``argv`` in a transient systemd scope with
+    ``Delegate=yes``, when it is needed; None when it is not.
+
+    Needed on a pure cgroup v2 machine run by systemd when the grader shares its
+    group with other processes (a login session, a service): systemd owns that
+    part of the tree and hands a subtree over only to a unit with ``Delegate=yes``.
+    """
+    if env.get("CNLAB_GRADE_SCOPE") or not os.path.isdir("/run/systemd/system"):
+        return None
+    if "pids" in hierarchies() and not hierarchies()["pids"].v2:
+        return None  # hybrid: pids and memory live in cgroup v1
+    found = v2_root()
+    if found is None or found[1] == "/":
+        return None
+    with contextlib.suppress(OSError):
+        if _procs(found[0] / found[1].lstrip("/")) <= {os.getpid()}:
+            return None
+    tool = shutil.which("systemd-run")
+    if tool is None:
+        return None
+    return [tool, "--scope", "--quiet", "--collect", "-p", "Delegate=yes",
+            f"--unit=cnlab-grade-{os.getpid()}", "--", *argv]  # fmt: skip
 
 
 @dataclass
@@ -91,19 +261,23 @@ class JobCgroups:
 
     def create(self) -> None:
         done: set[Path] = set()
+        v2_parent = os.environ.get(V2_ENV)
         for controller, h in hierarchies().items():
-            path = h.base / self.name
-            if path in done:
-                self.limits[controller] = path
-                continue
-            try:
-                if h.v2:
-                    _enable_v2(h, controller)
-                path.mkdir(exist_ok=True)
-            except OSError:
-                continue
-            self.dirs.append(path)
-            done.add(path)
+            if h.v2:
+                if not v2_parent:
+                    continue  # no subtree of our own: the v2 rules forbid a child here
+                path = Path(v2_parent) / self.name
+            else:
+                path = h.base / self.name
+            if path not in done:
+                try:
+                    path.mkdir(exist_ok=True)
+                except OSError:
+                    continue
+                self.dirs.append(path)
+                done.add(path)
+            if h.v2 and controller not in (path / "cgroup.controllers").read_text().split():
+                continue  # not handed down to the leaf
             self.limits[controller] = path
         for controller, path in list(self.limits.items()):
             try:
@@ -122,6 +296,20 @@ class JobCgroups:
             swap = path / "memory.swap.max"
             if swap.exists():
                 swap.write_text("0")
+        elif controller == "cpu":  # one core's worth of CPU time, whatever it forks
+            if (path / "cpu.max").exists():
+                (path / "cpu.max").write_text(f"{CPU_PERIOD_US} {CPU_PERIOD_US}")
+            else:
+                (path / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (path / "cpu.cfs_quota_us").write_text(str(CPU_PERIOD_US))
+        elif controller == "hugetlb":  # no huge pages: they would escape memory.max
+            files = [f for f in path.iterdir() if f.name.startswith("hugetlb.")]
+            limits = [f for f in files if f.name.endswith((".max", ".limit_in_bytes"))]
+            limits = [f for f in limits if ".rsvd." not in f.name]
+            if not limits:
+                raise OSError("no hugetlb limit files")
+            for f in limits:
+                f.write_text("0")
         elif controller == "devices":
             (path / "devices.deny").write_text("a")
             for rule in ALLOWED_DEVICES:
@@ -192,12 +380,6 @@ class JobCgroups:
         self.dirs.clear()
 
 
-def _enable_v2(h: Hierarchy, controller: str) -> None:
-    control = h.base / "cgroup.subtree_control"
-    if controller not in control.read_text().split():
-        control.write_text(f"+{controller}")
-
-
 def sweep(prefix: str) -> list[Path]:
     """Empty and remove leftover groups named ``prefix*`` (after a crash); return them.
 
@@ -205,9 +387,12 @@ def sweep(prefix: str) -> list[Path]:
     process found in one is one of ours.
     """
     removed = []
-    for h in hierarchies().values():
+    bases = {h.base for h in hierarchies().values() if not h.v2}
+    if os.environ.get(V2_ENV):
+        bases.add(Path(os.environ[V2_ENV]))
+    for base in bases:
         with contextlib.suppress(OSError):
-            for entry in h.base.iterdir():
+            for entry in base.iterdir():
                 if entry.is_dir() and entry.name.startswith(prefix):
                     leftover = JobCgroups(entry.name, 0, 0, dirs=[entry])
                     leftover.destroy()

@@ -36,11 +36,19 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from lab.grading.cgroups import scope_argv
     from lab.grading.formats import FORMATS, render
     from lab.grading.runner import grade_all, load_submissions
     from lab.grading.sandbox import Limits
 
     preflight.require_all()
+    scoped = scope_argv([sys.executable, *sys.orig_argv[1:]], dict(os.environ))
+    if scoped is not None:
+        # Pure cgroup v2 under systemd: run again in a scope that systemd
+        # delegates to us, where the sandboxes' limits can be set (see cgroups).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execvpe(scoped[0], scoped, {**os.environ, "CNLAB_GRADE_SCOPE": "1"})
     if args.jobs < 1:
         raise LabError(f"--jobs must be at least 1 (got {args.jobs})", status=2)
     if not args.timeout > 0:

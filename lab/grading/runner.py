@@ -404,19 +404,20 @@ def grade_all(
     started = time.perf_counter()
     results: dict[int, SubmissionGrade] = {}
     jobs = max(1, min(jobs, len(subs)))
-    try:
-        if jobs == 1:
-            for sub in subs:
-                results[sub.index] = grade_one(lesson, sub, run_id, limits)
-                if on_result:
-                    on_result(results[sub.index])
-        else:
-            for sub, grade in _pool_map(subs, jobs, context, (lesson, run_id, limits)):
-                results[sub.index] = grade
-                if on_result:
-                    on_result(grade)
-    finally:
-        sweep(run_id, subs)
+    with cgroups.delegated(run_id):  # cgroup v2: a subtree of our own (see cgroups)
+        try:
+            if jobs == 1:
+                for sub in subs:
+                    results[sub.index] = grade_one(lesson, sub, run_id, limits)
+                    if on_result:
+                        on_result(results[sub.index])
+            else:
+                for sub, grade in _pool_map(subs, jobs, context, (lesson, run_id, limits)):
+                    results[sub.index] = grade
+                    if on_result:
+                        on_result(grade)
+        finally:
+            sweep(run_id, subs)
     grades = [results[s.index] for s in subs]
     return GradeRun(lesson, grades, jobs, limits, time.perf_counter() - started)
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.grading.cgroups import JobCgroups
+from lab.grading.cgroups import LIMITED, JobCgroups
 from lab.world import World
 
 JAIL = Path(__file__).with_name("jail.py")
@@ -108,11 +108,7 @@ class Sandbox:
         self.stop()
 
     def enforced(self) -> dict[str, bool]:
-        return {
-            "pids": "pids" in self.cgroups.limits,
-            "memory": "memory" in self.cgroups.limits,
-            "devices": "devices" in self.cgroups.limits,
-        }
+        return {c: c in self.cgroups.limits for c in LIMITED}
 
     def run(self, script: Path | bytes) -> RunResult:
         """Run ``script`` (shell commands, or a file of them) with ``bash -s``; return how it went."""
@@ -126,6 +122,20 @@ class Sandbox:
             timeout=10,
         )
         self.cgroups.create()
+        if "pids" not in self.cgroups.limits:
+            # Root ignores RLIMIT_NPROC: without a pids cgroup a fork bomb would
+            # take the machine down. Refuse rather than run unfenced.
+            return RunResult(
+                status="setup-failed",
+                reason="no pids cgroup could be made here, so a fork bomb could not be "
+                "stopped: refusing to run untrusted code (see docs/grading.md, cgroups)",
+                exit_code=None,
+                output="",
+                output_bytes=0,
+                output_truncated=False,
+                seconds=time.perf_counter() - started,
+                enforced=self.enforced(),
+            )
         status_r, status_w = os.pipe()
         env = self.world.env(term="dumb")
         env["CNLAB_SANDBOX"] = "1"
