@@ -7,10 +7,12 @@ exit status; a traceback is a bug.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,10 @@ from lab import preflight, progress
 from lab.errors import LabError
 from lab.lessons import Course, Lesson, load_course
 from lab.world import World, lock_path, locked, validate_name
+
+#: Exit statuses (sysexits.h): an internal error, and input/output (a full disk).
+EXIT_SOFTWARE = 70
+EXIT_IOERR = 74
 
 if TYPE_CHECKING:  # the check engine (and scapy) load only for the verbs that need them
     from checks.report import LessonReport
@@ -118,13 +124,27 @@ def cmd_reset(args: argparse.Namespace) -> int:
     course = load_course()
     world = _world(args)
     lesson = _lesson_for(args, course, world)
-    with locked(world.name):
-        took = build_lesson(world, lesson)
+    # Progress first: if it cannot be saved (a full disk), the world is left as it
+    # was, rather than rebuilt at a lesson the saved progress does not know.
     prog = progress.load(world.name)
     prog.current = lesson.id
-    progress.save(prog)
+    _save_progress(prog, "the world was left as it was")
+    with locked(world.name):
+        took = build_lesson(world, lesson)
     print(f"world {world.name!r} is at the start of {lesson.id} ({took * 1000:.0f} ms)")
     return 0
+
+
+def _save_progress(prog: progress.Progress, consequence: str) -> None:
+    """Save, or one line saying why not and what that means."""
+    try:
+        progress.save(prog)
+    except OSError as exc:
+        where = progress.progress_path(prog.world).parent
+        raise LabError(
+            f"progress could not be saved in {where}: {exc.strerror or exc}; {consequence}",
+            status=EXIT_IOERR,
+        ) from exc
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
@@ -158,13 +178,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         world.require()
         lessons = list(course.lessons) if args.all else [_lesson_for(args, course, world)]
         reports = [check_lesson(world, lesson) for lesson in lessons]
-    _record_progress(world.name, reports)
-    if args.json:
+    if args.json:  # the results first: a full disk must not swallow them
         data = [r.to_json() for r in reports]
         print(json.dumps(data if args.all else data[0], indent=2))
     else:
         for report in reports:
             print(report.to_text())
+    sys.stdout.flush()
+    _record_progress(world.name, reports)
     return 0 if all(r.passed for r in reports) else 1
 
 
@@ -177,7 +198,7 @@ def _record_progress(world: str, reports: Sequence[LessonReport]) -> None:
                 entry.passed.append(m.id)
         if report.passed:
             entry.completed = True
-    progress.save(prog)
+    _save_progress(prog, "the results above were not recorded")
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -384,7 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_tui)
+    debug = os.environ.get("CNLAB_DEBUG", "") not in ("", "0")
     try:
+        validate_name(args.world)  # every verb: a name like ../../x never becomes a path
         return func(args)
     except LabError as exc:
         print(f"cnlab: {exc.message}", file=sys.stderr)
@@ -394,3 +417,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
+    except OSError as exc:  # the machine said no: a full disk, a missing permission...
+        if debug:
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"cnlab: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_IOERR if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO) else 1
+    except Exception as exc:  # a bug: one line, and the whole story on request
+        if debug:
+            traceback.print_exc()
+            return EXIT_SOFTWARE
+        print(
+            f"cnlab: unexpected error: {type(exc).__name__}: {str(exc)[:300]} "
+            "(a bug: run again with CNLAB_DEBUG=1 for the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_SOFTWARE

@@ -293,11 +293,14 @@ class Course:
     def find(self, ref: str | int) -> Lesson:
         """A lesson by number (``3``, ``03``) or id (``03-route-clash``)."""
         text = str(ref).strip()
+        # ASCII digits only ("²".isdigit() is true) and few of them (int() refuses 5000).
+        number = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
         for lesson in self.lessons:
-            if text == lesson.id or (text.isdigit() and int(text) == lesson.number):
+            if text == lesson.id or number == lesson.number:
                 return lesson
         known = ", ".join(lesson.id for lesson in self.lessons)
-        raise LabError(f"unknown lesson {text!r}; the lessons are: {known}", status=2)
+        shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
+        raise LabError(f"unknown lesson {shown!r}; the lessons are: {known}", status=2)
 
     def next_after(self, lesson: Lesson) -> Lesson | None:
         index = self.lessons.index(lesson)

@@ -4,7 +4,9 @@ One JSON file per world under ``/var/lib/cnlab/<world>/progress.json`` (kept
 across reboots, unlike the world itself). Writes go to a temporary file in the
 same folder, are flushed to disk, then renamed over the old file: a reader sees
 either the old or the new content, never a mixture. A file that does not parse
-is kept aside as ``progress.json.corrupt-<time>`` and never trusted.
+is kept aside as ``progress.json.corrupt-<time>`` and never trusted: that
+includes JSON that Python would accept but no writer of ours makes (``NaN``,
+``Infinity``, arrays nested thousands deep, numbers too big for an int).
 """
 
 from __future__ import annotations
@@ -52,13 +54,19 @@ class Progress:
 
 
 def progress_path(world: str) -> Path:
-    return STATE_ROOT / world / "progress.json"
+    from lab.world import validate_name  # a name like ../../x must never become a path
+
+    return STATE_ROOT / validate_name(world) / "progress.json"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number progress.json may hold")
 
 
 def load(world: str) -> Progress:
     path = progress_path(world)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("unknown format")
         lessons = {
@@ -80,7 +88,7 @@ def load(world: str) -> Progress:
         )
     except FileNotFoundError:
         return Progress(world=world)
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError, TypeError, AttributeError, OverflowError, RecursionError):
         with contextlib.suppress(OSError):
             path.rename(path.with_name(f"{path.name}.corrupt-{int(time.time())}"))
         return Progress(world=world)

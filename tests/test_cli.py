@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -141,3 +142,34 @@ def test_python_dash_m_lab_and_console_script_agree() -> None:
     two = cnlab("--help")
     assert one.returncode == two.returncode == 0
     assert one.stdout.replace("cnlab", "") == two.stdout.replace("cnlab", "")
+
+
+BOOM = (
+    "import lab.cli as cli\n"
+    "def boom(args):\n"
+    "    raise KeyError('a bug')\n"
+    "cli.cmd_list = boom\n"
+    "raise SystemExit(cli.main(['list']))\n"
+)
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_an_unexpected_error_is_one_line_unless_debugging(debug: str) -> None:
+    """A bug is one line and exit 70; ``CNLAB_DEBUG=1`` prints the whole traceback."""
+    out = subprocess.run(
+        [sys.executable, "-c", BOOM],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "CNLAB_DEBUG": debug},
+    )
+    assert out.returncode == 70
+    if debug:
+        assert "Traceback (most recent call last)" in out.stderr
+        assert "KeyError: 'a bug'" in out.stderr
+    else:
+        assert out.stderr.strip().splitlines() == [
+            "cnlab: unexpected error: KeyError: 'a bug' "
+            "(a bug: run again with CNLAB_DEBUG=1 for the traceback, and report it)"
+        ]

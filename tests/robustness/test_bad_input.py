@@ -6,18 +6,20 @@ copy of ``tests/fixtures/course``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from lab.world import World
-from tests.conftest import FIXTURE_COURSE, ROOT
+from tests.conftest import FIXTURE_COURSE, ROOT, cnlab
 
 from .conftest import run_cli, status
 
@@ -275,3 +277,149 @@ def test_grading_an_unknown_lesson_or_a_missing_file(
     out = run_cli("default", "grade", "1", str(missing), env=env)
     assert out.returncode == 2
     assert out.stderr.strip() == f"cnlab: {missing}: submission file not found"
+
+
+# ------------------------------------------------ odd lessons, world names, progress
+
+
+def _one_line(out: subprocess.CompletedProcess[str], code: int, *says: str) -> str:
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr[-2000:]
+    assert out.returncode == code, (out.returncode, out.stderr[-500:])
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnlab: "), out.stderr[-2000:]
+    for part in says:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["²", "٣", "1" * 5000, "-1", "1.0"],
+    ids=["superscript", "arabic", "5000-digits", "-1", "1.0"],
+)
+@pytest.mark.parametrize("verb", ["reset", "check", "solve", "grade"])
+def test_odd_lesson_numbers(ref: str, verb: str, wname: str, state_env: dict[str, str]) -> None:
+    if verb == "grade" and importlib.util.find_spec("lab.grading.commands") is None:
+        pytest.skip("the grader is pending")
+    env = {**state_env, "CNLAB_LESSONS": str(FIXTURE_COURSE)}
+    if verb in ("check", "solve"):
+        assert run_cli(wname, "reset", "1", env=env).returncode == 0
+    argv = [verb, ref, "/etc/hostname"] if verb == "grade" else [verb, ref]
+    line = _one_line(run_cli(wname, *argv, env=env), 2, "unknown lesson", "01-pair, 02-outside")
+    assert len(line) < 200
+    if verb == "check":  # the world is untouched
+        assert status(wname, env)["lesson"] == "01-pair"
+
+
+BAD_NAMES = ["../../x", "..", "a/b", "UPPER", "x" * 40, ""]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+@pytest.mark.parametrize(
+    "verb", [["list"], ["list", "--json"], ["status"], ["export"], ["reset", "1"], []]
+)
+def test_world_names_are_checked_by_every_verb(
+    name: str, verb: list[str], tmp_path: Path, state_env: dict[str, str]
+) -> None:
+    # An unrelated file where ../../x would lead from the state folder: never touched.
+    state = tmp_path / "deep" / "er" / "state"
+    elsewhere = tmp_path / "deep" / "x" / "progress.json"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text("someone else's file\n")
+    env = {**state_env, "CNLAB_STATE_DIR": str(state), "CNLAB_LESSONS": str(FIXTURE_COURSE)}
+    for argv in (["--world", name, *verb], [*verb, "--world", name]):
+        out = cnlab(*argv, env=env, timeout=30)
+        _one_line(out, 2, "invalid world name")
+    assert sorted(p.name for p in elsewhere.parent.iterdir()) == ["progress.json"]
+    assert elsewhere.read_text() == "someone else's file\n"
+    assert not state.exists()
+
+
+CORRUPT_PROGRESS = {
+    "Infinity": '{"format": 1, "world": "W", "current": "01-pair", "updated": Infinity,'
+    ' "lessons": {}}',
+    "hints Infinity": '{"format": 1, "world": "W", "current": "01-pair", "updated": 1,'
+    ' "lessons": {"01-pair": {"hints_used": Infinity}}}',
+    "NaN": '{"format": 1, "world": "W", "current": null, "updated": NaN, "lessons": {}}',
+    "nested arrays": '{"format": 1, "lessons": {"01-pair": {"passed": '
+    + "[" * 100_000
+    + "]" * 100_000
+    + "}}}",
+    "huge number": '{"format": 1, "lessons": {"01-pair": {"hints_used": 1e400}}}',
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPT_PROGRESS))
+def test_progress_python_would_read_but_we_never_write(
+    case: str, wname: str, state_env: dict[str, str]
+) -> None:
+    """Set aside like any corrupt file: every verb works, the bad file is kept for a look."""
+    env = {**state_env, "CNLAB_LESSONS": str(FIXTURE_COURSE)}
+    folder = Path(env["CNLAB_STATE_DIR"]) / wname
+    folder.mkdir(parents=True)
+    (folder / "progress.json").write_text(CORRUPT_PROGRESS[case].replace("W", wname))
+    out = run_cli(wname, "list", "--json", env=env)
+    assert "Traceback" not in out.stderr and out.returncode == 0, out.stderr[-2000:]
+    assert [p.name.split("-")[0] for p in folder.iterdir()] == ["progress.json.corrupt"]
+    out = run_cli(wname, "reset", "2", env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert status(wname, env)["lesson"] == "02-outside"
+
+
+@pytest.fixture
+def full_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs, mounted for this test and then filled to the last byte."""
+    where = tmp_path / "full"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(folder: Path) -> None:
+    with contextlib.suppress(OSError), (folder / "filler").open("wb") as fh:
+        while True:
+            fh.write(b"\0" * 4096)
+            fh.flush()
+
+
+def test_a_full_state_folder(full_tmpfs: Path, wname: str, state_env: dict[str, str]) -> None:
+    env = {**state_env, "CNLAB_LESSONS": str(FIXTURE_COURSE), "CNLAB_STATE_DIR": str(full_tmpfs)}
+    assert run_cli(wname, "reset", "1", env=env).returncode == 0
+    saved = (full_tmpfs / wname / "progress.json").read_bytes()
+    fill(full_tmpfs)
+    # reset: refused before the world is touched; progress still says lesson 1
+    _one_line(
+        run_cli(wname, "reset", "2", env=env),
+        74,
+        "progress could not be saved",
+        "No space left on device",
+        "the world was left as it was",
+    )
+    assert status(wname, env)["lesson"] == "01-pair"
+    assert (full_tmpfs / wname / "progress.json").read_bytes() == saved
+    # check: the results are printed, then one line says they were not recorded
+    assert run_cli(wname, "solve", env=env).returncode == 0
+    out = run_cli(wname, "check", "--json", env=env)
+    _one_line(out, 74, "progress could not be saved", "were not recorded")
+    assert json.loads(out.stdout)["passed"] is True
+    assert (full_tmpfs / wname / "progress.json").read_bytes() == saved
+    assert not list((full_tmpfs / wname).glob(".progress-*"))
+
+
+def test_a_full_run_folder(full_tmpfs: Path, wname: str, state_env: dict[str, str]) -> None:
+    env = {**state_env, "CNLAB_LESSONS": str(FIXTURE_COURSE), "CNLAB_RUN_DIR": str(full_tmpfs)}
+    fill(full_tmpfs)
+    try:
+        _one_line(run_cli(wname, "reset", "2", env=env), 74, "No space left on device")
+        assert status(wname, env)["state"] in ("absent", "broken")
+        # progress is on the lesson asked for (saved first), never on an old one
+        saved = json.loads((Path(env["CNLAB_STATE_DIR"]) / wname / "progress.json").read_text())
+        assert saved["current"] == "02-outside"
+        (full_tmpfs / "filler").unlink()
+        assert run_cli(wname, "reset", env=env).returncode == 0
+        assert status(wname, env)["lesson"] == "02-outside"
+    finally:
+        run_cli(wname, "down", env=env)
