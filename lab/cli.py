@@ -7,14 +7,17 @@ exit status; a traceback is a bug.
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
+import importlib.metadata
 import json
 import os
+import re
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from lab import preflight, progress
 from lab.errors import LabError
@@ -284,15 +287,84 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+#: Examples shown by ``cnlab VERB --help`` (a test makes sure every verb has some).
+EXAMPLES: dict[str, list[str]] = {
+    "list": ["cnlab list", "cnlab list --json"],
+    "reset": ["cnlab reset 3", "cnlab reset 03-route-clash --world alice"],
+    "shell": [
+        "cnlab shell",
+        "cnlab shell --ns netns0 -c 'ip -br addr'",
+        "echo 'ip route' | cnlab shell",
+    ],
+    "check": ["cnlab check", "cnlab check 5 --json", "cnlab check --all --json > results.json"],
+    "solve": ["cnlab solve", "cnlab solve 4"],
+    "status": ["cnlab status", "cnlab status --json"],
+    "down": ["cnlab down", "cnlab down --world alice"],
+    "grade": [
+        "cnlab grade 5 submissions/*.sh",
+        "cnlab grade 5 submissions/*.sh --format junit --out report.xml",
+    ],
+    "export": ["cnlab export 2 > lesson-2.sh"],
+    "demo": ["cnlab demo 4", "cnlab demo 4 --step --speed 2"],
+    "serve": [
+        "sudo cnlab serve",
+        "sudo cnlab serve --host 0.0.0.0 --public --allow-host lab.example.org",
+    ],
+    "dev": ["cnlab dev check", "cnlab dev check 3 --json", "cnlab dev bench --quick"],
+    "tui": ["cnlab", "cnlab tui 3"],
+    "classroom": ["cnlab classroom init 5"],
+    "gradescope": ["cnlab gradescope init 5"],
+    "map": ["cnlab map", "cnlab map --format svg > map.svg"],
+}
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("cnlab")
+    except importlib.metadata.PackageNotFoundError:  # run from a bare checkout
+        return "unknown (not installed)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line and a suggestion for a mistyped verb."""
+
+    def error(self, message: str) -> NoReturn:
+        typo = re.search(r"invalid choice: '([^']*)'", message)
+        verbs = self._verbs()
+        if typo and verbs:
+            close = difflib.get_close_matches(typo.group(1), verbs, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else ""
+            message = f"unknown verb {typo.group(1)!r}" + (f"; {hint}" if hint else "")
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+    def _verbs(self) -> list[str]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return list(action.choices)
+        return []
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--world", default=argparse.SUPPRESS, metavar="NAME", help="which world (default: default)"
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cnlab",
-        description="An offline lab for learning how containers get their network.",
+        description=(
+            "An offline lab for learning how containers get their network: you type the real\n"
+            "ip, nsenter and iptables commands in a sealed world, and checks that send real\n"
+            "packets say what works and, when something does not, why."
+        ),
+        epilog=(
+            "examples:\n  sudo cnlab                 open the lab at your lesson\n"
+            "  sudo cnlab reset 3         start lesson 3 afresh\n"
+            "  sudo cnlab check --json    check the milestones\n"
+            "  cnlab VERB --help          what VERB does, with examples"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
         "--world", default="default", metavar="NAME", help="which world (default: default)"
     )
@@ -301,7 +373,15 @@ def build_parser() -> argparse.ArgumentParser:
     def verb(
         name: str, func: Callable[[argparse.Namespace], int], help_: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        examples = "".join(f"\n  {line}" for line in EXAMPLES.get(name, []))
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog=f"examples:{examples}" if examples else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
+        )
         p.set_defaults(func=func)
         return p
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,3 +175,42 @@ def test_an_unexpected_error_is_one_line_unless_debugging(debug: str) -> None:
             "cnlab: unexpected error: KeyError: 'a bug' "
             "(a bug: run again with CNLAB_DEBUG=1 for the traceback, and report it)"
         ]
+
+
+def test_version() -> None:
+    out = cnlab("--version")
+    assert out.returncode == 0
+    assert re.fullmatch(r"cnlab \d+\.\d+\.\d+\S*\n", out.stdout), out.stdout
+
+
+def test_every_verb_has_a_description_and_an_example() -> None:
+    from lab.cli import build_parser
+
+    parser = build_parser()
+    verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"list", "reset", "check", "serve", "grade"} <= set(verbs)
+    for verb in verbs:
+        out = cnlab(verb, "--help")
+        assert out.returncode == 0, (verb, out.stderr)
+        head, _, examples = out.stdout.partition("\nexamples:\n")
+        assert examples.strip(), f"`cnlab {verb} --help` has no example"
+        for line in examples.strip().splitlines():
+            assert "cnlab" in line, (verb, line)
+        description = head.split("\n\n")[1]
+        assert len(description) > 10 and not description.startswith(" "), (verb, head)
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("chek", "cnlab: unknown verb 'chek'; did you mean 'check'? (see `cnlab --help`)"),
+        ("lsit", "cnlab: unknown verb 'lsit'; did you mean 'list'? (see `cnlab --help`)"),
+        ("serv", "cnlab: unknown verb 'serv'; did you mean 'serve'? (see `cnlab --help`)"),
+        ("xyzzy", "cnlab: unknown verb 'xyzzy' (see `cnlab --help`)"),
+    ],
+)
+def test_a_mistyped_verb_gets_a_suggestion(typed: str, says: str) -> None:
+    out = cnlab("--world", "w", typed)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.strip() == says
