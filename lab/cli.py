@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the check engine (and scapy) load only for the verbs that n
 
 
 def _world(args: argparse.Namespace) -> World:
-    return World(validate_name(args.world))
+    return World(validate_name(args.world), keep_home=True)
 
 
 def _lesson_for(args: argparse.Namespace, course: Course, world: World) -> Lesson:

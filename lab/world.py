@@ -41,10 +41,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import nsutil
+from lab import nsutil, progress
 from lab.errors import LabError, WorldBusy, WorldMissing
 
 RUN_ROOT = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab"))
@@ -63,6 +63,13 @@ STAND_INS = ("sudo", "su")
 LOCAL_SBIN = "/usr/local/sbin"
 #: The real tools, without the helpers (lesson start scripts use these).
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+#: (asset, name in the learner's home, mode): added when missing, never replaced.
+HOME_FILES = (
+    ("home.bashrc", ".bashrc", 0o644),
+    ("home.profile", ".profile", 0o644),
+    ("inspect-net-stack.sh", "inspect-net-stack.sh", 0o755),
+)
 
 #: The namespace names a caller may ask for besides the learner's own.
 HOST_NS = "host"
@@ -100,9 +107,16 @@ def validate_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class World:
-    """A handle on one world's files; cheap to make, it changes nothing."""
+    """A handle on one world's files; cheap to make, it changes nothing.
+
+    ``keep_home``: the world is a learner's (made by ``cnlab`` or the TUI), so its
+    home lives beside the learner's progress and outlives resets, lesson changes
+    and ``cnlab down``; other worlds (grading, proofs, scratch) keep theirs in the
+    world's folder, gone with the world.
+    """
 
     name: str
+    keep_home: bool = field(default=False, compare=False)
 
     @property
     def dir(self) -> Path:
@@ -123,7 +137,16 @@ class World:
     @property
     def home(self) -> Path:
         """The learner's home inside the world: its own, so that the real root's
-        ~/.bashrc (pyenv, conda, ...) never runs in the lab's shells."""
+        ~/.bashrc (pyenv, conda, ...) never runs in the lab's shells.
+
+        Where a world was built is recorded in its meta, so any handle on it
+        finds the same home; before it exists, ``keep_home`` decides.
+        """
+        recorded = self.read_meta().get("home")
+        if isinstance(recorded, str) and recorded:
+            return Path(recorded)
+        if self.keep_home:
+            return progress.STATE_ROOT / self.name / "home"
         return self.dir / "home"
 
     @property
@@ -213,12 +236,11 @@ class World:
         (self.dir / "bin").mkdir()  # the helpers' tmpfs goes here, inside the world only
         for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
             shutil.copy2(ASSETS / name, self.dir / name)
-        self.home.mkdir()
-        shutil.copy2(ASSETS / "home.bashrc", self.home / ".bashrc")
-        shutil.copy2(ASSETS / "home.profile", self.home / ".profile")
+        home = self.home
+        self.write_meta(name=self.name, status="building", created=time.time(), home=str(home))
+        self._seed_home(home)
         self._write_rc_files()
         self.events_path.touch()
-        self.write_meta(name=self.name, status="building", created=time.time())
 
         self._make_namespaces()
         _run(
@@ -235,6 +257,18 @@ class World:
         )
         dns = self._start_dns()
         self.write_meta(status=status, dns_pid=dns.pid)
+
+    @staticmethod
+    def _seed_home(home: Path) -> None:
+        """Give the home what the lessons expect, never replacing what is there:
+        the learner's own files and edits survive every rebuild."""
+        home.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home.mkdir(mode=0o755, exist_ok=True)
+        for asset, name, mode in HOME_FILES:
+            target = home / name
+            if not target.exists() and not target.is_symlink():
+                shutil.copyfile(ASSETS / asset, target)
+                target.chmod(mode)
 
     def _write_rc_files(self) -> None:
         """The world's own /etc/profile, /etc/bash.bashrc and sh's $ENV file.
@@ -363,6 +397,15 @@ class World:
         )
         with contextlib.suppress(OSError):  # e.g. a dangling systemd-resolved link
             nsutil.mount(str(self.dir / "resolv.conf"), "/etc/resolv.conf", None, nsutil.MS_BIND)
+        with contextlib.suppress(OSError):  # scripts in the home run, even from a noexec /run
+            home = str(self.home)
+            nsutil.mount(home, home, None, nsutil.MS_BIND)
+            nsutil.mount(
+                "none",
+                home,
+                None,
+                nsutil.MS_REMOUNT | nsutil.MS_BIND | nsutil.MS_NOSUID | nsutil.MS_NODEV,
+            )
         for name in ("profile", "bash.bashrc"):  # the world's own, where the machine has one
             if os.path.isfile(f"/etc/{name}"):
                 nsutil.mount(str(self.dir / "etc" / name), f"/etc/{name}", None, nsutil.MS_BIND)

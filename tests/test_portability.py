@@ -101,6 +101,7 @@ def test_helpers_run_with_a_noexec_run_and_a_real_sudo() -> None:
                 "PATH=/usr/bin:/bin sudo iptables -A FORWARD !-o br0 -j ACCEPT",
                 "/usr/bin/sudo modprobe br_netfilter",
                 "sudo modprobe br_netfilter",
+                "cd ~ && sudo ./inspect-net-stack.sh | head -1",
             ):
                 result = world.run(script)
                 print(f"--- {script}\\n{result.returncode}\\n{result.stdout}{result.stderr}")
@@ -110,13 +111,14 @@ def test_helpers_run_with_a_noexec_run_and_a_real_sudo() -> None:
         setup=STOCK_DEBIAN,
     )
     parts = out.split("--- ")[1:]
-    assert len(parts) == 5, out
+    assert len(parts) == 6, out
     assert parts[0].splitlines()[1:3] == ["0", "x"], out
     for part in parts[1:3]:
         assert "cnlab: '!' must stand apart" in part, out
         assert "write '! -o' instead of '!-o'" in part, out
-    for part in parts[3:]:
+    for part in parts[3:5]:
         assert "cnlab: br_netfilter is already active" in part, out
+    assert parts[5].splitlines()[1:3] == ["0", "> Network devices"], out
     assert "Permission denied" not in out
     assert "fake-real-sudo" not in out  # the world's sudo stands in for the real one
     assert host_fingerprint() == before

@@ -37,7 +37,7 @@ class LabApp(App[int]):
         live: bool = True,
     ) -> None:
         super().__init__()
-        self.world = World(validate_name(world))
+        self.world = World(validate_name(world), keep_home=True)
         self.course = course or load_course()
         _ = self.course.lessons  # load now: a bad lesson folder fails before drawing
         if lesson is not None:

@@ -34,8 +34,9 @@ def tui_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tui_world(tui_env: Path) -> Iterator[World]:
-    """A world name of this test (not built yet); destroyed at the end."""
-    world = World(tui_world_name())
+    """A world name of this test (not built yet); destroyed at the end. A learner's
+    world, as the TUI makes it: its home is in this test's state folder."""
+    world = World(tui_world_name(), keep_home=True)
     yield world
     world.destroy()
 
