@@ -274,7 +274,13 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         sandbox = Sandbox(world, limits)
         run = sandbox.run(sub.data)
         lap("submission")
-        report = check_lesson(world, lesson)  # it drops stale neighbour entries itself
+        # The checks' helpers (one per namespace the submission left) run under
+        # the same kind of limits as the submission.
+        fence = cgroups.JobCgroups(
+            f"cnlab-{world.name}-checks", limits.pids, limits.memory_mb << 20
+        )
+        with cgroups.confined(fence):
+            report = check_lesson(world, lesson)  # it drops stale neighbour entries itself
         lap("checks")
         late = sandbox.limit_hit()  # e.g. a fork bomb left running in the background
         if late is not None and run.status == "ok":
