@@ -30,7 +30,7 @@ def test_submission_cannot_forge_its_status(tmp_path: Path) -> None:
     grades = grade("1", {"forge.sh": FORGE, "correct.sh": (CLASS / "correct.sh").read_text()},
                    tmp_path, timeout=4.0)  # fmt: skip
     forged = grades["forge.sh"]
-    assert forged["status"] == "timeout", (forged["status"], forged["output"])
+    assert forged["status"] == "timeout", (forged["status"], forged["reason"], forged["output"])
     assert not forged["passed"] and forged["exit_code"] is None
     assert "Permission denied" in forged["output"]
     assert "WROTE" not in forged["output"]
@@ -43,7 +43,7 @@ def test_windows_copy_scores_like_the_original(tmp_path: Path) -> None:
     text = (CLASS / "correct.sh").read_bytes()
     grades = grade("1", {"unix.sh": text, "windows.sh": text.replace(b"\n", b"\r\n")}, tmp_path)
     unix, windows = grades["unix.sh"], grades["windows.sh"]
-    assert windows["score"] == unix["score"] == 3.0 and windows["passed"]
+    assert windows["score"] == unix["score"] == 3.0 and windows["passed"], (windows, unix)
     assert windows["notes"] and "CRLF" in windows["notes"][0]
     assert unix["notes"] == []
 
