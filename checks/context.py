@@ -20,7 +20,7 @@ from typing import Any
 from checks import probes
 from checks.diagnose import Tracer
 from lab import inns, state
-from lab.world import World
+from lab.world import HOST_NS, INTERNET_NS, World
 
 #: One probe call: (namespace, function, arguments), as a kind passes them to :meth:`probe`.
 ProbeCall = tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...]]
@@ -51,6 +51,12 @@ class _Running:
     watches: list[tuple[str, inns.Pending, int]]
 
 
+def _probe_key(ns: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """How a prefetched probe is found again (its plain arguments; not the snapshot)."""
+    plain = tuple(a for a in args if isinstance(a, (str, int, float)))
+    return ("probe", ns, fn.__qualname__, plain)
+
+
 class CheckContext:
     """One check run: the snapshot is read once, lazily, and shared by all milestones.
 
@@ -66,6 +72,7 @@ class CheckContext:
         self.timeout = timeout
         self._started: dict[tuple[Any, ...], list[inns.Pending]] = {}
         self._observing: dict[tuple[Any, ...], _Running] = {}
+        self._world_fds: dict[str, int] = {}
         #: Small facts a kind's preparation leaves for the kind (e.g. echo ids), in order.
         self.notes: dict[tuple[Any, ...], list[Any]] = {}
 
@@ -77,6 +84,15 @@ class CheckContext:
         """Read the snapshot now (optionally dropping stale neighbour entries first)."""
         self.__dict__["state"] = state.read_world(self.world, forget_unresolved)
         self.__dict__.pop("tracer", None)
+
+    def watch_paths(self) -> probes.Watched:
+        """Every namespace of the world, for a probe's watches (see :class:`probes.Watched`)."""
+        if not self._world_fds:
+            for name, path in ((HOST_NS, self.world.host), (INTERNET_NS, self.world.inet)):
+                with contextlib.suppress(OSError):
+                    self._world_fds[name] = os.open(path, os.O_RDONLY)
+        paths = {f"{n}": f"/run/netns/{n}" for n in self.state.learner_namespaces()}
+        return probes.Watched.of(self._world_fds, paths)
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -98,13 +114,13 @@ class CheckContext:
                 pending = inns.start(self.world, ns, fn, *args)
             except OSError:  # no fork now (out of processes?): probe() will try later
                 return
-            self.keep(("probe", ns, fn.__qualname__, args), pending)
+            self.keep(_probe_key(ns, fn, args), pending)
 
     def probe(
         self, ns: str, fn: Callable[..., dict[str, Any]], *args: Any
     ) -> dict[str, Any] | None:
         """Run a probe inside ``ns``; None if that namespace does not exist."""
-        started = self.take(("probe", ns, fn.__qualname__, args))
+        started = self.take(_probe_key(ns, fn, args))
         try:
             if started:
                 result: dict[str, Any] = inns.collect(started, timeout=10.0)
@@ -190,3 +206,6 @@ class CheckContext:
                 inns.discard(pending)
                 os.close(stop_w)
         self._observing.clear()
+        for fd in self._world_fds.values():
+            os.close(fd)
+        self._world_fds.clear()

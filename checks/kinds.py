@@ -295,8 +295,11 @@ def _probe_failed(
     return Outcome.from_diagnosis(ctx.tracer.explain(src, dst, proto, port), what)
 
 
-def _ping_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
-    return args["from"], probes.ping, (args["to"], ctx.timeout)
+def _ping_call(ctx: CheckContext, args: Mapping[str, Any], ident: int | None = None) -> ProbeCall:
+    """A ping from ``from`` to ``to``, watched in every namespace (its fate ends the wait)."""
+    src = args["from"]
+    watched = (ctx.watch_paths(), ctx.state, src)
+    return src, probes.ping, (args["to"], ctx.timeout, ident, *watched)
 
 
 def _arp_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
@@ -407,21 +410,21 @@ def _key(name: str, args: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _echo_watched_outside(ctx: CheckContext, src: str, dst: str) -> Plan:
-    """An echo from ``src`` to ``dst``, watched as it arrives in the internet namespace."""
+    """An echo from ``src`` to ``dst``, watched everywhere (the internet's view included)."""
     ident = random.randint(1, 0xFFFF)
-    return Plan(
-        probe=(src, probes.ping, (dst, ctx.timeout, ident)),
-        want={"proto": "icmp", "id": ident},
-        watch=("internet",),
-    )
+    src_ns, fn, args = _ping_call(ctx, {"from": src, "to": dst}, ident)
+    return Plan(probe=(src_ns, fn, args), want={"proto": "icmp", "id": ident})
 
 
 def _sources_outside(seen: Observed, dst: str) -> list[str]:
     """The source addresses the internet saw on the probe's echo requests to ``dst``."""
     return [
         p["src"]
-        for p in seen.seen.get("internet", [])
-        if p["type"] == probes.ICMP_ECHO_REQUEST and p["dst"] == dst and p["dir"] == "in"
+        for p in (seen.result or {}).get("seen", [])
+        if p["ns"] == "internet"
+        and p["type"] == probes.ICMP_ECHO_REQUEST
+        and p["dst"] == dst
+        and p["dir"] == "in"
     ]
 
 

@@ -28,6 +28,7 @@ bound to the interface of the kernel's route (scapy builds the frame).
 from __future__ import annotations
 
 import errno
+import glob
 import logging
 import os
 import random
@@ -35,11 +36,19 @@ import select
 import socket
 import struct
 import time
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from scapy.config import conf
 from scapy.layers.l2 import ARP, Ether
 from scapy.supersocket import SimpleSocket
+
+from checks import fate
+from lab import nsutil
+
+if TYPE_CHECKING:
+    from lab.state import WorldState
 
 logging.getLogger("scapy").setLevel(logging.CRITICAL)
 conf.verb = 0
@@ -62,7 +71,7 @@ UNREACHABLE_CODES = {
     10: "host administratively prohibited",
     13: "communication administratively prohibited",
 }
-PACKET_TYPES = {0: "in", 1: "in", 2: "in", 3: "seen", 4: "out"}
+PACKET_TYPES = {0: "in", 1: "broadcast", 2: "multicast", 3: "other-host", 4: "out"}
 
 
 def _strerror(exc: OSError) -> str:
@@ -99,56 +108,232 @@ def _icmp_error_text(kind: int, code: int, sender: str) -> str:
     return f"{what} (ICMP type {kind} code {code} from {sender})"
 
 
-def _read_echo(
-    sock: socket.socket, ident: int, payload: bytes, deadline: float
-) -> dict[str, Any] | None:
-    """Read ICMP until our echo reply (or an error about our request) arrives."""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sock], [], [], left)[0]:
+def _echo_answer(data: bytes, ident: int, payload: bytes) -> dict[str, Any] | None:
+    """Our echo reply, or an ICMP error about our request, in one datagram (else None)."""
+    ihl = (data[0] & 0x0F) * 4
+    if len(data) < ihl + 8:
+        return None
+    sender = socket.inet_ntoa(data[12:16])
+    kind, code, _, rid, _ = struct.unpack("!BBHHH", data[ihl : ihl + 8])
+    if kind == ICMP_ECHO_REPLY and rid == ident and data[ihl + 8 :] == payload:
+        return {"ok": True, "from": sender, "ttl": data[8]}
+    if kind in ICMP_ERRORS and len(data) >= ihl + 8 + 28:
+        inner = data[ihl + 8 :]
+        inner_ihl = (inner[0] & 0x0F) * 4
+        if len(inner) < inner_ihl + 8 or inner[9] != socket.IPPROTO_ICMP:
             return None
-        data = sock.recv(65535)
-        ihl = (data[0] & 0x0F) * 4
-        if len(data) < ihl + 8:
+        ikind, _, _, iid, _ = struct.unpack("!BBHHH", inner[inner_ihl : inner_ihl + 8])
+        if ikind == ICMP_ECHO_REQUEST and iid == ident:
+            return {"ok": False, "error": _icmp_error_text(kind, code, sender)}
+    return None
+
+
+def _proxy_arp_here() -> bool:
+    """Does any interface of the current namespace answer ARP for others (proxy_arp)?"""
+    for path in glob.glob("/proc/sys/net/ipv4/conf/*/proxy_arp"):
+        try:
+            with open(path) as fh:
+                if fh.read().strip() not in ("", "0"):
+                    return True
+        except OSError:
             continue
-        sender = socket.inet_ntoa(data[12:16])
-        kind, code, _, rid, _ = struct.unpack("!BBHHH", data[ihl : ihl + 8])
-        if kind == ICMP_ECHO_REPLY and rid == ident and data[ihl + 8 :] == payload:
-            return {"ok": True, "from": sender, "ttl": data[8]}
-        if kind in ICMP_ERRORS and len(data) >= ihl + 8 + 28:
-            inner = data[ihl + 8 :]
-            inner_ihl = (inner[0] & 0x0F) * 4
-            if len(inner) < inner_ihl + 8 or inner[9] != socket.IPPROTO_ICMP:
+    return False
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Where a probe watches: each namespace by an open descriptor or a path in the world.
+
+    The host and internet namespaces are pinned by bind mounts the world's own
+    mount namespace does not show, so the caller opens them and the forked
+    probe inherits the descriptors; the learner's are files in the world's
+    ``/run/netns``. ``real`` names the real machine's namespace: never watched.
+    """
+
+    fds: tuple[tuple[str, int], ...]
+    paths: tuple[tuple[str, str], ...]
+    real: tuple[int, int]  # (st_dev, st_ino) of the real machine's network namespace
+
+    @classmethod
+    def of(cls, fds: Mapping[str, int], paths: Mapping[str, str]) -> Watched:
+        """Made by the caller, in the real machine's namespace, before it forks the probe."""
+        here = os.stat("/proc/self/ns/net")
+        return cls(tuple(fds.items()), tuple(paths.items()), (here.st_dev, here.st_ino))
+
+    def open(self) -> list[tuple[str, int]]:
+        """(name, descriptor) of each namespace, in the probe (descriptors to close after)."""
+        found = [(name, os.dup(fd)) for name, fd in self.fds]
+        for name, path in self.paths:
+            try:
+                found.append((name, os.open(path, os.O_RDONLY)))
+            except OSError:
                 continue
-            ikind, _, _, iid, _ = struct.unpack("!BBHHH", inner[inner_ihl : inner_ihl + 8])
-            if ikind == ICMP_ECHO_REQUEST and iid == ident:
-                return {"ok": False, "error": _icmp_error_text(kind, code, sender)}
+        return found
 
 
-def ping(dst: str, timeout: float = 0.4, ident: int | None = None) -> dict[str, Any]:
+def open_watches(watched: Watched | None) -> tuple[list[tuple[str, socket.socket]], set[str]]:
+    """A packet socket in each namespace watched, and the namespaces where proxy ARP is on.
+
+    The calling process hops into each namespace only to open the socket (a
+    socket stays in the namespace it was made in), then comes back home. The
+    real machine's namespace is never watched.
+    """
+    socks: list[tuple[str, socket.socket]] = []
+    proxy: set[str] = set()
+    if watched is None:
+        return socks, proxy
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        for name, fd in watched.open():
+            try:
+                there = os.fstat(fd)
+                if (there.st_dev, there.st_ino) == watched.real:
+                    continue
+                nsutil.setns(fd, nsutil.CLONE_NEWNET)
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+            sock.setblocking(False)
+            socks.append((name, sock))
+            if _proxy_arp_here():
+                proxy.add(name)
+    finally:
+        nsutil.setns(home, nsutil.CLONE_NEWNET)
+        os.close(home)
+    return socks, proxy
+
+
+def _sightings(
+    name: str, sock: socket.socket, ident: int
+) -> list[tuple[dict[str, Any], fate.Sighting]]:
+    """Drain one watch socket: the probe's echo requests and replies it saw."""
+    found: list[tuple[dict[str, Any], fate.Sighting]] = []
+    while True:
+        try:
+            data, addr = sock.recvfrom(65535)
+        except BlockingIOError:
+            return found
+        seen = _summary(data, addr[0], addr[2])
+        if seen is None or seen.get("proto") != "icmp" or seen.get("id") != ident:
+            continue
+        if seen["type"] not in (ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY):
+            continue
+        seen["ns"] = name
+        reply = seen["type"] == ICMP_ECHO_REPLY
+        sighting = fate.Sighting(name, seen["iface"], seen["dir"], seen["src"], seen["dst"], reply)
+        found.append((seen, sighting))
+
+
+class _Watcher:
+    """The probe's packets seen in the world, and the fate they point to."""
+
+    def __init__(
+        self,
+        socks: list[tuple[str, socket.socket]],
+        proxy: set[str],
+        state: WorldState | None,
+        sender: str | None,
+        ident: int,
+    ) -> None:
+        self.by_fd = {s.fileno(): (name, s) for name, s in socks}
+        self.proxy = frozenset(proxy)
+        self.state = state if state is not None and sender in state.namespaces else None
+        self.sender = sender or ""
+        self.ident = ident
+        self.seen: list[dict[str, Any]] = []
+        self.ended: fate.Fate | None = None
+
+    def departed(self, dst: str) -> None:
+        if self.state is not None:
+            self.ended = fate.next_hop_missing(self.state, self.sender, dst, self.proxy)
+
+    def read(self, fd: int) -> None:
+        name, sock = self.by_fd[fd]
+        for summary, sighting in _sightings(name, sock, self.ident):
+            self.seen.append(summary)
+            if self.ended is None and self.state is not None:
+                self.ended = fate.judge(self.state, sighting, self.sender, self.proxy)
+
+    def drain(self) -> None:
+        """Read what the watches already hold (the kernel queued it as the packet passed)."""
+        for fd in self.by_fd:
+            self.read(fd)
+
+    def close(self) -> None:
+        for _, sock in self.by_fd.values():
+            sock.close()
+
+
+def ping(
+    dst: str,
+    timeout: float = 0.4,
+    ident: int | None = None,
+    watch: Watched | None = None,
+    state: WorldState | None = None,
+    sender: str | None = None,
+    grace: float = 0.06,
+) -> dict[str, Any]:
     """One ICMP echo through this namespace's socket layer; did its reply come back?
 
     The answer says who replied (``from``, ``ttl``) and whether ``dst`` is one of
     this namespace's own addresses (``local``: the sender answered itself).
+    With ``watch`` (the world's namespaces) the probe also watches every
+    interface of those namespaces: ``seen`` lists where its packets went, and
+    with ``state`` (the snapshot) and ``sender`` (this namespace's name) a
+    packet that certainly cannot go on ends the wait at once (``fate``, see
+    :mod:`checks.fate`), after a short ``grace`` for a reply that would prove
+    it wrong.
     """
     ident = ident if ident is not None else random.randint(1, 0xFFFF)
     payload = PAYLOAD + os.urandom(8)
     try:
         local = _is_local(dst)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        watcher = _Watcher(*open_watches(watch), state, sender, ident)
     except OSError as exc:
         return {"ok": False, "error": _strerror(exc), "local": False}
+    answer: dict[str, Any] | None = None
     try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         started = time.monotonic()
-        sock.sendto(echo_request(ident, 1, payload), (dst, 0))
-        answer = _read_echo(sock, ident, payload, started + timeout)
+        deadline = started + timeout
+        try:
+            sock.sendto(echo_request(ident, 1, payload), (dst, 0))
+            watcher.departed(dst)
+            while answer is None:
+                if watcher.ended is not None:
+                    deadline = min(deadline, time.monotonic() + grace)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                ready = select.select([sock.fileno(), *watcher.by_fd], [], [], left)[0]
+                for fd in ready:
+                    if fd == sock.fileno():
+                        answer = answer or _echo_answer(sock.recv(65535), ident, payload)
+                    else:
+                        watcher.read(fd)
+            watcher.drain()
+        finally:
+            sock.close()
     except OSError as exc:  # no route, or the sender's own OUTPUT chain refused it
         return {"ok": False, "error": _strerror(exc), "stage": "send", "local": local}
     finally:
-        sock.close()
+        watcher.close()
     if answer is None:
-        return {"ok": False, "error": f"no reply within {timeout:.1f} s", "local": local}
+        ended = watcher.ended
+        answer = (
+            {
+                "ok": False,
+                "error": f"lost: {ended.reason}",
+                "fate": ended.reason,
+                "fate_ns": ended.ns,
+            }
+            if ended is not None
+            else {"ok": False, "error": f"no reply within {timeout:.1f} s"}
+        )
     answer["local"] = local
+    answer["seen"] = watcher.seen
     if answer["ok"]:
         answer["ms"] = round((time.monotonic() - started) * 1000, 2)
     return answer

@@ -104,3 +104,31 @@ def test_http_checks_leave_no_line_in_the_servers_log(make_world: Callable[..., 
     assert report.passed, _failed(report)
     logged = world.run(f"cat {logfile}", check=True).stdout
     assert "GET" not in logged and "HTTP/1" not in logged
+
+
+def _evidence(report: LessonReport, milestone: str) -> str:
+    return " | ".join(next(m.evidence for m in report.milestones if m.id == milestone))
+
+
+def test_the_route_clash_is_seen_not_waited_for(make_world: Callable[..., World]) -> None:
+    """The reply's fate is observed (it leaves through veth0), not inferred from silence."""
+    world = _world_at(make_world, "03")
+    report = _check(world, "03")
+    assert report.passed
+    assert "out of veth0, where nobody has 172.18.0.20" in _evidence(report, "netns1-limbo")
+
+
+def test_the_missing_masquerade_is_seen_not_waited_for(make_world: Callable[..., World]) -> None:
+    world = _world_at(make_world, "06")
+    report = _check(world, "06")
+    assert report.passed
+    assert "internet, which has no route back to 172.18.0.10" in _evidence(report, "no-way-back")
+
+
+def test_a_drop_in_the_senders_input_is_seen_where_it_happens(
+    make_world: Callable[..., World],
+) -> None:
+    world = _world_at(make_world, "07")
+    world.run("ip netns exec netns0 iptables -P INPUT DROP", check=True)
+    report = _check(world, "07")
+    assert "netns0's INPUT hook drops it" in _evidence(report, "ns0-internet")

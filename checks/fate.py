@@ -1,0 +1,221 @@
+"""Where did the packet end? Decide a probe's fate from where it was seen, at once.
+
+A failing probe used to wait out its timeout: silence was the only sign of a
+loss. But the lab can *see* its packets: a probe watches every interface of
+every namespace of the world (packet sockets, one per namespace) and each time
+one of its packets shows up somewhere, it asks: can it go on from here?
+
+* it arrived in a namespace that owns its destination: does that namespace's
+  INPUT hook let it in, and (for a request) can the reply leave again: is there
+  a route back, and does anyone on that route's link own the next hop? (This is
+  how the route clash is seen: the reply to netns1 leaves through veth0, where
+  nobody has netns1's address.)
+* it arrived in a namespace that does not own it: does that namespace forward
+  from the interface it came in on, does it have a route on, does its FORWARD
+  hook accept it, and is the next hop there?
+* it left the sender: is the first hop there at all?
+
+The answer "it cannot" is a *fate*: the namespace where the packet ends and
+why. A fate is only given when it is certain from what was seen and the
+kernel's state (a NAT rule on the way, a match the model does not know, a link
+kind it does not know: no fate, the probe waits as before). The probe still
+waits a short grace for a reply that would prove the fate wrong.
+
+Pure logic on :class:`lab.state.WorldState`: tests feed it snapshots by hand.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from checks.netfilter import Flow, Packet, run_hook
+from lab.state import Link, Namespace, WorldState
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One of the probe's packets, seen by a watch: where, which way, what."""
+
+    ns: str
+    iface: str
+    dir: str  # "in" (arriving, for this host) or "out" (leaving)
+    src: str
+    dst: str
+    reply: bool  # an echo reply (False: the echo request)
+
+
+@dataclass(frozen=True)
+class Fate:
+    """Where a packet ends, and why (a sentence for the evidence)."""
+
+    ns: str
+    reason: str
+
+
+def _lookup(ns: Namespace, dst: str) -> tuple[str | None, str | None] | None:
+    """(device, next hop) of the route the kernel picks for ``dst``; None: no route."""
+    addr = ipaddress.IPv4Address(dst)
+    best = None
+    for route in ns.routes:
+        if addr in route.network and (
+            best is None or route.network.prefixlen > best.network.prefixlen
+        ):
+            best = route
+    if best is None:
+        return None
+    return best.dev, best.gateway or dst
+
+
+def _owner_ns(state: WorldState, name: str, ip: str) -> bool:
+    ns = state.ns(name)
+    return ns is not None and ns.owns(ip) is not None
+
+
+def segment(state: WorldState, ns_name: str, link: Link) -> list[str] | None:
+    """Namespaces reachable at layer 2 through ``link`` (None: a link the model cannot follow)."""
+    if not link.up or not link.carrier:
+        return []
+    if link.name == "lo":
+        return [ns_name]
+    if link.kind == "bridge":
+        return _bridge_members(state, ns_name, link.name, exclude=None)
+    if link.kind != "veth":
+        return None
+    peer = state.peer(ns_name, link)
+    if peer is None:
+        return None
+    peer_ns, peer_link = peer
+    if not peer_link.up:
+        return []
+    if peer_link.master is None:
+        return [peer_ns]
+    bridge = state.namespaces[peer_ns].link(peer_link.master)
+    if bridge is None or bridge.kind != "bridge" or not bridge.up:
+        return None if bridge is None or bridge.kind != "bridge" else []
+    members = _bridge_members(state, peer_ns, bridge.name, exclude=peer_link.name)
+    return None if members is None else [peer_ns, *members]
+
+
+def _bridge_members(
+    state: WorldState, ns_name: str, bridge: str, exclude: str | None
+) -> list[str] | None:
+    """The namespaces at the far end of the bridge's ports (veth ports only)."""
+    found = []
+    for port in state.namespaces[ns_name].links:
+        if port.master != bridge or port.name == exclude or not port.up:
+            continue
+        if port.kind != "veth":
+            return None
+        peer = state.peer(ns_name, port)
+        if peer is None or peer[1].master is not None:
+            return None
+        if peer[1].up:
+            found.append(peer[0])
+    return found
+
+
+def next_hop_missing(
+    state: WorldState, ns_name: str, dst: str, proxy_arp: frozenset[str] = frozenset()
+) -> Fate | None:
+    """A fate if the packet for ``dst`` leaving ``ns_name`` finds nobody on its link."""
+    ns = state.namespaces[ns_name]
+    if ns.owns(dst) is not None:
+        return None
+    found = _lookup(ns, dst)
+    if found is None:
+        return Fate(ns_name, f"{ns_name} has no route to {dst}")
+    dev, hop = found
+    link = ns.link(dev) if dev else None
+    if link is None or hop is None:
+        return None
+    members = segment(state, ns_name, link)
+    if members is None or any(m in proxy_arp for m in members):
+        return None
+    if any(_owner_ns(state, m, hop) for m in members):
+        return None
+    via = f"next hop {hop}" if hop != dst else dst
+    return Fate(
+        ns_name,
+        f"{ns_name} sends the packet for {dst} out of {dev}, where nobody has {via}",
+    )
+
+
+def _blocked(ns: Namespace, hook: str, packet: Packet) -> str | None:
+    """The rule or policy that certainly drops ``packet`` at ``hook``, or None."""
+    verdict = run_hook(ns, hook, packet, nat=not packet.flow.reply)
+    if verdict.accepted or verdict.uncertain or verdict.chain is None:
+        return None
+    return verdict.evidence(ns.name)
+
+
+def _nat_on_the_way(ns: Namespace, packet: Packet) -> bool:
+    verdict = run_hook(ns, "prerouting", packet)
+    return verdict.nat is not None or bool(verdict.uncertain)
+
+
+def judge(
+    state: WorldState,
+    seen: Sighting,
+    sender: str,
+    proxy_arp: frozenset[str] = frozenset(),
+) -> Fate | None:
+    """Can the packet seen go on? A :class:`Fate` when it certainly cannot."""
+    ns = state.ns(seen.ns)
+    if ns is None or seen.dir != "in":
+        return None
+    link = ns.link(seen.iface)
+    if link is None or link.master is not None or link.name == "lo":
+        return None  # a bridge port (the bridge device sees it next), or loopback
+    if seen.reply and seen.ns != sender:
+        return None  # replies may be un-NATed by conntrack on the way: judged at the sender
+    flow = Flow(src_ns=sender, dst=seen.dst, src=seen.src, reply=seen.reply)
+    arriving = Packet(flow, in_if=link.name)
+    if not seen.reply and _nat_on_the_way(ns, arriving):
+        return None
+    if ns.owns(seen.dst) is not None:
+        return _delivered(state, ns, seen, arriving, proxy_arp)
+    if seen.reply:
+        return None
+    if not ns.forwards_from(link):
+        return Fate(
+            seen.ns,
+            f"{seen.ns} got the packet for {seen.dst} on {link.name} but does not forward "
+            f"from it (net.ipv4.conf.{link.name}.forwarding = 0)",
+        )
+    found = _lookup(ns, seen.dst)
+    if found is None:
+        return Fate(seen.ns, f"{seen.ns} has no route on to {seen.dst}")
+    dropped = _blocked(ns, "forward", Packet(flow, in_if=link.name, out_if=found[0]))
+    if dropped:
+        return Fate(seen.ns, f"{seen.ns}'s FORWARD hook drops it: {dropped}")
+    return next_hop_missing(state, seen.ns, seen.dst, proxy_arp)
+
+
+def _delivered(
+    state: WorldState,
+    ns: Namespace,
+    seen: Sighting,
+    arriving: Packet,
+    proxy_arp: frozenset[str],
+) -> Fate | None:
+    dropped = _blocked(ns, "input", arriving)
+    if dropped:
+        return Fate(seen.ns, f"{seen.ns}'s INPUT hook drops it: {dropped}")
+    if seen.reply:
+        return None
+    back = _lookup(ns, seen.src)
+    if back is None:
+        return Fate(
+            seen.ns,
+            f"the request reached {seen.ns}, which has no route back to {seen.src}: "
+            "its reply has nowhere to go",
+        )
+    reply = Flow(src_ns=seen.ns, dst=seen.src, src=seen.dst, reply=True)
+    dropped = _blocked(ns, "output", Packet(reply, out_if=back[0]))
+    if dropped:
+        return Fate(seen.ns, f"{seen.ns}'s OUTPUT hook drops the reply: {dropped}")
+    lost = next_hop_missing(state, seen.ns, seen.src, proxy_arp)
+    if lost is None:
+        return None
+    return Fate(seen.ns, f"the request reached {seen.ns}, but its reply is lost: {lost.reason}")
