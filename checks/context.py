@@ -19,6 +19,7 @@ from typing import Any
 
 from checks import probes
 from checks.diagnose import Tracer
+from checks.witness import Witness
 from lab import inns, state
 from lab.world import HOST_NS, INTERNET_NS, World
 
@@ -96,7 +97,7 @@ class CheckContext:
 
     @cached_property
     def tracer(self) -> Tracer:
-        return Tracer(self.state)
+        return Tracer(self.state, kernel=Witness(self.world, self.state))
 
     def keep(self, key: tuple[Any, ...], pending: inns.Pending) -> None:
         """Remember a child started early, for :meth:`take` (or :meth:`close`)."""

@@ -36,13 +36,17 @@ with a :class:`checks.causes.Cause`), and a loss the model cannot explain is
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from checks.causes import Cause
 from checks.netfilter import Flow, Packet, Verdict, match_one, run_hook, translate
 from lab.rules import Firewall, Rule
 from lab.state import Link, Namespace, Route, WorldState
+
+if TYPE_CHECKING:
+    from checks.witness import Counted
 
 UPLINK = "eth0"
 OUTSIDE = ("host", "internet")
@@ -156,9 +160,15 @@ def unexplained(
     )
 
 
+#: Asks the kernel what happened to one packet of a flow (see :mod:`checks.witness`).
+KernelWitness = Callable[[Flow], "list[Counted]"]
+
+
 class Tracer:
-    def __init__(self, state: WorldState) -> None:
+    def __init__(self, state: WorldState, kernel: KernelWitness | None = None) -> None:
         self.state = state
+        #: when given, a loss the model cannot explain is asked of the kernel's counters
+        self.kernel = kernel
         #: the walk of the last :meth:`trace_flow` (its hops are evidence for the unexplained)
         self.last_trail: _Trail | None = None
 
@@ -184,13 +194,39 @@ class Tracer:
         if found is not None:
             return found
         trail = self.last_trail
+        counted: list[Counted] = []
+        if self.kernel is not None and self.state.ns(src_ns) is not None:
+            sport = 40000 if proto in ("tcp", "udp") else None
+            counted = self.kernel(Flow(src_ns, dst, proto, port, sport=sport))
+            certain = self._from_counters(src_ns, dst, counted, trail)
+            if certain is not None:
+                return certain
         evidence = list(trail.hops) if trail else []
         if trail:
             evidence += [
                 f"{ns}: not modelled, could decide: {rule.listing()} ({rule.backend})"
                 for ns, rule in trail.uncertain
             ]
+        evidence += [c.evidence() for c in counted]
         return unexplained(src_ns, dst, proto, port, evidence)
+
+    def _from_counters(
+        self, src_ns: str, dst: str, counted: list[Counted], trail: _Trail | None
+    ) -> Diagnosis | None:
+        """A DROP the kernel counted during the probe: where the packet died, for certain."""
+        drops = [c for c in counted if c.drops]
+        if not drops:
+            return None
+        first = drops[0]
+        forward = first.hook == "forward"
+        return Diagnosis(
+            Cause.FORWARD_BLOCKED if forward else Cause.FIREWALL_BLOCKED,
+            f"The kernel's own counters show where the packet from {src_ns} to {dst} died: "
+            f"in {first.ns}, {first.listing} ({first.backend}, chain {first.chain}) counted "
+            "it while the probe travelled. (The lab's model could not judge that rule by "
+            "itself; the kernel could.)",
+            [*(trail.hops if trail else []), *(c.evidence() for c in counted)],
+        )
 
     def trace_flow(self, flow: Flow) -> Diagnosis | None:
         """Follow ``flow`` from its namespace there and back; None if nothing stops it."""

@@ -337,7 +337,7 @@ def _run_save(argv: list[str]) -> str:
         return ""
 
 
-def _read_firewall() -> Firewall:
+def read_firewall() -> Firewall:
     """All three rule sets of the calling namespace (see :mod:`lab.rules`)."""
     parts = []
     ruleset = _run_save(["nft", "-j", "list", "ruleset"])
@@ -396,7 +396,7 @@ def read_current_namespace(name: str) -> Namespace:
         links=links,
         routes=routes,
         ip_forward=_read_int("/proc/sys/net/ipv4/ip_forward") or 0,
-        firewall=_read_firewall(),
+        firewall=read_firewall(),
         listening=_read_listening(),
         bridge_nf_call_iptables=_read_int("/proc/sys/net/bridge/bridge-nf-call-iptables"),
         rp_filter_all=_conf("all", "rp_filter") or 0,

@@ -438,3 +438,29 @@ def test_docker_style_chains_publish_the_port(world: World) -> None:
         5000,
     )
     assert diag is not None and diag.cause == "forward-blocked"
+
+
+def test_a_rule_the_model_cannot_judge_is_judged_by_the_kernels_counters(world: World) -> None:
+    script = BASE4 + "iptables-legacy -A FORWARD -m physdev --physdev-is-bridged -j DROP\n"
+    diag = traced(world, script, "netns0", "172.18.0.20")
+    assert diag is None  # the model skips the physdev match: it cannot say
+    r = judge(world, "", "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert_cause(r, "forward-blocked", "counted")
+    assert (
+        "-A FORWARD -m physdev --physdev-is-bridged -j DROP (iptables-legacy) counted"
+        in "\n".join(r.evidence)
+    )
+    assert "kernel's own counters" in r.explanation
+
+
+def test_an_unexplained_loss_says_what_the_model_could_not_judge(world: World) -> None:
+    script = CONTAINERS + BRIDGE + "ip netns exec netns1 nft add table ip lab\n"
+    script += (
+        "ip netns exec netns1 nft 'add chain ip lab in { type filter hook input priority 0; }'\n"
+    )
+    script += "ip netns exec netns1 nft add rule ip lab in meta length 1-2000 drop\n"
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert r.cause == "unexplained", (r.cause, r.evidence)
+    text = "\n".join(r.evidence)
+    assert "not modelled, could decide: ip lab in: meta length 1-2000 drop (nftables)" in text
+    assert "look further: nft list ruleset" in text

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
+import pytest
+
 from checks.diagnose import Tracer, lookup
 from lab.state import Firewall, Link, Namespace, Route, WorldState
 
@@ -93,3 +99,167 @@ def test_a_loss_the_model_cannot_explain_is_named_unexplained_with_where_to_look
     assert any("ip route get 172.18.0.21" in item for item in diag.evidence)
     assert any("iptables-save -c" in cmd for cmd in diag.look_further)
     assert any("nft list ruleset" in cmd for cmd in diag.look_further)
+
+
+# ------------------------------------------- recorded worlds, replayed (no root)
+
+STATES = Path(__file__).resolve().parent / "fixtures" / "states"
+
+#: recorded snapshot -> (from, to, proto, port, cause, text the evidence must hold)
+REPLAYS: dict[str, tuple[str, str, str, int | None, str, str]] = {
+    "l4-docker-forward-drop": (
+        "netns0",
+        "172.18.0.20",
+        "icmp",
+        None,
+        "forward-blocked",
+        "host: -P FORWARD DROP (iptables-nft)",
+    ),
+    "l6-br0-forwarding-off": (
+        "netns0",
+        "8.8.8.8",
+        "icmp",
+        None,
+        "ip-forward-off",
+        "net.ipv4.conf.br0.forwarding = 0",
+    ),
+    "l7-netns0-input-drop": (
+        "netns0",
+        "8.8.8.8",
+        "icmp",
+        None,
+        "firewall-blocked",
+        "netns0: -P INPUT DROP (iptables-nft)",
+    ),
+    "l2-ceth0-slash32": (
+        "netns0",
+        "172.18.0.11",
+        "icmp",
+        None,
+        "prefix-wrong",
+        "ceth0 has 172.18.0.10/32; /16 expected",
+    ),
+    "l6-forward-in-netns0": (
+        "netns0",
+        "8.8.8.8",
+        "icmp",
+        None,
+        "ip-forward-off",
+        "netns0: net.ipv4.ip_forward = 1",
+    ),
+    "l4-duplicate-address": (
+        "netns1",
+        "172.18.0.10",
+        "icmp",
+        None,
+        "address-duplicate",
+        "netns1: ceth1 has 172.18.0.10",
+    ),
+    "l7-forward-no-established": (
+        "netns1",
+        "8.8.8.8",
+        "icmp",
+        None,
+        "forward-blocked",
+        "host: -P FORWARD DROP (iptables-nft)",
+    ),
+    "l7-legacy-forward-drop": (
+        "netns0",
+        "8.8.8.8",
+        "icmp",
+        None,
+        "forward-blocked",
+        "(iptables-legacy)",
+    ),
+    "l5-gateway-is-a-container": (
+        "netns0",
+        "10.0.2.15",
+        "icmp",
+        None,
+        "gateway-wrong",
+        "netns1: net.ipv4.ip_forward = 0",
+    ),
+}
+
+
+def replay(name: str) -> WorldState:
+    return WorldState.from_json(json.loads((STATES / f"{name}.json").read_text()))
+
+
+@pytest.mark.parametrize("name", sorted(REPLAYS))
+def test_a_recorded_broken_world_replays_to_its_cause(name: str) -> None:
+    src, dst, proto, port, cause, evidence = REPLAYS[name]
+    diag = Tracer(replay(name)).trace(src, dst, proto, port)
+    assert diag is not None, name
+    assert diag.cause == cause, (name, diag)
+    assert any(evidence in item for item in diag.evidence), (name, diag.evidence)
+
+
+def test_the_recorded_working_world_has_clear_paths_both_ways() -> None:
+    state = replay("base-base4-base5-base6-base7")
+    tracer = Tracer(state)
+    for src, dst in [("netns0", "8.8.8.8"), ("netns1", "172.18.0.10"), ("host", "172.18.0.20")]:
+        assert tracer.trace(src, dst) is None, (src, dst, tracer.trace(src, dst))
+    trail = tracer.last_trail
+    assert trail is not None and not trail.uncertain
+
+
+def test_the_bridged_forward_drop_explains_br_netfilter() -> None:
+    diag = Tracer(replay("l4-docker-forward-drop")).trace("netns0", "172.18.0.20")
+    assert diag is not None and "br_netfilter" in diag.explanation
+    assert "host: net.bridge.bridge-nf-call-iptables = 1" in diag.evidence
+
+
+def test_the_wrong_namespace_is_named() -> None:
+    diag = Tracer(replay("l6-forward-in-netns0")).trace("netns0", "8.8.8.8")
+    assert diag is not None and "It is 1 in netns0" in diag.explanation
+    assert "wrong namespace" in diag.explanation
+
+
+def test_the_tracer_replays_as_an_unprivileged_user() -> None:
+    """Fork, drop to nobody, trace: the tracer needs no root and no kernel."""
+    state = replay("l7-netns0-input-drop")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: no privileges from here on
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            diag = Tracer(state).trace("netns0", "8.8.8.8")
+            os.write(write_end, f"{os.getuid()} {diag.cause if diag else None}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as fh:
+        answer = fh.read()
+    os.waitpid(pid, 0)
+    assert answer == "65534 firewall-blocked"
+
+
+def test_strict_reverse_path_filtering_drops_what_would_be_answered_elsewhere() -> None:
+    from dataclasses import replace
+
+    state = replay("base-base4-base5-base6-base7")
+    host = state.namespaces["host"]
+    no_way_back = tuple(r for r in host.routes if r.dst != "172.18.0.0/16")
+    for mode, cause in [(1, "rp-filter"), (0, "route-missing")]:
+        changed = replace(host, routes=no_way_back, rp_filter_all=mode)
+        world = replace(state, namespaces={**state.namespaces, "host": changed})
+        diag = Tracer(world).trace("netns0", "10.0.2.15")
+        assert diag is not None and diag.cause == cause, (mode, diag)
+    assert (
+        "rp_filter = 1, strict"
+        in Tracer(
+            replace(
+                state,
+                namespaces={
+                    **state.namespaces,
+                    "host": replace(host, routes=no_way_back, rp_filter_all=1),
+                },
+            )
+        )
+        .trace("netns0", "10.0.2.15")
+        .explanation
+    )  # type: ignore[union-attr]

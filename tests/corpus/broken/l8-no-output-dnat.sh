@@ -1,0 +1,5 @@
+# lesson: 08
+# cause: dnat-local-missing
+# base: base4 base5 base6 base7 server
+# Only the PREROUTING rule: clients on the host reach nothing.
+iptables -t nat -A PREROUTING -d 10.0.2.15 -p tcp --dport 5000 -j DNAT --to-destination 172.18.0.10:5000
