@@ -24,6 +24,7 @@ class Cause(StrEnum):
     ROUTE_MISSING = "route-missing"
     ROUTE_CLASH = "route-clash"
     RP_FILTER = "rp-filter"
+    NEIGHBOUR_WRONG = "neighbour-wrong"
     NOT_BRIDGED = "not-bridged"
     GATEWAY_MISSING = "gateway-missing"
     GATEWAY_UNREACHABLE = "gateway-unreachable"
@@ -55,6 +56,7 @@ _DESCRIPTIONS: dict[Cause, str] = {
     Cause.ROUTE_MISSING: "a namespace has no route to the destination",
     Cause.ROUTE_CLASH: "two routes for the same network: the kernel uses the first one",
     Cause.RP_FILTER: "reverse-path filtering drops packets whose source routes elsewhere",
+    Cause.NEIGHBOUR_WRONG: "a static ARP entry sends the next hop's frames to the wrong MAC",
     Cause.NOT_BRIDGED: "a veth end is not a port of the bridge",
     Cause.GATEWAY_MISSING: "a container has no default route to leave its subnet",
     Cause.GATEWAY_UNREACHABLE: "the default route points to an address nobody answers for",

@@ -365,6 +365,9 @@ class Tracer:
         if found is None:
             return self._nobody_answers(ns_name, out, route, twins, next_hop, flow, trail)
         there, there_if, crossing = found
+        stale = self._static_neighbour(ns_name, ns, out, next_hop, there, there_if, trail)
+        if stale is not None:
+            return stale
         if crossing is not None:
             blocked = self._bridged(crossing, flow, trail)
             if blocked is not None:
@@ -807,6 +810,39 @@ class Tracer:
         for there, link, crossing in self._segment(ns_name, out):
             if self.state.namespaces[there].owns(ip):
                 return there, link.name, crossing
+        return None
+
+    def _static_neighbour(
+        self,
+        ns_name: str,
+        ns: Namespace,
+        out: Link,
+        next_hop: str,
+        there: str,
+        there_if: str,
+        trail: _Trail,
+    ) -> Diagnosis | None:
+        """A hand-made ARP entry (``nud permanent``) that names a MAC nobody there has."""
+        owner = self.state.namespaces[there].link(there_if)
+        if owner is None or not owner.mac:
+            return None
+        for entry in ns.neighbours:
+            if entry.ip != next_hop or entry.dev != out.name or not entry.mac:
+                continue
+            if entry.state in ("PERMANENT", "NOARP") and entry.mac.lower() != owner.mac.lower():
+                return Diagnosis(
+                    Cause.NEIGHBOUR_WRONG,
+                    f"{ns_name} has a static ARP entry for {next_hop} on {out.name} with the MAC "
+                    f"{entry.mac}, but {next_hop} is {there_if} in {there}, whose MAC is "
+                    f"{owner.mac}: frames go to a MAC nobody has. Delete the entry with "
+                    f"`ip neigh del {next_hop} dev {out.name}`.",
+                    [
+                        *trail.hops,
+                        f"{ns_name}: ip neigh: {next_hop} dev {out.name} lladdr {entry.mac} "
+                        f"{entry.state}",
+                        f"{there}: {there_if} link/ether {owner.mac}",
+                    ],
+                )
         return None
 
     def _owners(self, ip: str) -> list[tuple[str, Link]]:

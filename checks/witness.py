@@ -10,6 +10,13 @@ every namespace, send one packet of the flow, read them again. A DROP or
 REJECT rule, or a DROP policy, whose counter moved is where the packet died,
 for certain; the rules that counted and let it go show the path it took.
 
+Native nftables rules need not have counters, so in a namespace with native
+chains the kernel is also asked to *trace* the packet: a short-lived table
+``cnlab_trace`` marks packets with ``meta nftrace set 1`` at the first hooks,
+``nft monitor trace`` reports every chain, rule and verdict they meet, and the
+table is removed again. A ``verdict drop`` (or ``policy drop``) line names
+where the packet died.
+
 This costs two parallel reads and one packet, and is used only when the model
 cannot explain a loss on its own (:meth:`checks.diagnose.Tracer.explain`).
 """
@@ -17,18 +24,24 @@ cannot explain a loss on its own (:meth:`checks.diagnose.Tracer.explain`).
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import socket
 import struct
+import subprocess
 import time
 from dataclasses import dataclass
 
 from checks.netfilter import Flow
 from lab import inns
+from lab.rules import NFTABLES
 from lab.state import WorldState, read_firewall
 from lab.world import World
 
 #: how long the probe packet is given to cross the world before counters are read again
 SETTLE = 0.05
+TRACE_TABLE = "cnlab_trace"
+ICMP_ID = 0x6E6C  # the witness's echo id ("nl"), how its packets are told apart
 
 
 @dataclass(frozen=True)
@@ -102,9 +115,9 @@ def send_one_here(dst: str, proto: str, port: int | None) -> bool:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.sendto(b"cnlab", (dst, port))
         else:
-            header = struct.pack("!BBHHH", 8, 0, 0, 0x6E6C, 1)
+            header = struct.pack("!BBHHH", 8, 0, 0, ICMP_ID, 1)
             payload = b"cnlab-witness"
-            packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), 0x6E6C, 1) + payload
+            packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ICMP_ID, 1) + payload
             with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
                 sock.sendto(packet, (dst, 0))
         time.sleep(SETTLE)
@@ -113,19 +126,127 @@ def send_one_here(dst: str, proto: str, port: int | None) -> bool:
         return False
 
 
+def _nft(*args: str) -> bool:
+    try:
+        done = subprocess.run(["nft", *args], capture_output=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def trace_here(ready_fd: int, window: float) -> list[str]:
+    """In the calling namespace: trace packets for ``window`` seconds; the lines seen.
+
+    Writes one byte to ``ready_fd`` once ``nft monitor trace`` listens; the
+    tracing table is removed whatever happens.
+    """
+    chains = (("pre", "prerouting"), ("out", "output"))
+    try:
+        if not _nft("add", "table", "inet", TRACE_TABLE):
+            return []
+        for name, hook in chains:
+            spec = f"{{ type filter hook {hook} priority -400; }}"
+            _nft("add", "chain", "inet", TRACE_TABLE, name, spec)
+            _nft("add", "rule", "inet", TRACE_TABLE, name, "meta", "nftrace", "set", "1")
+        with subprocess.Popen(
+            ["nft", "monitor", "trace"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ) as monitor:
+            time.sleep(SETTLE)
+            os.write(ready_fd, b"1")
+            time.sleep(window)
+            monitor.terminate()
+            out, _ = monitor.communicate(timeout=2)
+        return out.decode(errors="replace").splitlines()
+    finally:
+        os.close(ready_fd)
+        _nft("delete", "table", "inet", TRACE_TABLE)
+
+
+def traced_drops(ns: str, lines: list[str], flow: Flow, state: WorldState) -> list[Counted]:
+    """The drops among ``nft monitor trace`` lines, for the witness's own packets only."""
+    ours = set()
+    for line in lines:
+        words = line.split()
+        if len(words) > 2 and "packet:" in words and _is_ours(line, flow):
+            ours.add(words[2])
+    found = []
+    for line in lines:
+        words = line.split()
+        if (
+            len(words) < 6
+            or words[2] not in ours
+            or (words[3] == "inet" and words[4] == TRACE_TABLE)
+        ):
+            continue
+        if "(verdict drop)" in line or "policy drop" in line:
+            family, table, chain = words[3], words[4], words[5]
+            listing = " ".join(words[6:]).replace(" (verdict drop)", "")
+            hook, backend = _chain_facts(state, ns, family, table, chain)
+            found.append(
+                Counted(ns, backend, hook, chain, f"{family} {table} {chain}: {listing}", 1, True)
+            )
+    return found
+
+
+def _is_ours(line: str, flow: Flow) -> bool:
+    if flow.proto == "icmp":
+        return f"icmp id {ICMP_ID}" in line
+    return f"daddr {flow.dst}" in line or (flow.dport is not None and f"dport {flow.dport}" in line)
+
+
+def _chain_facts(
+    state: WorldState, ns: str, family: str, table: str, chain: str
+) -> tuple[str | None, str]:
+    space = state.ns(ns)
+    if space is not None:
+        for c in space.firewall.all_chains:
+            if (c.family, c.table, c.name) == (family, table, chain):
+                return c.hook, c.backend
+    return None, NFTABLES
+
+
 class Witness:
-    """Counters read in the world's namespaces around one packet of a flow."""
+    """Counters (and nftables traces) read in the world's namespaces around one packet."""
 
     def __init__(self, world: World, state: WorldState) -> None:
         self.world = world
+        self.state = state
         self.names = list(state.namespaces)
 
     def __call__(self, flow: Flow) -> list[Counted]:
         jobs = [(ns, read_counters_here, ()) for ns in self.names]
-        before = inns.run_many(self.world, jobs)
-        sent = inns.run(self.world, flow.src_ns, send_one_here, flow.dst, flow.proto, flow.dport)
-        after = inns.run_many(self.world, jobs) if sent else before
-        return moved(self.names, before, after)
+        tracers = self._start_tracers()
+        try:
+            before = inns.run_many(self.world, jobs)
+            sent = inns.run(
+                self.world, flow.src_ns, send_one_here, flow.dst, flow.proto, flow.dport
+            )
+            after = inns.run_many(self.world, jobs) if sent else before
+        finally:
+            traced = [(ns, inns.collect(pending, timeout=5.0)) for ns, pending in tracers]
+        found = moved(self.names, before, after)
+        for ns, lines in traced:
+            found += traced_drops(ns, lines if isinstance(lines, list) else [], flow, self.state)
+        return found
+
+    def _start_tracers(self) -> list[tuple[str, inns.Pending]]:
+        """A trace in every namespace with native nftables chains, all listening on return."""
+        native = [
+            name
+            for name, space in self.state.namespaces.items()
+            if any(c.backend == NFTABLES for c in space.firewall.all_chains)
+        ]
+        started = []
+        for name in native:
+            ready_r, ready_w = os.pipe()
+            try:
+                started.append((name, inns.start(self.world, name, trace_here, ready_w, 0.4)))
+            finally:
+                os.close(ready_w)
+            with contextlib.suppress(OSError):
+                select.select([ready_r], [], [], 2.0)
+            os.close(ready_r)
+        return started
 
 
 def moved(names: list[str], before: list[object], after: list[object]) -> list[Counted]:

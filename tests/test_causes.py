@@ -453,14 +453,28 @@ def test_a_rule_the_model_cannot_judge_is_judged_by_the_kernels_counters(world: 
     assert "kernel's own counters" in r.explanation
 
 
-def test_an_unexplained_loss_says_what_the_model_could_not_judge(world: World) -> None:
+def test_a_native_rule_the_model_cannot_judge_is_found_by_tracing_it(world: World) -> None:
     script = CONTAINERS + BRIDGE + "ip netns exec netns1 nft add table ip lab\n"
     script += (
         "ip netns exec netns1 nft 'add chain ip lab in { type filter hook input priority 0; }'\n"
     )
     script += "ip netns exec netns1 nft add rule ip lab in meta length 1-2000 drop\n"
+    assert traced(world, script, "netns0", "172.18.0.20") is None  # not modelled: no guess
+    r = judge(world, "", "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert_cause(
+        r, "firewall-blocked", "netns1: ip lab in: rule meta length 1-2000 drop (nftables)"
+    )
+    left = world.run("ip netns exec netns1 nft list tables", check=True).stdout
+    assert "cnlab_trace" not in left  # the tracing table is gone again
+
+
+def test_an_unexplained_loss_says_what_was_checked_and_where_to_look(world: World) -> None:
+    script = CONTAINERS + BRIDGE + "nft add table bridge lab\n"
+    script += (
+        "nft 'add chain bridge lab fw { type filter hook forward priority 0; policy drop; }'\n"
+    )
     r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
     assert r.cause == "unexplained", (r.cause, r.evidence)
     text = "\n".join(r.evidence)
-    assert "not modelled, could decide: ip lab in: meta length 1-2000 drop (nftables)" in text
+    assert "netns0: ip route get 172.18.0.20" in text
     assert "look further: nft list ruleset" in text

@@ -84,6 +84,7 @@ def test_a_broken_world_fails_with_its_cause(broken: Broken) -> None:
         built = cnlab("--world", name, "shell", env=REAL, input=broken.script)
         assert built.returncode == 0, built.stderr
         out = cnlab("--world", name, "check", broken.lesson, "--json", env=REAL)
+        assert out.stdout.strip(), f"{broken.name}: no report (exit {out.returncode}): {out.stderr}"
         report = json.loads(out.stdout)
         failed = [m for m in report["milestones"] if not m["passed"]]
         assert out.returncode == 1 and failed, f"{broken.name}: every milestone passed"

@@ -263,3 +263,25 @@ def test_strict_reverse_path_filtering_drops_what_would_be_answered_elsewhere() 
         .trace("netns0", "10.0.2.15")
         .explanation
     )  # type: ignore[union-attr]
+
+
+def test_a_static_arp_entry_with_a_wrong_mac_is_named() -> None:
+    from dataclasses import replace
+
+    from lab.state import Neighbour
+
+    state = replay("base-base4-base5-base6-base7")
+    ns0 = state.namespaces["netns0"]
+    wrong = Neighbour("172.18.0.1", "ceth0", "02:00:00:00:00:01", "PERMANENT")
+    broken = replace(
+        state, namespaces={**state.namespaces, "netns0": replace(ns0, neighbours=(wrong,))}
+    )
+    diag = Tracer(broken).trace("netns0", "8.8.8.8")
+    assert diag is not None and diag.cause == "neighbour-wrong"
+    assert (
+        "netns0: ip neigh: 172.18.0.1 dev ceth0 lladdr 02:00:00:00:00:01 PERMANENT" in diag.evidence
+    )
+    right_mac = state.namespaces["host"].link("br0").mac  # type: ignore[union-attr]
+    fine = replace(wrong, mac=right_mac)
+    ok = replace(state, namespaces={**state.namespaces, "netns0": replace(ns0, neighbours=(fine,))})
+    assert Tracer(ok).trace("netns0", "8.8.8.8") is None
