@@ -285,3 +285,14 @@ def test_a_static_arp_entry_with_a_wrong_mac_is_named() -> None:
     fine = replace(wrong, mac=right_mac)
     ok = replace(state, namespaces={**state.namespaces, "netns0": replace(ns0, neighbours=(fine,))})
     assert Tracer(ok).trace("netns0", "8.8.8.8") is None
+
+
+def test_every_cause_is_documented() -> None:
+    from checks.causes import Cause
+
+    root = Path(__file__).resolve().parent.parent
+    docs = (root / "docs" / "lesson-format.md").read_text()
+    readme = (root / "README.md").read_text()
+    for cause in Cause:
+        assert f"`{cause.value}`" in docs, cause
+        assert f"`{cause.value}`" in readme, cause
