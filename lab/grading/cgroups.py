@@ -19,6 +19,10 @@ subtree of its own instead (:func:`delegated`):
 * alone in its group (a ``systemd-run --scope -p Delegate=yes`` scope made for
   it, see :func:`scope_argv`): the grader moves itself into a leaf
   ``grader/`` of that group, which then hands controllers to the job leaves;
+* at the top of a container's cgroup namespace (Docker, a Gradescope
+  autograder), where nothing above is reachable: the same, and the
+  container's other processes move into a leaf ``init/``, as Docker-in-Docker
+  does;
 * sharing its group with others (a container's shell): a sibling group
   ``cnlab-grade-RUN/`` under the parent, which holds no processes.
 
@@ -165,16 +169,25 @@ def make_subtree(run_id: int) -> Subtree | None:
         return None
     group = root / current.lstrip("/")
     name = f"cnlab-grade-{run_id}"
-    if group == root:
+    real_root = group == root and not (root / "cgroup.type").exists()
+    if real_root:  # the only group where processes and children may mix
         parent = root / name
         made, home, leaf = parent, None, None
-    elif _procs(group) <= {os.getpid()}:
-        # Alone (a delegated scope made for us): move into a leaf, then the group
-        # itself holds no process and may hand controllers down.
+    elif _procs(group) <= {os.getpid()} or group == root:
+        # Alone (a delegated scope made for us), or at the top of a container's
+        # cgroup namespace (nothing above it is ours): the group's processes
+        # move into leaves, then it holds none and may hand controllers down.
         parent, made, home = group, None, group
         leaf = group / "grader"
         leaf.mkdir(exist_ok=True)
         (leaf / "cgroup.procs").write_text(str(os.getpid()))
+        others = _procs(group)
+        if others:  # a container's own processes (its shell, the autograder's harness)
+            rest = group / "init"
+            rest.mkdir(exist_ok=True)
+            for pid in others:
+                with contextlib.suppress(OSError):  # gone meanwhile, or a kernel thread
+                    (rest / "cgroup.procs").write_text(str(pid))
     else:
         parent = group.parent / name
         made, home, leaf = parent, None, None
