@@ -78,6 +78,8 @@ class _Trail:
     nat: list[tuple[str, Flow, Flow]] = field(default_factory=list)  # (ns, before, after)
     uncertain: list[tuple[str, Rule]] = field(default_factory=list)
     depth: int = 0
+    #: namespaces the packet (or its reply) passed through, in order
+    visited: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,14 @@ class _Arrival:
     in_if: str | None
 
 
-#: (bridge namespace, bridge, port the frame came in on, port it leaves by)
-Crossing = tuple[str, str, str, str]
+@dataclass(frozen=True)
+class Crossing:
+    """A frame switched by a bridge on its way: where, and between which ports."""
+
+    ns: str
+    bridge: str
+    in_port: str
+    out_port: str
 
 
 _EMPTY_FW = Firewall()
@@ -198,6 +206,8 @@ class Tracer:
         if self.kernel is not None and self.state.ns(src_ns) is not None:
             sport = 40000 if proto in ("tcp", "udp") else None
             counted = self.kernel(Flow(src_ns, dst, proto, port, sport=sport))
+            if trail is not None:  # other probes may be in flight: keep to the packet's path
+                counted = [c for c in counted if c.ns in trail.visited]
             certain = self._from_counters(src_ns, dst, counted, trail)
             if certain is not None:
                 return certain
@@ -252,6 +262,7 @@ class Tracer:
     def _originate(self, ns_name: str, flow: Flow, trail: _Trail) -> _Arrival | Diagnosis:
         """A packet made in ``ns_name`` (a request, or a reply to one)."""
         ns = self.state.namespaces[ns_name]
+        trail.visited.append(ns_name)
         if self._is_local(ns, flow.dst):
             return self._loopback(ns_name, ns, flow, trail)
         route, twins = lookup(ns, flow.dst)
@@ -385,6 +396,7 @@ class Tracer:
     ) -> _Arrival | Diagnosis:
         ns = self.state.namespaces[ns_name]
         link = ns.link(in_if)
+        trail.visited.append(ns_name)
         if ns_name == "internet" and not ns.owns(flow.dst):
             return self._lost_outside(flow.dst, trail)
         if flow.src is not None and ns.owns(flow.src) and not _ip(flow.src).is_loopback:
@@ -429,7 +441,9 @@ class Tracer:
 
     def _bridged(self, crossing: Crossing, flow: Flow, trail: _Trail) -> Diagnosis | None:
         """A frame switched by a bridge: br_netfilter sends it through the owner's hooks."""
-        bns_name, bridge, in_port, out_port = crossing
+        bns_name, bridge = crossing.ns, crossing.bridge
+        in_port, out_port = crossing.in_port, crossing.out_port
+        trail.visited.append(bns_name)
         bns = self.state.namespaces[bns_name]
         if bns.bridge_nf_call_iptables != 1:
             return None
@@ -800,7 +814,7 @@ class Tracer:
                 continue
             far = self.state.peer(pns, port)
             if far and far[1].up:
-                found.append((far[0], far[1], (pns, bridge.name, plink.name, port.name)))
+                found.append((far[0], far[1], Crossing(pns, bridge.name, plink.name, port.name)))
         return found
 
     def _neighbour(
