@@ -108,3 +108,17 @@ def test_out_writes_through_links_and_fifos_never_replaces_them(tmp_path: Path) 
     dangling.symlink_to(tmp_path / "nowhere" / "x")
     with pytest.raises(LabError):
         check_out(str(dangling))
+
+
+def test_a_systemd_scope_only_where_systemd_owns_a_pure_v2_tree() -> None:
+    from lab.grading.cgroups import needs_scope
+
+    session = "/user.slice/user-0.slice/session-1.scope"
+    # stock Debian 12: systemd, pure v2, the grader in a login session with its shell
+    assert needs_scope(True, False, session, alone=False, marked=False)
+    assert not needs_scope(True, False, session, alone=False, marked=True)  # never twice
+    assert not needs_scope(True, False, session, alone=True, marked=False)  # a scope already
+    assert not needs_scope(True, True, session, alone=False, marked=False)  # hybrid: v1 pids
+    assert not needs_scope(False, False, session, alone=False, marked=False)  # no systemd
+    assert not needs_scope(True, False, "/", alone=False, marked=False)  # the root group
+    assert not needs_scope(True, False, None, alone=False, marked=False)  # no v2 at all

@@ -237,24 +237,36 @@ def delegated(run_id: int) -> Iterator[Subtree | None]:
             remove_subtree(tree, f"cnlab-grade-{run_id}-")
 
 
+def needs_scope(
+    systemd: bool, pids_in_v1: bool, v2_path: str | None, alone: bool, marked: bool
+) -> bool:
+    """Whether ``cnlab grade`` must run again in a delegated systemd scope.
+
+    Only where systemd owns a pure cgroup v2 tree (``pids`` not in a v1
+    hierarchy) and the grader shares a group other than the root with other
+    processes (a login session, a service): systemd hands a subtree over only to
+    a unit with ``Delegate=yes``. Never twice (``marked``).
+    """
+    return systemd and not pids_in_v1 and v2_path not in (None, "/") and not alone and not marked
+
+
 def scope_argv(argv: list[str], env: dict[str, str]) -> list[str] | None:
     """The command that re-runs ``argv`` in a transient systemd scope with
-    ``Delegate=yes``, when it is needed; None when it is not.
-
-    Needed on a pure cgroup v2 machine run by systemd when the grader shares its
-    group with other processes (a login session, a service): systemd owns that
-    part of the tree and hands a subtree over only to a unit with ``Delegate=yes``.
-    """
-    if env.get("CNLAB_GRADE_SCOPE") or not os.path.isdir("/run/systemd/system"):
-        return None
-    if "pids" in hierarchies() and not hierarchies()["pids"].v2:
-        return None  # hybrid: pids and memory live in cgroup v1
+    ``Delegate=yes`` when :func:`needs_scope` says so; None otherwise."""
     found = v2_root()
-    if found is None or found[1] == "/":
+    alone = False
+    if found is not None:
+        with contextlib.suppress(OSError):
+            alone = _procs(found[0] / found[1].lstrip("/")) <= {os.getpid()}
+    pids = hierarchies().get("pids")
+    if not needs_scope(
+        systemd=os.path.isdir("/run/systemd/system"),
+        pids_in_v1=pids is not None and not pids.v2,
+        v2_path=found[1] if found else None,
+        alone=alone,
+        marked=bool(env.get("CNLAB_GRADE_SCOPE")),
+    ):
         return None
-    with contextlib.suppress(OSError):
-        if _procs(found[0] / found[1].lstrip("/")) <= {os.getpid()}:
-            return None
     tool = shutil.which("systemd-run")
     if tool is None:
         return None
