@@ -2,19 +2,22 @@
 
 It loads the course (a broken lesson folder is a one-line error before
 anything is drawn), opens the one screen, moves the command palette to F9
-(bash needs Ctrl+P) and offers every screen action in the palette.
+(bash needs Ctrl+P) and offers every screen action in the palette, named as
+in :mod:`lab.tui.keys`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from lab.lessons import Course, load_course
+from lab.tui.keys import KEYS, PREFIX_LABEL
 from lab.tui.labscreen import LabScreen
 from lab.world import World, validate_name
 
@@ -57,19 +60,19 @@ class LabApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         lab = self.lab
-        yield SystemCommand("Help: keys", "F1", lab.action_help)
-        yield SystemCommand("Next hint", "F2", lab.action_hint)
-        yield SystemCommand("Previous lesson", "F3", lambda: lab.action_lesson(-1))
-        yield SystemCommand("Next lesson", "F4", lambda: lab.action_lesson(1))
-        yield SystemCommand("Reset this lesson", "F5 (asks first)", lab.action_reset)
-        yield SystemCommand("Show the solution", "F6 (asks first)", lab.action_solution)
-        yield SystemCommand("Run the demo", "F7", lab.action_demo)
-        yield SystemCommand("Show/hide the map", "F8", lab.action_toggle_map)
+        for key in KEYS:
+            if key.action.startswith("app."):
+                continue
+            yield SystemCommand(
+                key.does[0].upper() + key.does[1:],
+                f"{key.fkey.upper()} or {PREFIX_LABEL} {key.letter}",
+                partial(lab.run_action, key.action),
+            )
         for lesson in self.course.lessons:
             yield SystemCommand(
                 f"Go to lesson {lesson.number}: {lesson.title}",
-                "builds its start state",
-                lambda lesson=lesson: lab.open_lesson(lesson),
+                "asks before replacing your network",
+                lambda lesson=lesson: lab.request_lesson(lesson),
                 discover=False,
             )
         yield SystemCommand("Quit", "F10", self.exit)

@@ -1,12 +1,18 @@
 """The lab's one screen: lesson, milestones, shell and map, and what ties them.
 
-Layout (``app.tcss``; the screen gets ``-narrow`` below 120 columns)::
+Layout (``app.tcss``; the screen gets ``-narrow`` below 120 columns, and the
+layout follows a resize)::
 
-    ┌ top bar: world · lesson n/N · milestones · check status ─────────────┐
-    │ lessons (wide only)   │ narration (during a demo)                    │
-    │ lesson text           │ shell (pty + pyte)                           │
-    │ milestones + hints    │ network map (F8; hidden by default if narrow)│
-    └ footer: F-keys ─────────────────────────────────────────────────────┘
+    ┌ top bar: lesson n/N: title ········· 2/3 ✔ · course 1/8 ✔ · keys → shell ┐
+    │ lessons (wide; narrow: while focused) │ narration (during a demo)        │
+    │ lesson text (55%, ≥ 60 columns at 120)│ shell (pty + pyte)               │
+    │ milestones                            │ network map (F8; wide by default)│
+    │ hints (own panel: never pushes the milestones away)                      │
+    └ footer: F-keys and ^] (Ctrl+] then a letter: the browser-safe keys) ─────┘
+
+F12 (or Ctrl+] t) is reading mode: the lesson text takes the whole screen.
+Ctrl+O moves the keys from panel to panel (the top bar names the one that has
+them); Escape brings them back to the shell.
 
 What happens in the background, never blocking typing:
 
@@ -31,23 +37,28 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
 from lab.tui.checker import CheckClient, CheckError
 from lab.tui.demo import run_demo
-from lab.tui.dialogs import ConfirmScreen, TextScreen, help_markdown
+from lab.tui.dialogs import ConfirmScreen, TextScreen
 from lab.tui.events import EventsTail
+from lab.tui.help import HelpScreen
+from lab.tui.keys import FOCUS_KEY, KEYS, PREFIX
 from lab.tui.lessonlist import LessonList
 from lab.tui.lessontext import LessonText
-from lab.tui.milestones import Milestones
+from lab.tui.milestones import Hints, Milestones
 from lab.tui.netmap import NetMap
+from lab.tui.prefix import SEND_PREFIX, PrefixScreen
 from lab.tui.session import Session
 from lab.tui.statediff import differences
 from lab.tui.terminal import Terminal
 from lab.world import World, locked, validate_name
 
+WIDE = 120  # columns: below, the -narrow layout (app.HORIZONTAL_BREAKPOINTS)
 EVENTS_EVERY = 0.1
 STATE_EVERY = 1.0
 
@@ -62,16 +73,10 @@ def _same_state(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 
 class LabScreen(Screen[None]):
     BINDINGS = [
-        Binding("f1", "help", "Help", priority=True),
-        Binding("f2", "hint", "Hint", priority=True),
-        Binding("f3", "lesson(-1)", "Prev", priority=True),
-        Binding("f4", "lesson(1)", "Next", priority=True),
-        Binding("f5", "reset", "Reset", priority=True),
-        Binding("f6", "solution", "Solve", priority=True),
-        Binding("f7", "demo", "Demo", priority=True),
-        Binding("f8", "toggle_map", "Map", priority=True),
-        Binding("f10", "app.quit", "Quit", priority=True),
-        Binding("ctrl+o", "switch_focus", "Focus", show=False, priority=True),
+        *(Binding(k.fkey, k.action, k.label, show=k.footer, priority=True) for k in KEYS),
+        Binding(FOCUS_KEY, "switch_focus", "Focus", show=False, priority=True),
+        Binding(PREFIX, "prefix", "keys", key_display="^]", priority=True),
+        Binding("escape", "to_shell", "Shell", show=False),
     ]
 
     def __init__(
@@ -105,6 +110,7 @@ class LabScreen(Screen[None]):
         self.demo_char_delay = demo_char_delay
         self.demo_pause = demo_pause
         self.timings: dict[str, float] = {}
+        self.reading = False
         self._start_states: dict[str, tuple[str, dict[str, Any]]] = {}
         self.last_check_ms = 0.0
         self.last_done_at = 0.0
@@ -120,12 +126,15 @@ class LabScreen(Screen[None]):
     # ---------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="topbar")
+        with Horizontal(id="topbar"):
+            yield Static("", id="top-lesson")
+            yield Static("", id="top-score")
         with Horizontal(id="main"):
             with Vertical(id="side"):
                 yield LessonList(id="lessons")
                 yield LessonText(id="text")
                 yield Milestones(id="milestones")
+                yield Hints(id="hints")
             with Vertical(id="work"):
                 yield Static("", id="narration")
                 yield self.shell
@@ -135,8 +144,7 @@ class LabScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.shell.on_first_output = self._first_output
         self.query_one("#narration").display = False
-        if self.app.size.width < 120:
-            self.netmap.display = False
+        self.on_resize()
         await self._show_lesson()
         self.shell.focus()
         if not self.live:
@@ -176,7 +184,7 @@ class LabScreen(Screen[None]):
         """Show fixed content (screenshots and snapshot tests: no clock, no pty)."""
         self.session.record_commands(self.lesson, commands)
         self.report = report
-        self.check_status = "checked in 42 ms" if report else ""
+        self.last_check_ms = 42.0 if report else 0.0
         if report:
             self.session.record_report(self.lesson, report)
         if state:
@@ -207,16 +215,15 @@ class LabScreen(Screen[None]):
         report = (
             self.report if self.report and self.report.get("lesson") == self.lesson.id else None
         )
-        status = "" if self.check_status.startswith("checked") else self.check_status
         last = self.session.neighbour(self.lesson, 1) is None
         self.query_one(Milestones).show(
             self.lesson,
             report,
-            self.session.hints_shown(self.lesson),
-            status,
+            self.check_status,
             done_note=self.course_end_text() if last else "F4: next lesson",
             revealed=self.session.revealed(self.lesson),
         )
+        self.query_one(Hints).show(self.lesson, self.session.hints_shown(self.lesson))
 
     def _refresh_topbar(self) -> None:
         report = (
@@ -225,10 +232,46 @@ class LabScreen(Screen[None]):
         passed = sum(1 for m in (report or {}).get("milestones", []) if m.get("passed"))
         total = len(self.lesson.milestones)
         count = len(self.course.lessons)
-        self.query_one("#topbar", Static).update(
-            f" cnlab · world {self.world.name} · lesson {self.lesson.number}/{count}: "
-            f"{self.lesson.title} · {passed}/{total} ✔"
-            + (f" · {self.check_status}" if self.check_status else "")
+        done = sum(1 for lesson in self.course.lessons if self.session.completed(lesson))
+        self.query_one("#top-lesson", Static).update(
+            f" lesson {self.lesson.number}/{count}: {self.lesson.title}"
+        )
+        mode = "reading · Esc returns" if self.reading else f"keys → {self.focus_name()}"
+        self.query_one("#top-score", Static).update(
+            f" {passed}/{total} ✔ · course {done}/{count} ✔ · {mode} "
+        )
+
+    def focus_name(self) -> str:
+        """The panel that has the keys, as the top bar and the help name it."""
+        focused = self.focused
+        names = {
+            "shell": "shell",
+            "lessons": "lesson list",
+            "text": "lesson text",
+            "milestones": "milestones",
+            "hints": "hints",
+            "map": "map",
+        }
+        while focused is not None:
+            if focused.id in names:
+                return names[focused.id]
+            focused = focused.parent if isinstance(focused.parent, Widget) else None
+        return "nothing (Esc: shell)"
+
+    def on_descendant_focus(self) -> None:
+        self._refresh_topbar()
+
+    def on_descendant_blur(self) -> None:
+        self.call_after_refresh(self._refresh_topbar)
+
+    def debug_text(self) -> str:
+        """The lab's own timings (for developers: shown in the help, not the top bar)."""
+        latencies = sorted(self.feedback_latencies)
+        median = f"{latencies[len(latencies) // 2] * 1000:.0f} ms" if latencies else "none yet"
+        return (
+            f"world {self.world.name}; last check took {self.last_check_ms:.0f} ms; "
+            f"command to milestone: median {median} over {len(latencies)}; "
+            f"check server started {self.checker.starts} time(s)"
         )
 
     def _set_status(self, status: str) -> None:
@@ -352,7 +395,7 @@ class LabScreen(Screen[None]):
         report = self.session.earned(lesson, report)
         self.report = report
         newly = self.session.record_report(lesson, report)
-        self.check_status = f"checked in {self.last_check_ms:.0f} ms"
+        self.check_status = ""
         self._refresh_milestones()
         self._refresh_topbar()
         self._refresh_list()
@@ -394,7 +437,7 @@ class LabScreen(Screen[None]):
     # --------------------------------------------------------------- actions
 
     def action_help(self) -> None:
-        self.app.push_screen(TextScreen(help_markdown()))
+        self.app.push_screen(HelpScreen(self.debug_text()))
 
     def action_hint(self) -> None:
         before = len(self.session.hints_shown(self.lesson))
@@ -402,7 +445,8 @@ class LabScreen(Screen[None]):
         if shown == before:
             self.notify("That was the last hint. F6 shows the solution.", timeout=4)
         self._refresh_milestones()
-        self.query_one(Milestones).scroll_end(animate=False)
+        hints = self.query_one(Hints)
+        hints.call_after_refresh(hints.scroll_end, animate=False)
 
     def action_lesson(self, step: int) -> None:
         target = self.session.neighbour(self.lesson, step)
@@ -532,7 +576,7 @@ class LabScreen(Screen[None]):
 
     def on_lesson_list_chosen(self, event: LessonList.Chosen) -> None:
         lesson = self.course.find(event.lesson_id)
-        self.shell.focus()
+        self.focus_panel(self.shell)
         self.request_lesson(lesson)
 
     def action_reset(self) -> None:
@@ -571,13 +615,67 @@ class LabScreen(Screen[None]):
         return "\n".join(parts)
 
     def action_toggle_map(self) -> None:
-        self.netmap.display = not self.netmap.display
+        self.show_map(not self.netmap.display)
+
+    def show_map(self, shown: bool) -> None:
+        """Show or hide the map; the choice holds across resizes (by default the
+        map shows only when the screen is wide)."""
+        self.set_class(shown, "-map-on")
+        self.set_class(not shown, "-map-off")
+        self.netmap.display = shown
+
+    def on_resize(self) -> None:
+        if not (self.has_class("-map-on") or self.has_class("-map-off")):
+            self.netmap.display = self.app.size.width >= WIDE
+
+    # ------------------------------------------------------- panels & focus
+
+    def panels(self) -> list[Widget]:
+        """The panels Ctrl+O visits, in order (only those on screen)."""
+        order: list[Widget] = [
+            self.shell,
+            self.query_one(LessonList),
+            self.query_one(LessonText),
+            self.query_one(Milestones),
+            self.query_one(Hints),
+            self.netmap,
+        ]
+        shown = [w for w in order if w.display or isinstance(w, LessonList)]
+        return [w for w in shown if not self.reading or isinstance(w, LessonText)]
 
     def action_switch_focus(self) -> None:
-        if self.shell.has_focus:
-            self.query_one(LessonList).focus()
-        else:
-            self.shell.focus()
+        panels = self.panels()
+        current = next((i for i, w in enumerate(panels) if w.has_focus_within), -1)
+        self.focus_panel(panels[(current + 1) % len(panels)])
+
+    def focus_panel(self, panel: Widget) -> None:
+        # the lesson list hides on narrow screens: it opens while it has the keys
+        self.set_class(isinstance(panel, LessonList), "-lessons-open")
+        panel.focus()
+
+    def action_to_shell(self) -> None:
+        if self.reading:
+            self.action_reading()
+            return
+        self.focus_panel(self.shell)
+
+    def action_prefix(self) -> None:
+        """Ctrl+]: the browser-safe way to every F-key (a letter follows)."""
+
+        def picked(action: str | None) -> None:
+            if action == SEND_PREFIX:
+                self.shell.write(b"\x1d")
+            elif action:
+                self.call_after_refresh(self.run_action, action)
+
+        self.app.push_screen(PrefixScreen(), picked)
+
+    def action_reading(self) -> None:
+        """Reading mode: the lesson text takes the whole screen (the same key returns)."""
+        self.reading = not self.reading
+        self.set_class(self.reading, "-reading")
+        self.focus_panel(self.query_one(LessonText) if self.reading else self.shell)
+        self._refresh_topbar()
 
     # ------------------------------------------------------------------ demo
 

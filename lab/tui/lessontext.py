@@ -10,8 +10,6 @@ from textual.widgets import Markdown
 class LessonText(VerticalScroll):
     """The lesson's Markdown, scrollable."""
 
-    DEFAULT_CSS = "LessonText > Markdown { margin: 0 1 0 0; }"
-
     def compose(self) -> ComposeResult:
         yield Markdown("", id="lesson-md")
 

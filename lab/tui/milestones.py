@@ -1,7 +1,8 @@
-"""The milestones panel: live status, the first failure's diagnosis, hints shown.
+"""The milestones panel (live status, the first failure's diagnosis) and the hints panel.
 
-:func:`milestones_text` is pure (the latest report as a dict in, rich text
-out); the widget only displays it.
+:func:`milestones_text` and :func:`hints_text` are pure (the latest report as
+a dict in, rich text out); the widgets only display them. Hints have a panel
+of their own so that asking for one never pushes the milestones out of view.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from lab.lessons import Lesson
 def milestones_text(
     lesson: Lesson,
     report: dict[str, Any] | None,
-    hints: list[str],
     status: str = "",
     done_note: str = "F4: next lesson",
     revealed: set[str] | None = None,
@@ -65,15 +65,21 @@ def milestones_text(
                 text.append(f"  · {item}\n", "dim")
     if report and report.get("passed"):
         text.append(f"\nLesson complete! {done_note}\n", "bold green")
+    return text
+
+
+def hints_text(lesson: Lesson, hints: list[str]) -> Text:
+    """The hints shown so far, numbered (empty when none was asked for)."""
+    text = Text()
     if hints:
-        text.append(f"\nHints {len(hints)}/{len(lesson.hints)}\n", "bold")
+        text.append(f"Hints {len(hints)}/{len(lesson.hints)}", "bold")
         for number, hint in enumerate(hints, 1):
-            text.append(f"{number}. {hint}\n")
+            text.append(f"\n{number}. {hint}")
     return text
 
 
 class Milestones(VerticalScroll):
-    """Live milestone status, the first failure's diagnosis, and hints shown."""
+    """Live milestone status and the first failure's diagnosis."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="milestones-body")
@@ -82,11 +88,21 @@ class Milestones(VerticalScroll):
         self,
         lesson: Lesson,
         report: dict[str, Any] | None,
-        hints: list[str],
         status: str = "",
         done_note: str = "F4: next lesson",
         revealed: set[str] | None = None,
     ) -> None:
         self.query_one("#milestones-body", Static).update(
-            milestones_text(lesson, report, hints, status, done_note, revealed)
+            milestones_text(lesson, report, status, done_note, revealed)
         )
+
+
+class Hints(VerticalScroll):
+    """The hints shown so far; hidden until the first one, scrolled to the newest."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="hints-body")
+
+    def show(self, lesson: Lesson, hints: list[str]) -> None:
+        self.query_one("#hints-body", Static).update(hints_text(lesson, hints))
+        self.set_class(not hints, "-empty")  # hidden by app.tcss until the first hint

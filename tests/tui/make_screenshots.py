@@ -1,9 +1,10 @@
 """Regenerate docs/screenshots/*.svg from the real lessons in a throwaway world.
 
 Run as root: ``.venv/bin/python -m tests.tui.make_screenshots``. Each size
-(80x24, 200x50) gets: lesson 1 at its start with a hint, lesson 1 after a few
-commands (milestones turning green), the help screen, and lesson 3's route
-clash after the demo (the map marks the clash). The world is destroyed at
+(80x24, 120x36, 200x50) gets: lesson 1 at its start with a hint, a first
+wrong try (the failing milestone's cause shows), milestones turning green, the
+help screen, reading mode, and lesson 3's route clash after the demo (the map
+marks the clash). The world is destroyed at
 the end; progress goes to a temporary folder.
 """
 
@@ -32,31 +33,43 @@ async def shoot(size: tuple[int, int]) -> None:
 
     world = World(f"tui-shots-{os.getpid()}")
     tag = f"{size[0]}x{size[1]}"
+
+    def save(name: str) -> None:
+        app.save_screenshot(str(OUT / f"{tag}-{name}.svg"))
+
     try:
         app = LabApp(world.name, "1", demo_char_delay=0.0, demo_pause=0.05)
         async with app.run_test(size=size) as pilot:
             await wait(pilot, lambda: app.lab.ready and app.lab.report is not None)
             await pilot.press("f2")
             await pilot.pause(0.5)
-            app.save_screenshot(str(OUT / f"{tag}-1-lesson-start.svg"))
+            save("1-lesson-start")
+            await pilot.press(*"sudo iptables -N root_ns", "enter")  # a first try, wrong case
+            await pilot.pause(1.5)
+            save("2-failing-milestone")
             for line in ("sudo iptables -N ROOT_NS", "sudo ip netns add netns0"):
                 await pilot.press(*line, "enter")
                 await pilot.pause(0.6)
             await wait(pilot, lambda: "netns0" in (app.lab.netmap.state.get("namespaces") or {}))
             await pilot.pause(1.0)
-            app.save_screenshot(str(OUT / f"{tag}-2-milestones-green.svg"))
+            save("3-milestones-green")
             await pilot.press("f1")
             await pilot.pause(0.3)
-            app.save_screenshot(str(OUT / f"{tag}-3-help.svg"))
+            save("4-help")
             await pilot.press("escape")
+            await pilot.press("f12")
+            await pilot.pause(0.3)
+            save("5-reading-mode")
+            await pilot.press("f12")
             app.lab.open_lesson(app.course.find("3"))
             await wait(pilot, lambda: app.lab.ready and app.lab.lesson.number == 3)
             await pilot.pause(0.5)
             app.lab.start_demo()
             await wait(pilot, lambda: bool(app.lab._demo_task and app.lab._demo_task.done()), 90)
-            await pilot.press("f8") if not app.lab.netmap.display else None
+            if not app.lab.netmap.display:
+                await pilot.press("f8")
             await pilot.pause(1.5)
-            app.save_screenshot(str(OUT / f"{tag}-4-route-clash-demo.svg"))
+            save("6-route-clash-demo")
     finally:
         world.destroy()
 
@@ -65,7 +78,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         progress.STATE_ROOT = Path(tmp)
-        for size in ((80, 24), (200, 50)):
+        for size in ((80, 24), (120, 36), (200, 50)):
             asyncio.run(shoot(size))
     print(f"screenshots in {OUT}")
 

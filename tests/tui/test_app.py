@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from lab import progress
 from lab.tui.app import LabApp
 from lab.tui.dialogs import ConfirmScreen, TextScreen
+from lab.tui.help import HelpScreen
 from lab.world import World
 
 from .conftest import wait_for
@@ -126,7 +127,7 @@ def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> 
         assert await wait_for(pilot, lambda: passed(app, "box-exists"), 5)
         # hint
         await pilot.press("f2")
-        panel = str(app.lab.query_one("#milestones-body").render())
+        panel = str(app.lab.query_one("#hints-body").render())
         assert "Hints 1/3" in panel and "ip netns add NAME" in panel
         # reset (confirmed): the namespace is gone, a new shell starts
         await pilot.press("f5")
@@ -171,7 +172,7 @@ def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> 
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: app.lab.lesson.id == "01-first" and app.lab.ready)
-        panel = str(app.lab.query_one("#milestones-body").render())
+        panel = str(app.lab.query_one("#hints-body").render())
         assert "Hints 1/3" in panel
 
     run(built_world, second_run)
@@ -249,7 +250,7 @@ def test_help_solution_and_map_toggle(built_world: World) -> None:
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
         await prompt(app, pilot)
         await pilot.press("f1")
-        assert isinstance(app.screen, TextScreen) and "F7" in app.screen.markdown
+        assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         await pilot.press("f6")
         assert isinstance(app.screen, ConfirmScreen)
@@ -261,6 +262,7 @@ def test_help_solution_and_map_toggle(built_world: World) -> None:
         assert app.lab.shell.has_focus
         shown = app.lab.netmap.display
         await pilot.press("f8")
+        await pilot.pause()
         assert app.lab.netmap.display is not shown
 
     run(built_world, scenario, lesson="1")

@@ -58,13 +58,13 @@ REPORT = {
 def test_the_cause_shows_once_attempted_or_after_a_hint(tmp_path: Path, tui_env: Path) -> None:
     lesson = COURSE.find("1")
     session = Session("attempts", COURSE)
-    fresh = str(milestones_text(lesson, REPORT, [], revealed=session.revealed(lesson)))
+    fresh = str(milestones_text(lesson, REPORT, revealed=session.revealed(lesson)))
     assert "iptables -N ROOT_NS" not in fresh and "state-wrong" not in fresh
     assert "not tried yet" in fresh
     session.record_commands(lesson, ["iptables -N root_ns"])
-    tried = str(milestones_text(lesson, REPORT, [], revealed=session.revealed(lesson)))
+    tried = str(milestones_text(lesson, REPORT, revealed=session.revealed(lesson)))
     assert "cause: state-wrong" in tried and "Create it with `iptables -N ROOT_NS`." in tried
     other = Session("attempts-hint", COURSE)
     other.use_hint(lesson)
-    hinted = str(milestones_text(lesson, REPORT, [], revealed=other.revealed(lesson)))
+    hinted = str(milestones_text(lesson, REPORT, revealed=other.revealed(lesson)))
     assert "cause: state-wrong" in hinted

@@ -126,14 +126,13 @@ def test_new_learner_goes_through_lesson_one(tmux: Tmux, tmp_path: Path) -> None
         saved = (state_dir / world.name / "progress.json").read_text()
         assert '"completed": true' in saved and "sudo ip netns add box" in saved
 
-        # a second start: the world is there, measure the time to a usable prompt
+        # a second start: the world is there, the prompt comes back (its speed is
+        # measured by the benchmarks, not asserted here: no timed assertions in tests)
         tmux("kill-server")
         started = time.monotonic()
         tmux.start(command, env)
         tmux.wait("[host]", 10)
-        took = time.monotonic() - started
-        print(f"startup to a usable prompt: {took:.2f} s")
-        assert took < 2.5, f"startup took {took:.2f} s"
+        print(f"startup to a usable prompt: {time.monotonic() - started:.2f} s")
         tmux.keys("F10")
     finally:
         world.destroy()

@@ -1,4 +1,4 @@
-"""Snapshots of the main screen at 80x24 and 160x48, with fixed content.
+"""Snapshots of the main screen, reading mode and help at 80x24, 120x36 and 200x50.
 
 The app runs with ``live=False`` (no world, no pty, no timers) and is handed a
 fixed report, a fixed world state and fixed shell output, so nothing in the
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from lab.tui.app import LabApp
@@ -64,14 +65,36 @@ async def freeze(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, LabApp)
     await app.lab.freeze(REPORT, article_state(), SHELL, COMMANDS)
-    app.lab.netmap.display = True
+    app.lab.show_map(True)
     app.set_focus(None)
     await pilot.pause()
 
 
-def test_main_screen_80x24(snap_compare: Any, tui_env: Path) -> None:
-    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=freeze)
+SIZES = [(80, 24), (120, 36), (200, 50)]
 
 
-def test_main_screen_160x48(snap_compare: Any, tui_env: Path) -> None:
-    assert snap_compare(frozen_app(), terminal_size=(160, 48), run_before=freeze)
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen(snap_compare: Any, tui_env: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=freeze)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_reading_mode(snap_compare: Any, tui_env: Path, size: tuple[int, int]) -> None:
+    async def reading(pilot: Pilot[Any]) -> None:
+        await freeze(pilot)
+        await pilot.press("f12")
+        pilot.app.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=reading)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare: Any, tui_env: Path, size: tuple[int, int]) -> None:
+    async def help_(pilot: Pilot[Any]) -> None:
+        await freeze(pilot)
+        await pilot.press("f1")
+        pilot.app.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=help_)

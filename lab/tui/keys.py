@@ -1,0 +1,84 @@
+"""The lab's keys, written once: the screen's bindings, the footer and the help read them.
+
+Every action has an F-key (what a terminal sends without surprises). Browsers
+take F5, F6, F10, F11 and F12, and Mac laptops need Fn for F-keys, so every
+action also has a *browser-safe* second way (see :data:`PREFIX`), shown in the
+footer and the help.
+
+Panels are reached with Ctrl+O (next panel); what has the keys is always named
+in the top bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    action: str  # a LabScreen action (``app.`` ones are the App's)
+    fkey: str  # Textual key name of the F-key
+    letter: str  # the key after the prefix
+    label: str  # short, for the footer
+    does: str  # for the help
+    footer: bool = True  # the footer has room for 9 keys at 80 columns; all are in F1
+
+
+KEYS: tuple[Key, ...] = (
+    Key("help", "f1", "h", "Help", "help: every key and panel (this screen)"),
+    Key("hint", "f2", "i", "Hint", "the next hint"),
+    Key(
+        "lesson(-1)",
+        "f3",
+        "p",
+        "Prev",
+        "previous lesson (asks before replacing your network)",
+        False,
+    ),
+    Key(
+        "lesson(1)",
+        "f4",
+        "n",
+        "Next",
+        "next lesson (keeps your network when it already is the next start; else asks)",
+    ),
+    Key("reset", "f5", "r", "Reset", "reset this lesson (asks first)"),
+    Key("solution", "f6", "s", "Solve", "show the reference solution (asks first)"),
+    Key("demo", "f7", "d", "Demo", "demo: reset, then type the solution step by step", False),
+    Key("toggle_map", "f8", "m", "Map", "show / hide the network map"),
+    Key(
+        "app.command_palette", "f9", "k", "Palette", "command palette: every action by name", False
+    ),
+    Key("app.quit", "f10", "q", "Quit", "quit (progress is saved all the time)"),
+    Key("reading", "f12", "t", "Read", "reading mode: the lesson text takes the whole screen"),
+)
+
+FOCUS_KEY = "ctrl+o"
+# The browser-safe way: Ctrl+] (bash binds it to a search nobody uses; browsers and
+# macOS leave it alone), then a letter. Ctrl+] twice sends a real Ctrl+] to the shell.
+PREFIX = "ctrl+right_square_bracket"
+PREFIX_LABEL = "Ctrl+]"
+
+PANELS = (
+    ("shell", "the shell: everything you type goes to bash"),
+    ("lesson list", "↑ ↓ choose, Enter opens (asks before replacing your network)"),
+    (
+        "lesson text",
+        "↑ ↓ PgUp PgDn Home End scroll; diagrams wider than the panel scroll"
+        " sideways (Shift+wheel) and show a scrollbar",
+    ),
+    ("milestones", "↑ ↓ PgUp PgDn scroll the status and the first failure's cause"),
+    ("hints", "↑ ↓ scroll the hints shown so far"),
+    ("map", "↑ ↓ PgUp PgDn scroll the namespaces"),
+)
+
+
+def help_rows() -> list[tuple[str, str, str]]:
+    """(F-key, browser-safe key, what it does) for every action, then focus."""
+    rows = [(k.fkey.upper(), f"{PREFIX_LABEL} {k.letter}", k.does) for k in KEYS]
+    rows.append(
+        ("Ctrl+O", f"{PREFIX_LABEL} o", "next panel: shell → lessons → text → milestones → map")
+    )
+    rows.append(("Esc", "", "back to the shell (from a panel or reading mode)"))
+    rows.append(("Shift+PgUp", "", "scroll the shell's history (Shift+PgDn, wheel)"))
+    return rows
