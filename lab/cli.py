@@ -252,6 +252,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     preflight.require_root()
+    preflight.require_capabilities()  # unmounting a world's namespaces
     world = _world(args)
     with locked(world.name):
         existed = world.dir.exists()
@@ -263,6 +264,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     preflight.require_root()
+    preflight.require_capabilities()
     preflight.require_tools()
     import importlib
 

@@ -1,4 +1,9 @@
-"""What the machine must offer before cnlab can build a world."""
+"""What the machine must offer before cnlab can build a world.
+
+Namespaces are made and entered with ``unshare``/``setns``/``mount``, which need
+CAP_SYS_ADMIN; everything network inside them needs CAP_NET_ADMIN, and probes
+CAP_NET_RAW. Root on a machine has them all; root in a container often does not.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +44,45 @@ def require_netns() -> None:
         )
 
 
+#: What building and probing a world takes, by bit number in the capability sets.
+REQUIRED_CAPS = {
+    "CAP_SYS_ADMIN": 21,  # unshare, setns and mount: the world's namespaces
+    "CAP_NET_ADMIN": 12,  # links, addresses, routes, iptables inside them
+    "CAP_NET_RAW": 13,  # ping and the checks' probes (raw sockets)
+}
+
+
+def effective_capabilities(status: str | None = None) -> int:
+    """The calling process's effective capability set (``CapEff`` in /proc/self/status)."""
+    if status is None:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            status = fh.read()
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def missing_capabilities(effective: int) -> list[str]:
+    return [name for name, bit in REQUIRED_CAPS.items() if not effective >> bit & 1]
+
+
+def require_capabilities() -> None:
+    """Root is not enough in a container: its default capabilities lack SYS_ADMIN and
+    NET_ADMIN. Say so before anything is made (no lock, no half world)."""
+    missing = missing_capabilities(effective_capabilities())
+    if missing:
+        flags = " ".join(f"--cap-add {name.removeprefix('CAP_')}" for name in missing)
+        raise LabError(
+            f"cnlab needs {', '.join(missing)}, which this root process lacks (a container"
+            f" with default capabilities?): run it on the machine or in a VM, or give the"
+            f" container {flags}",
+            status=77,
+        )
+
+
 def require_all() -> None:
     require_root()
+    require_capabilities()
     require_tools()
     require_netns()

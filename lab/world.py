@@ -854,4 +854,6 @@ def locked(name: str, exclusive: bool = True, wait: float = 30.0) -> Iterator[No
     try:
         yield
     finally:
+        if exclusive and not (RUN_ROOT / name).exists():
+            path.unlink(missing_ok=True)  # no world (a failed build): no lock file either
         os.close(fd)

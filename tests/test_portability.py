@@ -9,13 +9,17 @@ mounts vanishes with that namespace.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, host_fingerprint
+from lab.world import RUN_ROOT, lock_path
+from tests.conftest import FIXTURE_COURSE, ROOT, cnlab, host_fingerprint, unique_world_name
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +126,45 @@ def test_helpers_run_with_a_noexec_run_and_a_real_sudo() -> None:
     assert "Permission denied" not in out
     assert "fake-real-sudo" not in out  # the world's sudo stands in for the real one
     assert host_fingerprint() == before
+
+
+@pytest.fixture
+def cap_env(tmp_path: Path) -> dict[str, str]:
+    return {"CNLAB_LESSONS": str(FIXTURE_COURSE), "CNLAB_STATE_DIR": str(tmp_path / "state")}
+
+
+@pytest.mark.parametrize("cap", ["sys_admin", "net_admin", "net_raw"])
+@pytest.mark.parametrize(
+    "verb", [["reset", "1"], ["check"], ["solve"], ["shell", "-c", "true"], ["down"], []]
+)
+def test_root_without_a_capability_gets_one_line(
+    cap: str, verb: list[str], cap_env: dict[str, str]
+) -> None:
+    """Root in a container with default capabilities: one line naming what is missing,
+    a non-zero exit, and nothing left behind (no world, no lock file)."""
+    name = unique_world_name("cap")
+    drop = f"-{cap}"
+    proc = subprocess.run(
+        ["setpriv", "--bounding-set", drop, "--inh-caps", drop, "--",
+         sys.executable, "-m", "lab", "--world", name, *verb],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **cap_env},
+        stdin=subprocess.DEVNULL, timeout=60, check=False,
+    )  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 77, proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"CAP_{cap.upper()}" in lines[0] and f"--cap-add {cap.upper()}" in lines[0]
+    assert not (RUN_ROOT / name).exists()
+    assert not lock_path(name).exists()
+
+
+def test_a_failed_build_leaves_no_lock_file(tmp_path: Path, cap_env: dict[str, str]) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, course)
+    start = course / "01-pair" / "start.sh"
+    start.write_text(start.read_text() + "\nfalse\n")
+    name = unique_world_name("lock")
+    result = cnlab("--world", name, "reset", "1", env={**cap_env, "CNLAB_LESSONS": str(course)})
+    assert result.returncode == 1 and "start.sh failed" in result.stderr
+    assert not (RUN_ROOT / name).exists()
+    assert not lock_path(name).exists()
