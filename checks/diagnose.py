@@ -109,7 +109,7 @@ def _ip(value: str) -> ipaddress.IPv4Address:
 def lookup(ns: Namespace, dst: str) -> tuple[Route | None, list[Route]]:
     """The route the kernel would pick for ``dst`` and any clashing twins."""
     best: Route | None = None
-    for route in ns.routes:
+    for route in (*ns.routes, *ns.special_routes):
         if _ip(dst) in route.network and (
             best is None or route.network.prefixlen > best.network.prefixlen
         ):
@@ -271,6 +271,8 @@ class Tracer:
             return wrong
         if route is None:
             return self._no_route(ns_name, ns, flow.dst, trail, routed=False)
+        if route.kind != "unicast":
+            return self._dropping_route(ns_name, route, flow, trail)
         trail.hops.append(f"{ns_name}: ip route get {flow.dst} -> {route.text()}")
         out = ns.link(route.dev) if route.dev else None
         if out is None:
@@ -428,6 +430,8 @@ class Tracer:
         route, twins = lookup(ns, flow.dst)
         if route is None:
             return self._no_route(ns_name, ns, flow.dst, trail, routed=True)
+        if route.kind != "unicast":
+            return self._dropping_route(ns_name, route, flow, trail)
         trail.hops.append(f"{ns_name}: ip route get {flow.dst} -> {route.text()}")
         out = ns.link(route.dev) if route.dev else None
         if out is None:
@@ -445,6 +449,9 @@ class Tracer:
         in_port, out_port = crossing.in_port, crossing.out_port
         trail.visited.append(bns_name)
         bns = self.state.namespaces[bns_name]
+        layer2 = self._bridge_layer(crossing, flow, trail)
+        if layer2 is not None:
+            return layer2
         if bns.bridge_nf_call_iptables != 1:
             return None
         packet = Packet(flow, bridge, bridge)
@@ -471,6 +478,29 @@ class Tracer:
             f"{bns_name}: {bridge} bridges {in_port} -> {out_port} "
             "(br_netfilter: its FORWARD hook accepts)"
         )
+        return None
+
+    def _bridge_layer(self, crossing: Crossing, flow: Flow, trail: _Trail) -> Diagnosis | None:
+        """The bridge's own hooks (nft ``bridge`` family, ebtables-nft), between ports."""
+        bns = self.state.namespaces[crossing.ns]
+        packet = Packet(flow, crossing.in_port, crossing.out_port)
+        for hook in ("prerouting", "forward", "postrouting"):
+            verdict = run_hook(bns, hook, packet, nat=False, bridge=True)
+            trail.uncertain.extend((crossing.ns, rule) for rule in verdict.uncertain)
+            if verdict.accepted:
+                continue
+            return Diagnosis(
+                Cause.FORWARD_BLOCKED,
+                f"The bridge {crossing.bridge} in {crossing.ns} would switch the frame from "
+                f"{crossing.in_port} to {crossing.out_port}, but its bridge-layer firewall "
+                f"({hook} hook) drops it: {verdict.what()}.",
+                [
+                    *trail.hops,
+                    f"{crossing.ns}: {crossing.bridge} bridges {crossing.in_port} -> "
+                    f"{crossing.out_port}",
+                    verdict.evidence(crossing.ns),
+                ],
+            )
         return None
 
     def _hook(
@@ -866,6 +896,15 @@ class Tracer:
             for link in [ns.owns(ip)]
             if link is not None
         ]
+
+    def _dropping_route(self, ns_name: str, route: Route, flow: Flow, trail: _Trail) -> Diagnosis:
+        return Diagnosis(
+            Cause.ROUTE_MISSING,
+            f"{ns_name} has a {route.kind} route for {route.dst}: the kernel drops packets "
+            f"for {flow.dst} there on purpose instead of sending them anywhere. Delete it with "
+            f"`ip route del {route.kind} {route.dst}`.",
+            [*trail.hops, f"{ns_name}: ip route get {flow.dst} -> {route.text()}"],
+        )
 
     def _no_route(
         self, ns_name: str, ns: Namespace, dst: str, trail: _Trail, routed: bool

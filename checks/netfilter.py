@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 
-from lab.rules import NFTABLES, Chain, Firewall, Match, Rule
+from lab.rules import IPV4, NFTABLES, Chain, Firewall, Match, Rule
 from lab.state import Namespace
 
 NAT_TARGETS = ("DNAT", "SNAT", "MASQUERADE", "REDIRECT")
@@ -105,18 +105,26 @@ class Packet:
     out_if: str | None = None
 
 
-def run_hook(ns: Namespace, hook: str, packet: Packet, nat: bool = True) -> Verdict:
-    """Every base chain at ``hook`` in ``ns``, in priority order (``nat``: NAT may apply)."""
+def run_hook(
+    ns: Namespace, hook: str, packet: Packet, nat: bool = True, bridge: bool = False
+) -> Verdict:
+    """Every base chain at ``hook`` in ``ns``, in priority order (``nat``: NAT may apply).
+
+    With ``bridge`` the hook is the bridge layer's (nftables ``bridge`` family,
+    ebtables-nft): the interfaces are the bridge ports, and nothing is translated.
+    """
     fw = ns.firewall
     uncertain: list[Rule] = []
     translated: tuple[Chain, Rule] | None = None
-    for chain in fw.at_hook(hook):
+    for chain in fw.at_hook(hook, ("bridge",) if bridge else IPV4):
+        if bridge and chain.kind == "nat":
+            continue
         if chain.kind == "nat" and (not nat or packet.flow.reply or translated):
             continue
         decision, rule = _run_chain(fw, ns, chain, packet, uncertain, depth=0)
         if decision in ("DROP", "REJECT"):
             return Verdict(False, chain, rule, None, tuple(uncertain))
-        if decision == "NAT" and rule is not None:
+        if decision == "NAT" and rule is not None and not bridge:
             translated = (chain, rule)
     if translated:
         return Verdict(True, translated[0], translated[1], translated[1], tuple(uncertain))

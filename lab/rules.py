@@ -32,6 +32,10 @@ IPTABLES_LEGACY = "iptables-legacy"
 NFTABLES = "nftables"
 
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
+#: nftables families read: IPv4 (``ip``, ``inet``) and the bridge layer (``bridge``,
+#: also where ebtables-nft keeps its rules)
+FAMILIES = ("ip", "inet", "bridge")
+IPV4 = ("ip", "inet")
 
 #: iptables table -> (chain -> priority); the same numbers nft uses for its named priorities.
 IPTABLES_PRIORITY: dict[str, dict[str, int]] = {
@@ -121,7 +125,8 @@ class Firewall:
     all_chains: tuple[Chain, ...] = ()
 
     def in_chain(self, table: str, chain: str) -> list[Rule]:
-        return [r for r in self.rules if r.table == table and r.chain == chain]
+        """Rules of the IPv4 chain ``chain`` in ``table`` (any backend)."""
+        return [r for r in self.rules if r.table == table and r.chain == chain and r.family in IPV4]
 
     def policy(self, table: str, chain: str) -> str:
         return self.policies.get(table, {}).get(chain, "ACCEPT")
@@ -148,9 +153,9 @@ class Firewall:
                 return chain
         return None
 
-    def at_hook(self, hook: str) -> list[Chain]:
-        """Base chains registered at ``hook`` for IPv4, in the order the kernel runs them."""
-        found = [c for c in self.all_chains if c.hook == hook and c.family in ("ip", "inet")]
+    def at_hook(self, hook: str, families: tuple[str, ...] = IPV4) -> list[Chain]:
+        """Base chains registered at ``hook`` (IPv4 unless told), in the kernel's order."""
+        found = [c for c in self.all_chains if c.hook == hook and c.family in families]
         return sorted(found, key=lambda c: c.priority)
 
     def backends(self) -> list[str]:
@@ -414,10 +419,9 @@ def parse_nft_json(text: str, skip_iptables_tables: set[str] | None = None) -> F
             continue
         if "chain" in item:
             c = item["chain"]
-            if (c.get("family") == "ip" and c.get("table") in skip) or c.get("family") not in (
-                "ip",
-                "inet",
-            ):
+            if (c.get("family") == "ip" and c.get("table") in skip) or c.get(
+                "family"
+            ) not in FAMILIES:
                 continue
             chains.append(
                 Chain(
@@ -433,10 +437,9 @@ def parse_nft_json(text: str, skip_iptables_tables: set[str] | None = None) -> F
             )
         elif "rule" in item:
             r = item["rule"]
-            if (r.get("family") == "ip" and r.get("table") in skip) or r.get("family") not in (
-                "ip",
-                "inet",
-            ):
+            if (r.get("family") == "ip" and r.get("table") in skip) or r.get(
+                "family"
+            ) not in FAMILIES:
                 continue
             rules.append(nft_rule(r))
     user: dict[str, list[str]] = {}

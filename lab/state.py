@@ -77,13 +77,14 @@ class Route:
     scope: str = "universe"
     prefsrc: str | None = None
     linkdown: bool = False
+    kind: str = "unicast"  # or blackhole, unreachable, prohibit (Namespace.special_routes)
 
     @property
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network("0.0.0.0/0" if self.dst == "default" else self.dst)
 
     def text(self) -> str:
-        parts = [self.dst]
+        parts = [self.dst] if self.kind == "unicast" else [self.kind, self.dst]
         if self.gateway:
             parts += ["via", self.gateway]
         if self.dev:
@@ -120,6 +121,8 @@ class Namespace:
     bridge_nf_call_iptables: int | None = None
     rp_filter_all: int = 0  # net.ipv4.conf.all.rp_filter (the stricter of it and a link's wins)
     neighbours: tuple[Neighbour, ...] = ()
+    #: routes that drop instead of deliver (``ip route add blackhole|unreachable|prohibit``)
+    special_routes: tuple[Route, ...] = ()
 
     def forwards_from(self, link: Link) -> bool:
         """Would a packet arriving on ``link`` be routed on?
@@ -241,6 +244,7 @@ def _namespace(data: dict[str, Any]) -> Namespace:
         data,
         links=tuple(_build(Link, link) for link in data.get("links", [])),
         routes=tuple(_build(Route, r) for r in data.get("routes", [])),
+        special_routes=tuple(_build(Route, r) for r in data.get("special_routes", [])),
         firewall=_firewall(data.get("firewall", {})),
         neighbours=tuple(_build(Neighbour, n) for n in data.get("neighbours", [])),
         listening=tuple((a, int(p)) for a, p in data.get("listening", [])),
@@ -249,6 +253,7 @@ def _namespace(data: dict[str, Any]) -> Namespace:
 
 # ------------------------------------------------------------ reading (in-ns)
 
+_ROUTE_KINDS = {1: "unicast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
 _PROTOS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp"}
 _SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
@@ -300,11 +305,12 @@ def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...], tuple
             )
         routes = []
         for r in ipr.get_routes(family=2, table=254):
-            if r["type"] != 1:  # unicast only
+            if r["type"] not in _ROUTE_KINDS:
                 continue
             dst = r.get("RTA_DST")
             routes.append(
                 Route(
+                    kind=_ROUTE_KINDS[r["type"]],
                     dst=f"{dst}/{r['dst_len']}" if dst else "default",
                     dev=names.get(r.get("RTA_OIF")),
                     gateway=r.get("RTA_GATEWAY"),
@@ -324,6 +330,12 @@ def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...], tuple
             for n in ipr.get_neighbours(family=2)
         )
     return tuple(links), tuple(routes), neighbours
+
+
+def _split_routes(routes: tuple[Route, ...]) -> tuple[tuple[Route, ...], tuple[Route, ...]]:
+    """(unicast routes, blackhole/unreachable/prohibit routes)."""
+    plain = tuple(r for r in routes if r.kind == "unicast")
+    return plain, tuple(r for r in routes if r.kind != "unicast")
 
 
 def _switch(value: int | None) -> bool | None:
@@ -390,11 +402,13 @@ def _read_listening() -> tuple[tuple[str, int], ...]:
 
 def read_current_namespace(name: str) -> Namespace:
     """Read the namespace the calling process is in (run inside it)."""
-    links, routes, neighbours = _read_links_and_routes()
+    links, all_routes, neighbours = _read_links_and_routes()
+    routes, special = _split_routes(all_routes)
     return Namespace(
         name=name,
         links=links,
         routes=routes,
+        special_routes=special,
         ip_forward=_read_int("/proc/sys/net/ipv4/ip_forward") or 0,
         firewall=read_firewall(),
         listening=_read_listening(),

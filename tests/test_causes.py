@@ -468,13 +468,27 @@ def test_a_native_rule_the_model_cannot_judge_is_found_by_tracing_it(world: Worl
     assert "cnlab_trace" not in left  # the tracing table is gone again
 
 
-def test_an_unexplained_loss_says_what_was_checked_and_where_to_look(world: World) -> None:
+def test_the_bridge_layer_firewall_is_read(world: World) -> None:
     script = CONTAINERS + BRIDGE + "nft add table bridge lab\n"
     script += (
         "nft 'add chain bridge lab fw { type filter hook forward priority 0; policy drop; }'\n"
     )
     r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert_cause(r, "forward-blocked", "host: bridge lab fw: policy drop (nftables)")
+    assert "bridge-layer firewall" in r.explanation
+
+
+def test_a_blackhole_route_is_named(world: World) -> None:
+    script = CONTAINERS + BRIDGE + "ip -n netns0 route add blackhole 172.18.0.20\n"
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
+    assert_cause(r, "route-missing", "netns0: ip route get 172.18.0.20 -> blackhole 172.18.0.20/32")
+
+
+def test_an_unexplained_loss_says_what_was_checked_and_where_to_look(world: World) -> None:
+    script = CONTAINERS + BRIDGE + "ip -n netns0 route add unreachable 172.18.0.20 table 100\n"
+    script += "ip -n netns0 rule add to 172.18.0.20 table 100 pref 100\n"  # policy routing
+    r = judge(world, script, "ping", **{"from": "netns0", "to": "172.18.0.20"})
     assert r.cause == "unexplained", (r.cause, r.evidence)
     text = "\n".join(r.evidence)
     assert "netns0: ip route get 172.18.0.20" in text
-    assert "look further: nft list ruleset" in text
+    assert "look further: ip netns exec netns0 ip route get 172.18.0.20" in text
