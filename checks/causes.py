@@ -10,7 +10,7 @@ serialises as its code.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from lab.compat import StrEnum
 
 
 class Cause(StrEnum):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 import jinja2
 
 from checks import specs
+from lab.compat import tomllib
 from lab.errors import LabError
 
 DEFAULT_LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"

@@ -252,7 +252,7 @@ class LabProcess(AppService):
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)
                 break
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not TimeoutError on 3.10
                 self.signal_group(sig)
         await task
         # Whatever is left in the app's process group would be orphaned: end it.

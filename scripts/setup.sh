@@ -15,7 +15,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 declare -A NEED=(
   [ip]=iproute2 [iptables]=iptables [ping]=iputils-ping [curl]=curl
   [nsenter]=util-linux [unshare]=util-linux [tmux]=tmux [ps]=procps
-  [python3]=python3 [git]=git [nft]=nftables
+  [python3]=python3 [git]=git [nft]=nftables [slirp4netns]=slirp4netns
 )
 # Only the test suite needs these (`scripts/setup.sh --test`, or CNLAB_SETUP_TEST=1):
 # vagrant checks the workshop Vagrantfile. Add more as `[command]=package`.
@@ -30,23 +30,47 @@ for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
 PY=${CNLAB_PYTHON:-python3}
-if command -v "$PY" >/dev/null 2>&1 && ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
+# `python -m venv` needs ensurepip and the pip wheel: Debian and Ubuntu ship them apart
+# (python3-venv, which pulls python3.X-venv for the default Python; python3.X-venv for
+# another one). A machine without python3 gets python3-venv in the same round, so a
+# first run never leaves a venv without pip behind.
+venv_works() { "$PY" -c 'import ensurepip, venv; ensurepip.version()' >/dev/null 2>&1; }
+if ! command -v "$PY" >/dev/null 2>&1 || ! venv_works; then
   missing+=(python3-venv)
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null 2>&1 || die "missing: ${missing[*]}; install them with your package manager"
-  mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
-  say "installing Debian packages: ${pkgs[*]}"
+updated=
+apt_update_once() { [ -n "$updated" ] || { apt-get update -qq; updated=1; }; }
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "missing: $*; install them with your package manager"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  apt_update_once
+  say "installing Debian packages: $*"
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+  apt_install "${pkgs[@]}"
+fi
+command -v "$PY" >/dev/null 2>&1 || die "no $PY found (set CNLAB_PYTHON to a Python 3.10 or newer)"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+  || die "cnlab needs Python 3.10 or newer (found $("$PY" --version 2>&1))"
+if ! venv_works; then
+  ver=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  if command -v apt-get >/dev/null 2>&1 && apt_update_once \
+    && apt-cache show "python$ver-venv" >/dev/null 2>&1; then
+    apt_install "python$ver-venv"  # Ubuntu: python3-venv covers only the default python3
+  fi
+  venv_works || die "$PY cannot make a virtual environment (no ensurepip): install python$ver-venv"
 fi
 
-"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || die "cnlab needs Python 3.11 or newer (found $("$PY" --version 2>&1))"
-
+# The virtual environment: made once, reinstalled when pyproject.toml changes, and made
+# again if a run was cut short (no stamp) or left it without a working python or pip.
 stamp=.venv/.cnlab-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ -e .venv ] && { [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import pip' >/dev/null 2>&1; }; then
+  say "the virtual environment in .venv is incomplete (an earlier run stopped half-way): making it again"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "preparing the virtual environment in .venv"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv

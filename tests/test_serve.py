@@ -188,7 +188,7 @@ async def _screen_data(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> b
     while time.monotonic() < deadline:
         try:
             msg = await asyncio.wait_for(ws.receive(), max(0.1, deadline - time.monotonic()))
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not TimeoutError on 3.10
             break
         if msg.type == aiohttp.WSMsgType.BINARY:
             got += msg.data

@@ -100,7 +100,7 @@ class CheckClient:
                 # the answer would arrive for the next request: start afresh
                 self._kill_now()
                 raise
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not TimeoutError on 3.10
                 await self._kill()
                 raise CheckError(
                     f"the check server did not answer within {self.timeout:.0f} s"
@@ -171,7 +171,7 @@ class CheckClient:
             proc.stdin.close()
         try:
             await asyncio.wait_for(proc.wait(), 1.0)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not TimeoutError on 3.10
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             with contextlib.suppress(Exception):
