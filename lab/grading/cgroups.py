@@ -296,6 +296,8 @@ class JobCgroups:
             else:
                 path = h.base / self.name
             if path not in done:
+                if path.is_dir():  # left by a crash: its counters are not ours
+                    JobCgroups(self.name, 0, 0, dirs=[path]).destroy()
                 try:
                     path.mkdir(exist_ok=True)
                 except OSError:
@@ -428,10 +430,12 @@ def confined(job: JobCgroups) -> Iterator[JobCgroups]:
     job.create()
     try:
         job.enter()
-    except OSError:
+    except OSError:  # the checks still run (their number is bounded anyway), unfenced
         job.leave()
         job.destroy()
-        raise
+        job.limits.clear()
+        yield job
+        return
     try:
         yield job
     finally:

@@ -92,7 +92,8 @@ def _the_rule_holds(group: Path) -> None:
     try:
         (group / "cgroup.procs").write_text(str(sleeper.pid))
         parent = group.parent
-        (parent / "cgroup.subtree_control").write_text("+hugetlb")  # allowed: no process
+        for node in (V2, parent):  # allowed: the root, and a group without processes
+            (node / "cgroup.subtree_control").write_text("+hugetlb")
         with pytest.raises(OSError) as err:
             (group / "cgroup.subtree_control").write_text("+hugetlb")
         assert err.value.errno == errno.EBUSY
