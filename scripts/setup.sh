@@ -18,9 +18,10 @@ declare -A NEED=(
   [python3]=python3 [git]=git [nft]=nftables [slirp4netns]=slirp4netns
 )
 # Only the test suite needs these (`scripts/setup.sh --test`, or CNLAB_SETUP_TEST=1):
-# vagrant checks the workshop Vagrantfile. Add more as `[command]=package`.
+# vagrant checks the workshop Vagrantfile; chromium opens `cnlab serve` as a learner's
+# browser does (tests/test_browser.py). Add more as `[command]=package`.
 declare -A TEST_NEED=(
-  [vagrant]=vagrant
+  [vagrant]=vagrant [chromium]=chromium
 )
 if [ "${1:-}" = --test ] || [ "${CNLAB_SETUP_TEST:-}" = 1 ]; then
   for cmd in "${!TEST_NEED[@]}"; do NEED[$cmd]=${TEST_NEED[$cmd]}; done
