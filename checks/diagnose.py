@@ -41,8 +41,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from checks.causes import Cause
-from checks.netfilter import Flow, Packet, Verdict, match_one, run_hook, translate
-from lab.rules import Firewall, Rule
+from checks.netfilter import Flow, Packet, Verdict, run_hook, translate
+from lab.rules import Rule
 from lab.state import Link, Namespace, Route, WorldState
 
 if TYPE_CHECKING:
@@ -99,9 +99,6 @@ class Crossing:
     out_port: str
 
 
-_EMPTY_FW = Firewall()
-
-
 def _ip(value: str) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(value)
 
@@ -130,22 +127,6 @@ def _source_for(ns: Namespace, route: Route) -> str | None:
         if owner.name != "lo":
             return addr.split("/")[0]
     return None
-
-
-def _rule_matches(
-    rule: Rule,
-    src: str,
-    dst: str,
-    in_if: str | None,
-    out_if: str | None,
-    proto: str,
-    port: int | None,
-) -> bool:
-    """Does ``rule`` match this packet (a NEW one)? Unmodelled matches count as no."""
-    flow = Flow("", dst, proto, port, src=src)
-    packet = Packet(flow, in_if, out_if)
-    empty = Namespace("", (), (), 0, _EMPTY_FW)
-    return all(match_one(m, empty, packet) for m in rule.matches)
 
 
 def unexplained(
