@@ -15,9 +15,10 @@ Why each step (the submission is root, and root can undo most fences):
   ``/root``, ``/home``, ``/srv``, ``/opt``, ``/var`` (only ``/var/run`` -> ``/run``
   and an empty read-only ``/var/tmp``), no class folder. ``/etc`` is a small
   read-only copy (:data:`ETC_FILES`; users root and nobody; no shadow).
-  ``/run`` holds only the world's ``/run/netns`` (shared with the world, so
-  ``ip netns add`` inside is seen by the checks), the world's ``bin`` (sudo)
-  and its home, read-only. ``/run/cnlab`` and every other world are not there.
+  ``/run`` is a small writable tmpfs (lock files) holding the world's
+  ``/run/netns`` (shared with the world, so ``ip netns add`` inside is seen by
+  the checks), the world's ``bin`` (sudo) and its home, read-only.
+  ``/run/cnlab`` and every other world are not there.
 * **Scratch space** is a size-limited tmpfs on ``/tmp`` and ``/dev/shm``.
 * **/proc** is this PID namespace's own, read-only, except ``/proc/sys/net``
   (per network namespace: ``ip_forward`` must stay writable). ``/sys`` is the
@@ -294,7 +295,9 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
         "cnlab-scratch", f"{new}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}m"
     )
 
-    # /run: the world's /run/netns (shared with the world), the world's bin and home.
+    # /run: a small tmpfs of its own (iptables-legacy takes /run/xtables.lock), the
+    # world's /run/netns (shared with the world), the world's bin and home.
+    mount("cnlab-run", f"{new}/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m")
     os.mkdir(f"{new}/run/netns")
     mount("/run/netns", f"{new}/run/netns", None, MS_BIND | MS_REC)
     for keep in cfg["world_dirs"]:  # type: ignore[attr-defined]

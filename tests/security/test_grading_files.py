@@ -62,12 +62,15 @@ def test_submission_sees_only_the_allow_list(tmp_path: Path) -> None:
 
 
 def test_correct_submission_still_has_what_it_needs(tmp_path: Path) -> None:
+    """Every tool a correct solution may use works (iptables-legacy takes a lock
+    file in /run: once a read-only /run failed it, and a correct submission)."""
     uses = (CLASS / "correct.sh").read_text() + (
         "python3 -c 'import socket; print(\"py-ok\")'\n"
         "getent hosts localhost && iptables -S >/dev/null && echo ipt-ok\n"
+        "iptables-legacy -N LEGACY && iptables-legacy -S | grep -q LEGACY && echo legacy-ok\n"
         "ls /var/run/netns\n"
     )
     graded = grade("1", {"uses.sh": uses}, tmp_path, jobs=1)["uses.sh"]
     assert graded["passed"], graded["output"]
-    for word in ("py-ok", "ipt-ok", "alpha", "localhost"):
+    for word in ("py-ok", "ipt-ok", "legacy-ok", "alpha", "localhost"):
         assert word in graded["output"], graded["output"]
