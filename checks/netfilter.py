@@ -155,7 +155,7 @@ def _run_chain(
         if target in NAT_TARGETS:
             return "NAT", rule
         if target == "RETURN":
-            return None, None
+            return _ended(chain)
         sub = fw.find_chain(chain, target) if target else None
         if sub is None:
             continue  # LOG, MARK, counters and the like: the packet goes on
@@ -163,10 +163,14 @@ def _run_chain(
         if decision is not None:
             return decision, decided_by
         if rule.goto:
-            return None, None
-    if chain.hook is not None:
-        return chain.policy, None
-    return None, None
+            return _ended(chain)
+    return _ended(chain)
+
+
+def _ended(chain: Chain) -> tuple[str | None, Rule | None]:
+    """A chain that ends (RETURN, its last rule, a goto that came back): a base chain's
+    policy decides; a user chain hands back to the chain that jumped to it."""
+    return (chain.policy, None) if chain.hook is not None else (None, None)
 
 
 def rule_matches(rule: Rule, ns: Namespace, packet: Packet) -> bool | None:
