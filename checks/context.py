@@ -1,19 +1,18 @@
 """What a check needs while it runs: the world, one snapshot, a tracer, probes.
 
-A probe answers *whether* a packet got through; a watch answers *where it went*.
-An observed probe (:meth:`CheckContext.observe`) starts packet watches in the
-namespaces a milestone cares about, waits until they listen, then sends the
-probe; the watches are stopped as soon as the probe has its answer, so looking
-costs no waiting of its own.
+A probe answers *whether* a packet got through and, watching every namespace of
+the world for its own packets (:meth:`CheckContext.watch_paths`), *where it
+went*. An observed probe (:meth:`CheckContext.observe`) is one whose nonce (an
+ICMP id, a TCP source port) the milestone keeps with it (a :class:`Plan`), to
+pick its packets out of what the probe saw.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import select
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -29,11 +28,10 @@ ProbeCall = tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...]]
 
 @dataclass(frozen=True)
 class Plan:
-    """A probe and where to watch for its packets (``want`` holds its nonce)."""
+    """A probe and its nonce (``want``: what its packets carry)."""
 
     probe: ProbeCall
     want: Mapping[str, Any]
-    watch: tuple[str, ...] = ()
 
 
 @dataclass
@@ -42,14 +40,12 @@ class Observed:
 
     plan: Plan
     result: dict[str, Any] | None  # None: the probing namespace does not exist
-    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
 class _Running:
     plan: Plan
     probe: inns.Pending | None
-    watches: list[tuple[str, inns.Pending, int]]
 
 
 def _probe_key(ns: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -130,38 +126,16 @@ class CheckContext:
         except inns.NamespaceGone:
             return None
 
-    def _start_watch(self, ns: str, want: Mapping[str, Any]) -> tuple[inns.Pending, int] | None:
-        """A :func:`checks.probes.watch` child in ``ns``, listening when this returns."""
-        ready_r, ready_w = os.pipe()
-        stop_r, stop_w = os.pipe()
-        try:
-            pending = inns.start(self.world, ns, probes.watch, ready_w, stop_r, dict(want), 10.0)
-        except OSError:
-            for fd in (ready_r, stop_w):
-                os.close(fd)
-            return None
-        finally:
-            os.close(ready_w)
-            os.close(stop_r)
-        select.select([ready_r], [], [], 3.0)  # it listens (or it died: EOF)
-        os.close(ready_r)
-        return pending, stop_w
-
     def observe(self, key: tuple[Any, ...], plan: Plan) -> None:
-        """Start watching, then probing, as ``plan`` says; :meth:`observed` collects."""
+        """Start the probe of ``plan`` now; :meth:`observed` collects it."""
         if key in self._observing:
             return
-        watches = []
-        for ns in plan.watch:
-            started = self._start_watch(ns, plan.want)
-            if started is not None:
-                watches.append((ns, *started))
         ns, fn, args = plan.probe
         try:
             pending: inns.Pending | None = inns.start(self.world, ns, fn, *args)
         except OSError:
             pending = None
-        self._observing[key] = _Running(plan, pending, watches)
+        self._observing[key] = _Running(plan, pending)
 
     def observed(self, key: tuple[Any, ...], plan: Callable[[], Plan]) -> Observed:
         """The outcome of the observed probe under ``key`` (started now if it was not)."""
@@ -176,23 +150,7 @@ class CheckContext:
                 result = inns.run(self.world, ns, fn, *args, timeout=10.0)
         except inns.NamespaceGone:
             result = None
-        finally:
-            seen = self._stop_watches(running)
-        return Observed(running.plan, result, seen)
-
-    def _stop_watches(self, running: _Running) -> dict[str, list[dict[str, Any]]]:
-        seen: dict[str, list[dict[str, Any]]] = {}
-        for _, _, stop_w in running.watches:
-            with contextlib.suppress(OSError):
-                os.write(stop_w, b"1")
-        for ns, pending, stop_w in running.watches:
-            os.close(stop_w)
-            try:
-                seen[ns] = inns.collect(pending, timeout=5.0)["seen"]
-            except (inns.NamespaceGone, inns.InNsError):
-                seen[ns] = []
-        running.watches.clear()
-        return seen
+        return Observed(running.plan, result)
 
     def close(self) -> None:
         """End the children started early that no milestone asked for."""
@@ -203,9 +161,6 @@ class CheckContext:
         for running in self._observing.values():
             if running.probe is not None:
                 inns.discard(running.probe)
-            for _, pending, stop_w in running.watches:
-                inns.discard(pending)
-                os.close(stop_w)
         self._observing.clear()
         for fd in self._world_fds.values():
             os.close(fd)

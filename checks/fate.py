@@ -29,7 +29,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from checks.netfilter import Flow, Packet, run_hook
+from checks.netfilter import Flow, Packet, run_hook, translate
+from lab.rules import Rule
 from lab.state import Link, Namespace, WorldState
 
 
@@ -42,7 +43,10 @@ class Sighting:
     dir: str  # "in" (arriving, for this host) or "out" (leaving)
     src: str
     dst: str
-    reply: bool  # an echo reply (False: the echo request)
+    reply: bool  # the answer (echo reply, or the server's side of TCP), else the request
+    proto: str = "icmp"
+    sport: int | None = None
+    dport: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,16 @@ def _bridge_members(
     return found
 
 
+def nobody_owns(state: WorldState | None, ns_name: str | None, dev: str, ip: str) -> bool:
+    """Is it certain that nobody on ``dev``'s link in ``ns_name`` has ``ip``?"""
+    ns = state.ns(ns_name) if state is not None and ns_name else None
+    link = ns.link(dev) if ns is not None else None
+    if state is None or link is None:
+        return False
+    members = segment(state, ns.name, link) if ns is not None else None
+    return members is not None and not any(_owner_ns(state, m, ip) for m in members)
+
+
 def next_hop_missing(
     state: WorldState, ns_name: str, dst: str, proxy_arp: frozenset[str] = frozenset()
 ) -> Fate | None:
@@ -149,9 +163,34 @@ def _blocked(ns: Namespace, hook: str, packet: Packet) -> str | None:
     return verdict.evidence(ns.name)
 
 
-def _nat_on_the_way(ns: Namespace, packet: Packet) -> bool:
-    verdict = run_hook(ns, "prerouting", packet)
-    return verdict.nat is not None or bool(verdict.uncertain)
+def _translated(flow: Flow, rule: Rule, ns: Namespace, out_if: str | None) -> Flow | None:
+    """The flow after a DNAT, or None when the model cannot tell where it goes."""
+    if rule.target not in ("DNAT", "REDIRECT"):
+        return flow
+    moved = translate(flow, rule, ns, out_if)
+    return None if moved == flow else moved
+
+
+def departure(
+    state: WorldState,
+    sender: str,
+    flow: Flow,
+    proxy_arp: frozenset[str] = frozenset(),
+) -> Fate | None:
+    """A fate for a packet as it leaves ``sender`` (its OUTPUT hook may DNAT it first)."""
+    ns = state.namespaces[sender]
+    found = ("lo", flow.dst) if ns.owns(flow.dst) is not None else _lookup(ns, flow.dst)
+    if found is None:
+        return None  # the socket itself says "Network is unreachable"
+    verdict = run_hook(ns, "output", Packet(flow, out_if=found[0]))
+    if verdict.uncertain or not verdict.accepted:
+        return None  # a drop in OUTPUT: the socket itself says "Operation not permitted"
+    if verdict.nat is not None:
+        moved = _translated(flow, verdict.nat, ns, found[0])
+        if moved is None:
+            return None
+        flow = moved
+    return next_hop_missing(state, sender, flow.dst, proxy_arp)
 
 
 def judge(
@@ -169,53 +208,81 @@ def judge(
         return None  # a bridge port (the bridge device sees it next), or loopback
     if seen.reply and seen.ns != sender:
         return None  # replies may be un-NATed by conntrack on the way: judged at the sender
-    flow = Flow(src_ns=sender, dst=seen.dst, src=seen.src, reply=seen.reply)
+    flow = Flow(
+        src_ns=sender,
+        dst=seen.dst,
+        proto=seen.proto,
+        dport=seen.dport,
+        src=seen.src,
+        sport=seen.sport,
+        reply=seen.reply,
+    )
     arriving = Packet(flow, in_if=link.name)
-    if not seen.reply and _nat_on_the_way(ns, arriving):
-        return None
-    if ns.owns(seen.dst) is not None:
-        return _delivered(state, ns, seen, arriving, proxy_arp)
+    if not seen.reply:
+        before = run_hook(ns, "prerouting", arriving)
+        if before.uncertain:
+            return None
+        if not before.accepted and before.chain is not None:
+            return Fate(
+                seen.ns, f"{seen.ns}'s PREROUTING hook drops it: {before.evidence(seen.ns)}"
+            )
+        if before.nat is not None:  # DNAT: judge where it is sent on to
+            moved = _translated(flow, before.nat, ns, None)
+            if moved is None:
+                return None
+            flow, arriving = moved, Packet(moved, in_if=link.name)
+    if ns.owns(flow.dst) is not None:
+        return _delivered(state, ns, seen.ns, arriving, proxy_arp)
     if seen.reply:
         return None
     if not ns.forwards_from(link):
         return Fate(
             seen.ns,
-            f"{seen.ns} got the packet for {seen.dst} on {link.name} but does not forward "
+            f"{seen.ns} got the packet for {flow.dst} on {link.name} but does not forward "
             f"from it (net.ipv4.conf.{link.name}.forwarding = 0)",
         )
-    found = _lookup(ns, seen.dst)
+    found = _lookup(ns, flow.dst)
     if found is None:
-        return Fate(seen.ns, f"{seen.ns} has no route on to {seen.dst}")
+        return Fate(seen.ns, f"{seen.ns} has no route on to {flow.dst}")
     dropped = _blocked(ns, "forward", Packet(flow, in_if=link.name, out_if=found[0]))
     if dropped:
         return Fate(seen.ns, f"{seen.ns}'s FORWARD hook drops it: {dropped}")
-    return next_hop_missing(state, seen.ns, seen.dst, proxy_arp)
+    return next_hop_missing(state, seen.ns, flow.dst, proxy_arp)
 
 
 def _delivered(
     state: WorldState,
     ns: Namespace,
-    seen: Sighting,
+    here: str,
     arriving: Packet,
     proxy_arp: frozenset[str],
 ) -> Fate | None:
+    flow = arriving.flow
     dropped = _blocked(ns, "input", arriving)
     if dropped:
-        return Fate(seen.ns, f"{seen.ns}'s INPUT hook drops it: {dropped}")
-    if seen.reply:
+        return Fate(here, f"{here}'s INPUT hook drops it: {dropped}")
+    if flow.reply or flow.src is None:
         return None
-    back = _lookup(ns, seen.src)
+    back = _lookup(ns, flow.src)
     if back is None:
         return Fate(
-            seen.ns,
-            f"the request reached {seen.ns}, which has no route back to {seen.src}: "
+            here,
+            f"the request reached {here}, which has no route back to {flow.src}: "
             "its reply has nowhere to go",
         )
-    reply = Flow(src_ns=seen.ns, dst=seen.src, src=seen.dst, reply=True)
+    reply = Flow(
+        src_ns=here,
+        dst=flow.src,
+        proto=flow.proto,
+        dport=flow.sport,
+        src=flow.dst,
+        sport=flow.dport,
+        reply=True,
+    )
     dropped = _blocked(ns, "output", Packet(reply, out_if=back[0]))
     if dropped:
-        return Fate(seen.ns, f"{seen.ns}'s OUTPUT hook drops the reply: {dropped}")
-    lost = next_hop_missing(state, seen.ns, seen.src, proxy_arp)
+        return Fate(here, f"{here}'s OUTPUT hook drops the reply: {dropped}")
+    lost = next_hop_missing(state, here, flow.src, proxy_arp)
     if lost is None:
         return None
-    return Fate(seen.ns, f"the request reached {seen.ns}, but its reply is lost: {lost.reason}")
+    return Fate(here, f"the request reached {here}, but its reply is lost: {lost.reason}")

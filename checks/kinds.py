@@ -303,7 +303,7 @@ def _ping_call(ctx: CheckContext, args: Mapping[str, Any], ident: int | None = N
 
 
 def _arp_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
-    return args["from"], probes.arp, (args["to"], ctx.timeout)
+    return args["from"], probes.arp, (args["to"], ctx.timeout, ctx.state, args["from"])
 
 
 def _prefetching(
@@ -544,16 +544,19 @@ def _nonce_port() -> int:
     return random.randint(32768, 60999)
 
 
-def _dnat_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
+def _tcp_plan(ctx: CheckContext, src: str, dst: str, port: int, timeout: float) -> Plan:
+    """A TCP connection from ``src``, watched in every namespace (its source port: the nonce)."""
     sport = _nonce_port()
-    to_ip = str(args["to"]).split(":")[0]
-    client = _published_client(args)
-    watch = tuple(n for n, _ in _owners(ctx, to_ip) if n != client)
+    watched = (ctx.watch_paths(), ctx.state, src)
     return Plan(
-        probe=(client, probes.tcp_connect, (args["dst"], int(args["port"]), 1.0, sport)),
+        probe=(src, probes.tcp_connect, (dst, port, timeout, sport, *watched)),
         want={"proto": "tcp", "sport": sport},
-        watch=watch,
     )
+
+
+def _dnat_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
+    client = _published_client(args)
+    return _tcp_plan(ctx, client, args["dst"], int(args["port"]), 1.0)
 
 
 def _prepare_dnat(ctx: CheckContext, args: Mapping[str, Any]) -> None:
@@ -567,9 +570,8 @@ def _arrivals(found: Observed) -> list[tuple[str, dict[str, Any]]]:
     """(namespace, packet) for each connection request of the probe seen arriving."""
     sport = found.plan.want["sport"]
     return [
-        (ns, p)
-        for ns, packets in found.seen.items()
-        for p in packets
+        (p["ns"], p)
+        for p in (found.result or {}).get("seen", [])
         if p["dir"] == "in" and p["sport"] == sport and p.get("flags", 0) & 0x02
     ]
 
@@ -585,7 +587,8 @@ def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if ctx.state.ns(client) is None:
         return _missing(ctx, client)
     found = ctx.observed(_key("dnat", args), lambda: _dnat_plan(ctx, args))
-    arrived = _arrivals(found)
+    # where the connection ended up: past the client and the namespace that publishes
+    arrived = [(ns, p) for ns, p in _arrivals(found) if ns not in (client, name)]
     result = found.result or {"outcome": "no-answer", "error": "no answer"}
     what = f"connection {client} -> {args['dst']}:{port}: " + (
         "accepted" if result.get("ok") else result.get("error", "")
@@ -624,14 +627,8 @@ def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 
 
 def _http_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
-    sport = _nonce_port()
     timeout = max(ctx.timeout, 1.0)
-    served_by = args.get("served_by")
-    return Plan(
-        probe=(args["from"], probes.tcp_connect, (args["to"], int(args["port"]), timeout, sport)),
-        want={"proto": "tcp", "sport": sport},
-        watch=(served_by,) if served_by and served_by != args["from"] else (),
-    )
+    return _tcp_plan(ctx, args["from"], args["to"], int(args["port"]), timeout)
 
 
 def _prepare_http(ctx: CheckContext, args: Mapping[str, Any]) -> None:

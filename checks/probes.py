@@ -15,11 +15,12 @@ layer, never a shortcut around it:
   proves a listener answered, and no request is sent, so a server such as
   ``python3 -m http.server`` logs nothing in the learner's terminal.
 
-Watching is separate from probing: :func:`watch` opens a packet socket in one
-namespace and reports the probe's packets that cross any of its interfaces
+A probe also watches: it opens a packet socket in every namespace of the world
+(:func:`open_watches`) and reports its own packets that cross any interface
 (each probe carries its own nonce: an ICMP id, a TCP source port), which is how
 a check learns *where* a packet went (which address the outside saw, which
-namespace a published port really leads to).
+namespace a published port really leads to) and, through :mod:`checks.fate`,
+where a lost packet ended without waiting for silence.
 
 ARP has no socket layer of its own, so :func:`arp` asks on a packet socket
 bound to the interface of the kernel's route (scapy builds the frame).
@@ -206,9 +207,9 @@ def open_watches(watched: Watched | None) -> tuple[list[tuple[str, socket.socket
 
 
 def _sightings(
-    name: str, sock: socket.socket, ident: int
+    name: str, sock: socket.socket, want: Mapping[str, Any]
 ) -> list[tuple[dict[str, Any], fate.Sighting]]:
-    """Drain one watch socket: the probe's echo requests and replies it saw."""
+    """Drain one watch socket: the probe's packets it saw (requests and replies)."""
     found: list[tuple[dict[str, Any], fate.Sighting]] = []
     while True:
         try:
@@ -216,13 +217,26 @@ def _sightings(
         except BlockingIOError:
             return found
         seen = _summary(data, addr[0], addr[2])
-        if seen is None or seen.get("proto") != "icmp" or seen.get("id") != ident:
+        if seen is None or not matches(seen, want):
             continue
-        if seen["type"] not in (ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY):
-            continue
+        if seen["proto"] == "icmp":
+            if seen["type"] not in (ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY):
+                continue
+            reply = seen["type"] == ICMP_ECHO_REPLY
+        else:
+            reply = seen["dport"] == want["sport"]
         seen["ns"] = name
-        reply = seen["type"] == ICMP_ECHO_REPLY
-        sighting = fate.Sighting(name, seen["iface"], seen["dir"], seen["src"], seen["dst"], reply)
+        sighting = fate.Sighting(
+            name,
+            seen["iface"],
+            seen["dir"],
+            seen["src"],
+            seen["dst"],
+            reply,
+            proto=seen["proto"],
+            sport=seen.get("sport"),
+            dport=seen.get("dport"),
+        )
         found.append((seen, sighting))
 
 
@@ -235,23 +249,31 @@ class _Watcher:
         proxy: set[str],
         state: WorldState | None,
         sender: str | None,
-        ident: int,
+        want: Mapping[str, Any],
     ) -> None:
         self.by_fd = {s.fileno(): (name, s) for name, s in socks}
         self.proxy = frozenset(proxy)
         self.state = state if state is not None and sender in state.namespaces else None
         self.sender = sender or ""
-        self.ident = ident
+        self.want = want
         self.seen: list[dict[str, Any]] = []
         self.ended: fate.Fate | None = None
 
-    def departed(self, dst: str) -> None:
+    def departed(self, dst: str, dport: int | None = None, sport: int | None = None) -> None:
+        """Judge the first hop, as the packet leaves the sender."""
         if self.state is not None:
-            self.ended = fate.next_hop_missing(self.state, self.sender, dst, self.proxy)
+            flow = fate.Flow(self.sender, dst, self.want["proto"], dport, None, sport)
+            self.ended = fate.departure(self.state, self.sender, flow, self.proxy)
+
+    def deadline(self, deadline: float, grace: float) -> float:
+        """The wait left: cut to a grace once a fate is known."""
+        if self.ended is None:
+            return deadline
+        return min(deadline, time.monotonic() + grace)
 
     def read(self, fd: int) -> None:
         name, sock = self.by_fd[fd]
-        for summary, sighting in _sightings(name, sock, self.ident):
+        for summary, sighting in _sightings(name, sock, self.want):
             self.seen.append(summary)
             if self.ended is None and self.state is not None:
                 self.ended = fate.judge(self.state, sighting, self.sender, self.proxy)
@@ -290,7 +312,8 @@ def ping(
     payload = PAYLOAD + os.urandom(8)
     try:
         local = _is_local(dst)
-        watcher = _Watcher(*open_watches(watch), state, sender, ident)
+        want = {"proto": "icmp", "id": ident}
+        watcher = _Watcher(*open_watches(watch), state, sender, want)
     except OSError as exc:
         return {"ok": False, "error": _strerror(exc), "local": False}
     answer: dict[str, Any] | None = None
@@ -302,8 +325,7 @@ def ping(
             sock.sendto(echo_request(ident, 1, payload), (dst, 0))
             watcher.departed(dst)
             while answer is None:
-                if watcher.ended is not None:
-                    deadline = min(deadline, time.monotonic() + grace)
+                deadline = watcher.deadline(deadline, grace)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -340,39 +362,80 @@ def ping(
 
 
 def tcp_connect(
-    dst: str, port: int, timeout: float = 1.0, sport: int | None = None
+    dst: str,
+    port: int,
+    timeout: float = 1.0,
+    sport: int | None = None,
+    watch: Watched | None = None,
+    state: WorldState | None = None,
+    sender: str | None = None,
+    grace: float = 0.06,
 ) -> dict[str, Any]:
     """A real TCP connect to ``dst:port`` that sends no data, then closes.
 
     ``outcome`` is ``ok`` (a listener accepted the handshake), ``refused`` or
-    ``no-answer``. ``sport`` (our source port) is the probe's nonce, for a
-    :func:`watch` elsewhere to recognise its packets.
+    ``no-answer``. ``sport`` (our source port) is the probe's nonce: with
+    ``watch`` the probe sees its packets in every namespace (``seen``: where the
+    connection request arrived, with which addresses) and, like :func:`ping`,
+    stops waiting once a packet is seen where it cannot go on.
     """
+    sport = sport or random.randint(32768, 60999)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
+    sock.setblocking(False)
+    watcher: _Watcher | None = None
     try:
         local = _is_local(dst)
-        if sport:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("0.0.0.0", sport))
-        sock.connect((dst, port))
-        here = sock.getsockname()
-        peer = sock.getpeername()
-    except ConnectionRefusedError:
-        return {"ok": False, "outcome": "refused", "error": "Connection refused"}
-    except TimeoutError:
-        return {"ok": False, "outcome": "no-answer", "error": f"no answer within {timeout:.1f} s"}
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("0.0.0.0", sport))
+        watcher = _Watcher(*open_watches(watch), state, sender, {"proto": "tcp", "sport": sport})
+        deadline = time.monotonic() + timeout
+        code = sock.connect_ex((dst, port))
+        if code not in (0, errno.EINPROGRESS):
+            raise OSError(code, os.strerror(code))
+        watcher.departed(dst, port, sport)
+        done = code == 0
+        while not done:
+            deadline = watcher.deadline(deadline, grace)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready = select.select([*watcher.by_fd], [sock.fileno()], [], left)
+            for fd in ready[0]:
+                watcher.read(fd)
+            done = bool(ready[1])
+        watcher.drain()
+        if not done:
+            ended = watcher.ended
+            error = f"lost: {ended.reason}" if ended else f"no answer within {timeout:.1f} s"
+            return _tcp_failed("no-answer", error, watcher)
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code == errno.ECONNREFUSED:
+            return _tcp_failed("refused", "Connection refused", watcher)
+        if code:
+            return _tcp_failed("no-answer", os.strerror(code), watcher)
+        here, peer = sock.getsockname(), sock.getpeername()
     except OSError as exc:
-        return {"ok": False, "outcome": "no-answer", "error": _strerror(exc)}
+        return _tcp_failed("no-answer", _strerror(exc), watcher)
     finally:
         sock.close()
+        if watcher is not None:
+            watcher.close()
     return {
         "ok": True,
         "outcome": "ok",
         "local": local,
         "from": f"{peer[0]}:{peer[1]}",
         "source": f"{here[0]}:{here[1]}",
+        "seen": watcher.seen,
     }
+
+
+def _tcp_failed(outcome: str, error: str, watcher: _Watcher | None) -> dict[str, Any]:
+    found: dict[str, Any] = {"ok": False, "outcome": outcome, "error": error}
+    found["seen"] = watcher.seen if watcher is not None else []
+    if watcher is not None and watcher.ended is not None:
+        found["fate"], found["fate_ns"] = watcher.ended.reason, watcher.ended.ns
+    return found
 
 
 # ------------------------------------------------------------------- watching
@@ -404,7 +467,7 @@ def _summary(data: bytes, ifname: str, pkttype: int) -> dict[str, Any] | None:
     return seen
 
 
-def matches(seen: dict[str, Any], want: dict[str, Any]) -> bool:
+def matches(seen: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
     """Is ``seen`` one of the probe's packets? (``want`` holds proto and its nonce.)"""
     if seen.get("proto") != want["proto"]:
         return False
@@ -412,36 +475,6 @@ def matches(seen: dict[str, Any], want: dict[str, Any]) -> bool:
         return bool(seen.get("id") == want["id"])
     nonce = want["sport"]
     return bool(seen.get("sport") == nonce or seen.get("dport") == nonce)
-
-
-def watch(ready_fd: int, stop_fd: int, want: dict[str, Any], limit: float) -> dict[str, Any]:
-    """Report the probe's packets crossing any interface of this namespace.
-
-    Listens (and says so on ``ready_fd``) until ``stop_fd`` becomes readable or
-    ``limit`` seconds pass, then drains what the kernel already queued.
-    """
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-    seen: list[dict[str, Any]] = []
-    try:
-        os.write(ready_fd, b"1")
-        deadline = time.monotonic() + limit
-        stopping = False
-        while True:
-            wait = 0.0 if stopping else max(0.0, deadline - time.monotonic())
-            ready = select.select([sock.fileno(), stop_fd], [], [], wait)[0]
-            if sock.fileno() in ready:
-                data, addr = sock.recvfrom(65535)
-                found = _summary(data, addr[0], addr[2])
-                if found is not None and matches(found, want):
-                    seen.append(found)
-                continue
-            if stopping:
-                break
-            # told to stop (or out of time): one more pass drains what is already queued
-            stopping = bool(stop_fd in ready or time.monotonic() >= deadline)
-    finally:
-        sock.close()
-    return {"seen": seen}
 
 
 # ------------------------------------------------------------------------ ARP
@@ -469,11 +502,24 @@ def _packet_socket(iface: str | None, proto: int) -> SimpleSocket:
     return SimpleSocket(raw, basecls=Ether)
 
 
-def arp(target: str, timeout: float = 0.4) -> dict[str, Any]:
-    """An ARP who-has for ``target`` on the interface the route to it uses."""
+def arp(
+    target: str,
+    timeout: float = 0.4,
+    state: WorldState | None = None,
+    sender: str | None = None,
+    grace: float = 0.06,
+) -> dict[str, Any]:
+    """An ARP who-has for ``target`` on the interface the route to it uses.
+
+    With the snapshot (``state``, and ``sender``: this namespace's name), a
+    question nobody on that link can answer (no namespace there owns
+    ``target``) waits only a short grace instead of the whole timeout.
+    """
     iface, src = _route_to(target)
     if not iface or iface == "lo":
         return {"ok": False, "error": f"no interface leads to {target}"}
+    if fate.nobody_owns(state, sender, iface, target):
+        timeout = min(timeout, grace)
     try:
         sock = _packet_socket(iface, ETH_P_ARP)
     except OSError as exc:

@@ -132,3 +132,21 @@ def test_a_drop_in_the_senders_input_is_seen_where_it_happens(
     world.run("ip netns exec netns0 iptables -P INPUT DROP", check=True)
     report = _check(world, "07")
     assert "netns0's INPUT hook drops it" in _evidence(report, "ns0-internet")
+
+
+def test_a_connection_is_seen_where_it_dies(make_world: Callable[..., World]) -> None:
+    """TCP probes watch too: Docker's FORWARD DROP, and a DNAT to nobody, seen at once."""
+    world = _world_at(make_world, "08")
+    world.run("iptables -P FORWARD DROP", check=True)
+    report = _check(world, "08")
+    assert _failed(report).get("internet-to-published") == "forward-blocked"
+    assert "host's FORWARD hook drops it" in _evidence(report, "internet-to-published")
+    world.run(
+        "iptables -P FORWARD ACCEPT; iptables -t nat -F OUTPUT\n"
+        "iptables -t nat -A OUTPUT -d 10.0.2.15 -p tcp --dport 5000 "
+        "-j DNAT --to-destination 172.18.0.99:5000",
+        check=True,
+    )
+    report = _check(world, "08")
+    assert "dnat-output" in _failed(report)
+    assert "where nobody has 172.18.0.99" in _evidence(report, "dnat-output")
