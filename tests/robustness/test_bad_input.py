@@ -121,7 +121,7 @@ CASES: dict[str, tuple[Mutate, list[str], int, list[str]]] = {
         _edit("01-pair/lesson.toml", 'check = "netns_exists"', 'check = "telepathy"'),
         ["check", "1"],
         1,
-        ["unknown check kind 'telepathy' (a lesson bug)"],
+        ["01-pair/lesson.toml (milestone 1, 'box-exists'): unknown check kind 'telepathy'"],
     ),
     "a check without its arguments": (
         _edit("01-pair/lesson.toml", 'args = { from = "{{ ns }}", to = "{{ host_side_ip }}" }', ""),
