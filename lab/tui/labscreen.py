@@ -14,16 +14,22 @@ F12 (or Ctrl+] t) is reading mode: the lesson text takes the whole screen.
 Ctrl+O moves the keys from panel to panel (the top bar names the one that has
 them); Escape brings them back to the shell.
 
-What happens in the background, never blocking typing:
+What happens in the background, never blocking typing. Workers never touch
+the panels: they post typed messages (:mod:`lab.tui.messages`) that ``@on``
+handlers apply on the loop, and a plain-Python scheduler
+(:mod:`lab.tui.scheduler`) decides when to check and when to read the world:
 
 * every 100 ms the world's events file is read (a stat + read on the loop):
   a ``cmd`` line is saved to progress, a ``done`` line asks for a check;
-* every second the check server is asked for the state; when it changed the
-  map is redrawn and the lesson re-checked;
-* checks and state go to the check server (:mod:`lab.tui.checker`) in an
-  async worker; a burst of requests collapses into one follow-up check;
+* about every second the world is read (``WorldRead``); when it changed
+  (``WorldChanged``) the map is redrawn and the lesson re-checked;
+* a check runs in an async worker against the check server
+  (:mod:`lab.tui.checker`) and posts ``ReportReady``; reasons to check that
+  arrive meanwhile collapse into one follow-up check;
 * building a lesson's start state runs ``build_lesson`` in a *thread* worker
-  (it spawns processes and never forks Python), then a fresh shell starts.
+  (it spawns processes and never forks Python) and posts ``BuildDone`` or
+  ``BuildFailed``; on ``BuildDone`` a fresh shell starts and the map is
+  redrawn from a new read (never left on "building lesson N…").
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import asyncio
 import time
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -50,9 +56,11 @@ from lab.tui.help import HelpScreen
 from lab.tui.keys import FOCUS_KEY, KEYS, PREFIX
 from lab.tui.lessonlist import LessonList
 from lab.tui.lessontext import LessonText
+from lab.tui.messages import BuildDone, BuildFailed, ReportReady, WorldChanged, WorldRead
 from lab.tui.milestones import Hints, Milestones
 from lab.tui.netmap import NetMap
 from lab.tui.prefix import SEND_PREFIX, PrefixScreen
+from lab.tui.scheduler import Scheduler
 from lab.tui.session import Session
 from lab.tui.statediff import differences
 from lab.tui.terminal import Terminal
@@ -101,11 +109,8 @@ class LabScreen(Screen[None]):
         self.report: dict[str, Any] | None = None
         self.state: dict[str, Any] | None = None
         self.check_status = ""
-        self.building = False
-        self.ready = False
-        self._check_wanted = False
-        self._checking = False
-        self._state_busy = False
+        self.sched = Scheduler(state_every=STATE_EVERY)
+        self.builds_done = 0
         self._demo_task: asyncio.Task[bool] | None = None
         self.demo_char_delay = demo_char_delay
         self.demo_pause = demo_pause
@@ -122,6 +127,15 @@ class LabScreen(Screen[None]):
             id="shell",
         )
         self.netmap = NetMap(id="map")
+
+    @property
+    def ready(self) -> bool:
+        """The world is built and the shell runs (the scheduler keeps it)."""
+        return self.sched.ready
+
+    @property
+    def building(self) -> bool:
+        return self.sched.building
 
     # ---------------------------------------------------------------- layout
 
@@ -150,7 +164,7 @@ class LabScreen(Screen[None]):
         if not self.live:
             return
         self.set_interval(EVENTS_EVERY, self._poll_events)
-        self.set_interval(STATE_EVERY, self._poll_state)
+        self.set_interval(STATE_EVERY / 4, self._poll_state)  # the scheduler spaces reads
         state = self.world.state()
         world_lesson = self.world.lesson if state == "ready" else None
         if self.lesson_ref is None and not self.session.progress.current and world_lesson:
@@ -271,7 +285,8 @@ class LabScreen(Screen[None]):
         return (
             f"world {self.world.name}; last check took {self.last_check_ms:.0f} ms; "
             f"command to milestone: median {median} over {len(latencies)}; "
-            f"check server started {self.checker.starts} time(s)"
+            f"check server started {self.checker.starts} time(s); "
+            f"{self.builds_done} build(s)"
         )
 
     def _set_status(self, status: str) -> None:
@@ -289,8 +304,7 @@ class LabScreen(Screen[None]):
         """Rebuild the world at ``lesson``'s start state, then start a new shell."""
         if self.building:
             return
-        self.building = True
-        self.ready = False
+        self.sched.build_started()
         self.shell.stop()
         self.lesson = lesson
         self.report = None
@@ -306,12 +320,12 @@ class LabScreen(Screen[None]):
             try:
                 took = await asyncio.to_thread(self._build_blocking, lesson)
             except LabError as exc:
-                self._build_failed(exc.message)
+                self.post_message(BuildFailed(lesson, exc.message))
                 return
             except Exception as exc:  # keep the TUI alive; say what broke
-                self._build_failed(f"{type(exc).__name__}: {exc}")
+                self.post_message(BuildFailed(lesson, f"{type(exc).__name__}: {exc}"))
                 return
-        await self._build_done(lesson, took)
+        self.post_message(BuildDone(lesson, took))
 
     def _build_blocking(self, lesson: Lesson) -> float:
         """Runs in a thread: build_lesson spawns processes and never forks Python."""
@@ -320,25 +334,34 @@ class LabScreen(Screen[None]):
         with locked(self.world.name, wait=60):
             return build_lesson(self.world, lesson)
 
-    def _build_failed(self, message: str) -> None:
-        self.building = False
+    @on(BuildFailed)
+    def _build_failed(self, message: BuildFailed) -> None:
+        self.sched.build_failed()
         self._show_note("the world could not be built (F5 tries again)")
-        self.notify(message, title="build failed", severity="error", timeout=15)
+        self.notify(message.error, title="build failed", severity="error", timeout=15)
 
-    async def _build_done(self, lesson: Lesson, took: float) -> None:
-        self.building = False
-        self.lesson = lesson
-        self.session.set_current(lesson)
+    @on(BuildDone)
+    async def _build_done(self, message: BuildDone) -> None:
+        self.builds_done += 1
+        self.lesson = message.lesson
+        self.session.set_current(message.lesson)
         await self._show_lesson()
-        self.notify(f"lesson {lesson.number} is ready ({took * 1000:.0f} ms)", timeout=3)
+        self.notify(
+            f"lesson {message.lesson.number} is ready ({message.took * 1000:.0f} ms)", timeout=3
+        )
         self._world_ready()
 
     def _world_ready(self) -> None:
+        """The world is at the lesson's start: a new shell, a check, a fresh map."""
         self.tail.skip_to_end()
         self.shell.start()
-        self.ready = True
-        self.request_check()
-        self._poll_state()
+        self.state = None
+        self.netmap.show_note("reading the world…")
+        check, read = self.sched.world_ready(time.monotonic())
+        if check:
+            self._check_worker(self.lesson)
+        if read:
+            self._state_worker()
 
     def on_terminal_restart(self, event: Terminal.Restart) -> None:
         if self.world.state() == "ready" and not self.building:
@@ -363,33 +386,35 @@ class LabScreen(Screen[None]):
             self.request_check()
 
     def request_check(self) -> None:
-        self._check_wanted = True
-        if not self._checking:
-            self._checking = True
-            self._check_worker()
+        """A reason to check arrived (the scheduler collapses a burst into one check)."""
+        if self.sched.want_check():
+            self._check_worker(self.lesson)
 
     @work(exclusive=False, group="check", exit_on_error=False)
-    async def _check_worker(self) -> None:
+    async def _check_worker(self, lesson: Lesson) -> None:
+        started = time.perf_counter()
         try:
-            while self._check_wanted and self.ready:
-                self._check_wanted = False
-                lesson = self.lesson
-                started = time.perf_counter()
-                try:
-                    report = await self.checker.check(lesson.id)
-                except CheckError as exc:
-                    self._set_status(f"checks unavailable: {exc}")
-                    await asyncio.sleep(1.0)
-                    continue
-                if lesson is not self.lesson or not self.ready:
-                    continue
-                self.last_check_ms = (time.perf_counter() - started) * 1000
-                if self.last_done_at:
-                    self.feedback_latencies.append(time.perf_counter() - self.last_done_at)
-                    self.last_done_at = 0.0
-                self._apply_report(lesson, report)
-        finally:
-            self._checking = False
+            report = await self.checker.check(lesson.id)
+        except CheckError as exc:
+            self.post_message(ReportReady(lesson, None, str(exc), 0.0))
+            return
+        took = (time.perf_counter() - started) * 1000
+        self.post_message(ReportReady(lesson, report, None, took))
+
+    @on(ReportReady)
+    def _report_ready(self, message: ReportReady) -> None:
+        follow_up = self.sched.check_done()
+        if message.report is None:
+            self._set_status(f"checks unavailable: {message.error}")
+            self.set_timer(1.0, self.request_check)
+        elif message.lesson is self.lesson and self.ready:
+            self.last_check_ms = message.took_ms
+            if self.last_done_at:
+                self.feedback_latencies.append(time.perf_counter() - self.last_done_at)
+                self.last_done_at = 0.0
+            self._apply_report(message.lesson, message.report)
+        if follow_up:
+            self._check_worker(self.lesson)
 
     def _apply_report(self, lesson: Lesson, report: dict[str, Any]) -> None:
         report = self.session.earned(lesson, report)
@@ -410,29 +435,36 @@ class LabScreen(Screen[None]):
                 self.notify(f"Lesson {lesson.number} complete! F4 opens the next one.", timeout=8)
 
     def _poll_state(self) -> None:
-        if not self.ready or self._state_busy or self.building:
-            return
-        self._state_busy = True
-        self._state_worker()
+        if self.sched.read_due(time.monotonic()):
+            self._state_worker()
 
     @work(exclusive=False, group="state", exit_on_error=False)
     async def _state_worker(self) -> None:
         try:
-            try:
-                state = await self.checker.state()
-            except CheckError as exc:
-                self.netmap.show_note(f"map unavailable: {exc}")
-                return
-            if not self.ready:
-                return
-            if not _same_state(state, self.state):
-                first = self.state is None
-                self.state = state
-                self.netmap.show(state)
-                if not first:
-                    self.request_check()
-        finally:
-            self._state_busy = False
+            state = await self.checker.state()
+        except CheckError as exc:
+            self.post_message(WorldRead(None, str(exc)))
+            return
+        self.post_message(WorldRead(state, None))
+
+    @on(WorldRead)
+    def _world_read(self, message: WorldRead) -> None:
+        if message.state is None:
+            self.sched.read_done(changed=False, first=False)
+            self.netmap.show_note(f"map unavailable: {message.error}")
+            return
+        changed = self.ready and not _same_state(message.state, self.state)
+        first = self.state is None
+        if changed:
+            self.state = message.state
+            self.post_message(WorldChanged(message.state))
+        if self.sched.read_done(changed, first):
+            self._check_worker(self.lesson)
+
+    @on(WorldChanged)
+    def _world_changed(self, message: WorldChanged) -> None:
+        if self.ready and message.state is self.state:  # not one a build has made stale
+            self.netmap.show(message.state)
 
     # --------------------------------------------------------------- actions
 
@@ -741,7 +773,7 @@ class LabScreen(Screen[None]):
     # -------------------------------------------------------------- shutdown
 
     async def on_unmount(self) -> None:
-        self.ready = False
+        self.sched.stopped()
         self.stop_demo()
         self.shell.stop()
         await self.checker.close()

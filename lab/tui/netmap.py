@@ -268,6 +268,7 @@ class NetMap(VerticalScroll):
     def show_note(self, note: str) -> None:
         self.state = {}
         self.note = note
+        self._drawn = None  # the next map is drawn even when it is the one before the note
         self._draw()
 
     def on_resize(self) -> None:

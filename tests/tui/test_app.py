@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from lab import progress
 from lab.tui.app import LabApp
@@ -241,7 +242,8 @@ def test_finishing_the_last_lesson_shows_a_summary(built_world: World) -> None:
         assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 10)
         assert "Course complete" in app.screen.markdown  # type: ignore[attr-defined]
         await pilot.press("escape")
-        assert app.screen is app.lab
+        await pilot.pause(0.3)
+        assert app.screen is app.lab, app.screen_stack
 
     run(built_world, scenario, lesson="2")
 
@@ -355,5 +357,30 @@ def test_a_cause_shows_once_the_learner_tries(built_world: World) -> None:
         await type_line(pilot, "ip netns")  # looking around gives nothing away
         await type_line(pilot, "ip netns add bx")  # a typo: an attempt
         assert await wait_for(pilot, lambda: "cause: netns-missing" in panel(), 5), panel()
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_the_map_shows_the_world_after_a_rebuild_without_a_command(built_world: World) -> None:
+    """The map used to stay on "building lesson N…" when the rebuilt world drew the
+    same map as before (its cache said "already drawn"); BuildDone now redraws it."""
+
+    def map_text(app: LabApp) -> str:
+        return str(app.lab.netmap.query_one(Static).render())
+
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        assert await wait_for(pilot, lambda: "host ·" in map_text(app), 10), map_text(app)
+        for round_ in range(1, 4):
+            await pilot.press("f5")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("enter")
+
+            def rebuilt(n: int = round_) -> bool:
+                return app.lab.builds_done >= n and app.lab.ready
+
+            assert await wait_for(pilot, rebuilt, 15)
+            assert await wait_for(pilot, lambda: "host ·" in map_text(app), 10), map_text(app)
+            assert "building" not in map_text(app)
 
     run(built_world, scenario, lesson="1")
