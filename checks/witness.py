@@ -34,13 +34,12 @@ from dataclasses import dataclass
 
 from checks.netfilter import Flow
 from lab import inns
-from lab.rules import NFTABLES
+from lab.rules import NFTABLES, TRACE_TABLE
 from lab.state import WorldState, read_firewall
 from lab.world import World
 
 #: how long the probe packet is given to cross the world before counters are read again
 SETTLE = 0.05
-TRACE_TABLE = "cnlab_trace"
 ICMP_ID = 0x6E6C  # the witness's echo id ("nl"), how its packets are told apart
 
 
@@ -72,7 +71,7 @@ def read_counters_here() -> Counters:
     Key: (backend, family, table, chain, position); value: (packets, listing,
     hook, chain, drops).
     """
-    fw = read_firewall()
+    fw = read_firewall(counters=True)
     out: Counters = {}
     hooks = {(c.backend, c.family, c.table, c.name): c.hook for c in fw.all_chains}
     for chain in fw.all_chains:
@@ -141,6 +140,7 @@ def trace_here(ready_fd: int, window: float) -> list[str]:
     tracing table is removed whatever happens.
     """
     chains = (("pre", "prerouting"), ("out", "output"))
+    _nft("delete", "table", "inet", TRACE_TABLE)  # one a killed trace may have left
     try:
         if not _nft("add", "table", "inet", TRACE_TABLE):
             return []

@@ -24,7 +24,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 IPTABLES_NFT = "iptables-nft"
@@ -36,6 +36,8 @@ HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
 #: also where ebtables-nft keeps its rules)
 FAMILIES = ("ip", "inet", "bridge")
 IPV4 = ("ip", "inet")
+#: the short-lived table :mod:`checks.witness` adds to trace a packet: never the learner's
+TRACE_TABLE = "cnlab_trace"
 
 #: iptables table -> (chain -> priority); the same numbers nft uses for its named priorities.
 IPTABLES_PRIORITY: dict[str, dict[str, int]] = {
@@ -160,6 +162,15 @@ class Firewall:
 
     def backends(self) -> list[str]:
         return sorted({c.backend for c in self.all_chains})
+
+
+def without_counters(fw: Firewall) -> Firewall:
+    """The same firewall with every packet count left out (a stable snapshot)."""
+    return replace(
+        fw,
+        rules=tuple(replace(r, packets=None) for r in fw.rules),
+        all_chains=tuple(replace(c, packets=None) for c in fw.all_chains),
+    )
 
 
 def merge(parts: Iterable[Firewall]) -> Firewall:
@@ -419,6 +430,8 @@ def parse_nft_json(text: str, skip_iptables_tables: set[str] | None = None) -> F
             continue
         if "chain" in item:
             c = item["chain"]
+            if c.get("table") == TRACE_TABLE:
+                continue
             if (c.get("family") == "ip" and c.get("table") in skip) or c.get(
                 "family"
             ) not in FAMILIES:
@@ -437,6 +450,8 @@ def parse_nft_json(text: str, skip_iptables_tables: set[str] | None = None) -> F
             )
         elif "rule" in item:
             r = item["rule"]
+            if r.get("table") == TRACE_TABLE:
+                continue
             if (r.get("family") == "ip" and r.get("table") in skip) or r.get(
                 "family"
             ) not in FAMILIES:

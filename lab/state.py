@@ -258,6 +258,7 @@ _PROTOS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp"}
 _SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 
+NUD_STATIC = 0x40 | 0x80  # NOARP, PERMANENT
 _NUD = {
     0x01: "INCOMPLETE",
     0x02: "REACHABLE",
@@ -328,6 +329,7 @@ def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...], tuple
                 state=_NUD.get(n["state"], str(n["state"])),
             )
             for n in ipr.get_neighbours(family=2)
+            if n["state"] & NUD_STATIC  # learned entries come and go: only hand-made ones
         )
     return tuple(links), tuple(routes), neighbours
 
@@ -349,12 +351,18 @@ def _run_save(argv: list[str]) -> str:
         return ""
 
 
-def read_firewall() -> Firewall:
-    """All three rule sets of the calling namespace (see :mod:`lab.rules`)."""
+def read_firewall(counters: bool = False) -> Firewall:
+    """All three rule sets of the calling namespace (see :mod:`lab.rules`).
+
+    Without ``counters`` the packet counts are left out: they change with every
+    packet, and a snapshot must only change when the network does (the TUI
+    re-checks when it does). :mod:`checks.witness` asks for them.
+    """
     parts = []
+    count = ["-c"] if counters else []
     ruleset = _run_save(["nft", "-j", "list", "ruleset"])
     if '"table"' in ruleset or not _have("nft"):
-        saved = _run_save(["iptables-nft-save", "-c"])
+        saved = _run_save(["iptables-nft-save", *count])
         nft_iptables = rules.parse_iptables_save(saved, rules.IPTABLES_NFT)
         parts.append(nft_iptables)
         shown = set(nft_iptables.policies) - rules.incompatible_tables(saved)
@@ -366,9 +374,10 @@ def read_firewall() -> Firewall:
     except OSError:
         pass
     if legacy_tables:
-        saved = _run_save(["iptables-legacy-save", "-c"])
+        saved = _run_save(["iptables-legacy-save", *count])
         parts.append(rules.parse_iptables_save(saved, rules.IPTABLES_LEGACY))
-    return rules.merge(parts)
+    merged = rules.merge(parts)
+    return merged if counters else rules.without_counters(merged)
 
 
 def _have(tool: str) -> bool:

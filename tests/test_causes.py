@@ -492,3 +492,20 @@ def test_an_unexplained_loss_says_what_was_checked_and_where_to_look(world: Worl
     text = "\n".join(r.evidence)
     assert "netns0: ip route get 172.18.0.20" in text
     assert "look further: ip netns exec netns0 ip route get 172.18.0.20" in text
+
+
+def test_a_snapshot_changes_only_when_the_network_does(world: World) -> None:
+    """Counters and learned ARP entries move with every packet: the snapshot leaves them out
+    (the TUI re-checks when the snapshot changes; it must not re-check forever)."""
+    world.run(GW7, check=True, timeout=30)
+    before = read_world(world).to_json()
+    world.run("ip netns exec netns0 ping -c 2 -i 0.2 8.8.8.8 >/dev/null", check=True)
+    after = read_world(world).to_json()
+    before.pop("taken_at")
+    after.pop("taken_at")
+    assert before == after
+    world.run(
+        "ip -n netns0 neigh replace 172.18.0.1 lladdr 02:00:00:00:00:01 dev ceth0 nud permanent\n"
+    )
+    static = read_world(world).namespaces["netns0"].neighbours
+    assert [(n.ip, n.state) for n in static] == [("172.18.0.1", "PERMANENT")]
