@@ -217,14 +217,32 @@ def _unescape(path: str) -> str:
 
 
 def mounts_under(root: str) -> list[tuple[str, str]]:
-    """(mount point, fs type) strictly below ``root``, deepest first."""
-    found = []
+    """(mount point, fs type) of the mounts inside the tree mounted last at ``root``,
+    deepest first.
+
+    By mount ids, not by path: mounts of the machine that were under ``root``
+    before our tmpfs covered it (another program's, under /tmp) are still listed
+    with paths below ``root``, but they are not ours and cannot be reached.
+    """
+    entries = []
     with open("/proc/self/mountinfo", encoding="utf-8") as fh:
         for line in fh:
             left, _, right = line.partition(" - ")
-            point = _unescape(left.split()[4])
-            if point.startswith(root + "/"):
-                found.append((point, right.split()[0]))
+            fields = left.split()
+            entries.append((fields[0], fields[1], _unescape(fields[4]), right.split()[0]))
+    tops = [mount_id for mount_id, _parent, point, _fs in entries if point == root]
+    if not tops:
+        return []
+    inside = {tops[-1]}
+    found: list[tuple[str, str]] = []
+    grew = True
+    while grew:
+        grew = False
+        for mount_id, parent, point, fstype in entries:
+            if parent in inside and mount_id not in inside and point.startswith(root + "/"):
+                inside.add(mount_id)
+                found.append((point, fstype))
+                grew = True
     found.sort(key=lambda item: item[0].count("/"), reverse=True)
     return found
 

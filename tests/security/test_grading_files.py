@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,20 @@ def test_correct_submission_still_has_what_it_needs(tmp_path: Path) -> None:
     assert graded["passed"], graded["output"]
     for word in ("py-ok", "ipt-ok", "legacy-ok", "alpha", "localhost"):
         assert word in graded["output"], graded["output"]
+
+
+def test_a_mount_under_the_machines_tmp_does_not_break_grading(tmp_path: Path) -> None:
+    """The sandbox's root is built on a tmpfs over /tmp; a mount another program has
+    under the machine's /tmp (a test's, a desktop's) once made every sandbox fail
+    to build (`setup-failed`), intermittently, whenever one existed."""
+    cover = Path(f"/tmp/cnlab-cover-{os.getpid()}")
+    cover.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "cnlab-cover", str(cover)],
+                   check=True)  # fmt: skip
+    try:
+        graded = grade("1", {"c.sh": (CLASS / "correct.sh").read_text()}, tmp_path, jobs=1)
+    finally:
+        subprocess.run(["umount", str(cover)], check=True)
+        cover.rmdir()
+    assert graded["c.sh"]["status"] == "ok", graded["c.sh"]["reason"]
+    assert graded["c.sh"]["passed"]
