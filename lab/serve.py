@@ -79,7 +79,7 @@ QUIT_GRACE = 3.0
 TERM_GRACE = 2.0
 #: Seconds between pings to each tab; a tab that does not answer within half of
 #: it is gone (a laptop put to sleep, a dropped network): its app is ended.
-HEARTBEAT = 4.0
+HEARTBEAT = 6.0
 
 _HOST_HEADER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 _HOST_NAME = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
