@@ -6,6 +6,8 @@ dependencies (so pip installs in seconds), as root, on this machine:
 * a ``.venv`` without pip (a first run on a machine without python3-venv) or without
   the stamp of a finished install (a run cut short) is made again, and works;
 * a finished ``.venv`` is left alone;
+* a machine without python3 gets python3-venv in the same apt round (apt is played by a
+  script that records what it is asked for);
 * Python 3.10 (Ubuntu 22.04) is accepted, 3.9 is refused in one line.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +148,67 @@ def test_python_3_9_is_refused_in_one_line(repo: Path) -> None:
 def _version_of_full(python: str) -> str:
     out = subprocess.run([python, "--version"], capture_output=True, text=True, check=False)
     return out.stdout.strip().removeprefix("Python ")
+
+
+def test_a_machine_without_python3_gets_venv_support_in_the_same_round(
+    repo: Path, tmp_path: Path
+) -> None:
+    """The first ./run on a machine without python3 installed python3 but not python3-venv,
+    and the venv half-formed. apt is played by a script that records what it is asked for
+    (and "installs" python3 by linking the real one); everything else is real."""
+    real_python = Path(sys.base_prefix) / "bin" / "python3"  # not a pyenv shim
+    assert real_python.exists()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "apt.log"
+    (bin_dir / "apt-get").write_text(
+        "#!/bin/bash\n"
+        f'echo "$*" >> {log}\n'
+        'if [ "$1" = install ]; then\n'
+        '  for p in "$@"; do\n'
+        f'    [ "$p" = python3 ] && {shutil.which("ln")} -sf {real_python} {bin_dir}/python3\n'
+        "  done\n"
+        "fi\n"
+        "exit 0\n"
+    )
+    (bin_dir / "apt-get").chmod(0o755)
+    for tool in [
+        "bash",
+        "id",
+        "uname",
+        "sha256sum",
+        "cut",
+        "cat",
+        "sort",
+        "rm",
+        "dirname",
+        "env",
+        "ip",
+        "iptables",
+        "ping",
+        "curl",
+        "nsenter",
+        "unshare",
+        "tmux",
+        "ps",
+        "git",
+        "nft",
+        "slirp4netns",
+    ]:
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    assert not (bin_dir / "python3").exists()
+    out = subprocess.run(
+        [str(bin_dir / "bash"), str(repo / "scripts" / "setup.sh")],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bin_dir), "HOME": os.environ.get("HOME", "/root")},
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    installs = [line.split() for line in log.read_text().splitlines() if line.startswith("install")]
+    assert len(installs) == 1, installs
+    assert {"python3", "python3-venv"} <= set(installs[0]), installs
+    assert venv_works(repo)
