@@ -397,7 +397,9 @@ def test_a_tab_that_goes_silent_ends_its_lab(served: Served) -> None:
             apps = {p: start_time(p) for p in found}
             time.sleep(0.1)
         # The client neither reads nor answers pings, and never closes the connection.
-        assert wait_gone(apps, timeout=18) == [], "the lab outlived its silent tab"
+        # Found gone in 6 + 3 s, then the app has at most 5 s to end: 20 s is ample, and
+        # with the old 15 s heartbeat (22.5 s before a silent tab was noticed) too short.
+        assert wait_gone(apps, timeout=20) == [], "the lab outlived its silent tab"
 
 
 def test_refuses_other_sites_and_host_names(served: Served) -> None:
