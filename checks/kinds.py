@@ -1,8 +1,12 @@
 """The check kinds a lesson's milestones may use (see docs/lesson-format.md).
 
-A kind is a function ``(ctx, args) -> Outcome``. State kinds read the snapshot
-(netlink and iptables); probe kinds send real packets (:mod:`checks.probes`) and,
-when the packets do not get through, ask the tracer in :mod:`checks.diagnose` why.
+A kind is a function ``(ctx, args) -> Outcome``; its arguments are declared by a
+typed spec in :mod:`checks.specs` (checked, and given their defaults, when the
+lesson loads). State kinds read the snapshot (netlink and the firewalls); probe
+kinds send real packets through the sender's sockets (:mod:`checks.probes`),
+check who answered and, when the packets do not get through, ask the tracer in
+:mod:`checks.diagnose` why. A failing outcome always names a
+:class:`checks.causes.Cause`.
 A probe kind also registers in :data:`PREPARE` how to start its probes early, so
 that the engine can start every probe of a lesson at once.
 """
@@ -19,6 +23,7 @@ from checks import probes
 from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
 from checks.diagnose import Diagnosis
+from checks.specs import SPECS
 from lab.state import Link, Namespace
 from lab.world import INTERNET_ADDR
 
@@ -26,7 +31,7 @@ from lab.world import INTERNET_ADDR
 @dataclass
 class Outcome:
     passed: bool
-    cause: str | None = None
+    cause: Cause | None = None
     explanation: str = ""
     evidence: list[str] = field(default_factory=list)
 
@@ -35,7 +40,7 @@ class Outcome:
         return cls(True, evidence=list(evidence))
 
     @classmethod
-    def fail(cls, cause: str | None, explanation: str, *evidence: str) -> Outcome:
+    def fail(cls, cause: Cause | None, explanation: str, *evidence: str) -> Outcome:
         return cls(False, cause, explanation, list(evidence))
 
     @classmethod
@@ -53,16 +58,20 @@ class Outcome:
 
 
 Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
+#: check kind -> its function; each takes the args its spec in :mod:`checks.specs` declares
+#: (validated and given their defaults when the lesson loaded)
 KINDS: dict[str, Kind] = {}
-REQUIRED: dict[str, tuple[str, ...]] = {}
 #: For probe kinds: start the kind's probes early (the engine does, for every milestone).
 PREPARE: dict[str, Callable[[CheckContext, Mapping[str, Any]], None]] = {}
 
 
-def kind(name: str, *required: str) -> Callable[[Kind], Kind]:
+def kind(name: str) -> Callable[[Kind], Kind]:
+    """Register a check kind; its arguments are declared by ``checks.specs.SPECS[name]``."""
+    if name not in SPECS:
+        raise LookupError(f"check kind {name!r} has no argument spec in checks.specs")
+
     def register(func: Kind) -> Kind:
         KINDS[name] = func
-        REQUIRED[name] = required
         return func
 
     return register
@@ -71,7 +80,7 @@ def kind(name: str, *required: str) -> Callable[[Kind], Kind]:
 def _missing(ctx: CheckContext, name: str) -> Outcome:
     have = ", ".join(ctx.state.learner_namespaces()) or "none"
     return Outcome.fail(
-        "netns-missing",
+        Cause.NETNS_MISSING,
         f"There is no network namespace called {name}. Create it with `ip netns add {name}`.",
         f"ip netns list: {have}",
     )
@@ -85,13 +94,13 @@ def _ns_or_fail(ctx: CheckContext, name: str) -> Namespace | Outcome:
 # ------------------------------------------------------------------ state
 
 
-@kind("netns_exists", "ns")
+@kind("netns_exists")
 def netns_exists(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
     return ns if isinstance(ns, Outcome) else Outcome.ok(f"ip netns list shows {args['ns']}")
 
 
-@kind("link", "ns", "name")
+@kind("link")
 def link(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
     if isinstance(ns, Outcome):
@@ -102,52 +111,53 @@ def link(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         elsewhere = [n for n, _ in ctx.state.find_link(name)]
         if elsewhere:
             return Outcome.fail(
-                "link-wrong-netns",
+                Cause.LINK_WRONG_NETNS,
                 f"{name} exists, but in {elsewhere[0]}, not in {args['ns']}. Move it with "
                 f"`ip link set {name} netns {args['ns']}`.",
                 f"{elsewhere[0]}: has {name}",
             )
         return Outcome.fail(
-            "link-missing",
+            Cause.LINK_MISSING,
             f"There is no interface {name} in {args['ns']}.",
             f"{args['ns']}: links are {', '.join(lk.name for lk in ns.links)}",
         )
     if args.get("kind") and found.kind != args["kind"]:
         return Outcome.fail(
-            "state-wrong", f"{name} is a {found.kind or 'plain'} device, not a {args['kind']}."
+            Cause.STATE_WRONG, f"{name} is a {found.kind or 'plain'} device, not a {args['kind']}."
         )
     if args.get("up") and not found.up:
         return Outcome.fail(
-            "link-down",
+            Cause.LINK_DOWN,
             f"{name} in {args['ns']} is down: `ip link set {name} up`.",
             f"{args['ns']}: {name} state DOWN",
         )
     want_master = args.get("master")
     if want_master and found.master != want_master:
         return Outcome.fail(
-            "not-bridged",
+            Cause.NOT_BRIDGED,
             f"{name} is not a port of {want_master}: `ip link set {name} master {want_master}`.",
             f"{args['ns']}: {name} master {found.master or '(none)'}",
         )
     if args.get("peer_ns") or args.get("peer"):
         peer = ctx.state.peer(args["ns"], found)
         if peer is None:
-            return Outcome.fail("link-missing", f"{name} has no veth peer.")
+            return Outcome.fail(Cause.LINK_MISSING, f"{name} has no veth peer.")
         if args.get("peer_ns") and peer[0] != args["peer_ns"]:
             return Outcome.fail(
-                "link-wrong-netns",
+                Cause.LINK_WRONG_NETNS,
                 f"The other end of {name}, {peer[1].name}, is in {peer[0]}, not in "
                 f"{args['peer_ns']}.",
                 f"{peer[0]}: has {peer[1].name}",
             )
         if args.get("peer") and peer[1].name != args["peer"]:
             return Outcome.fail(
-                "link-missing", f"The other end of {name} is {peer[1].name}, not {args['peer']}."
+                Cause.LINK_MISSING,
+                f"The other end of {name} is {peer[1].name}, not {args['peer']}.",
             )
     return Outcome.ok(f"{args['ns']}: {name} {'UP' if found.up else 'DOWN'}")
 
 
-@kind("address", "ns", "dev", "address")
+@kind("address")
 def address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     dev = _device_or_fail(ctx, args)
     if isinstance(dev, Outcome):
@@ -155,7 +165,7 @@ def address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if args["address"] in dev.addresses:
         return Outcome.ok(f"{args['ns']}: {args['dev']} has {args['address']}")
     return Outcome.fail(
-        "address-missing",
+        Cause.ADDRESS_MISSING,
         f"{args['dev']} in {args['ns']} should have {args['address']}.",
         f"{args['ns']}: {args['dev']} has {', '.join(dev.addresses) or 'no IPv4 address'}",
     )
@@ -170,7 +180,7 @@ def _device_or_fail(ctx: CheckContext, args: Mapping[str, Any]) -> Link | Outcom
     return link(ctx, {"ns": args["ns"], "name": args["dev"]}) if dev is None else dev
 
 
-@kind("no_address", "ns", "dev")
+@kind("no_address")
 def no_address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     dev = _device_or_fail(ctx, args)
     if isinstance(dev, Outcome):
@@ -178,14 +188,14 @@ def no_address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if not dev.addresses:
         return Outcome.ok(f"{args['ns']}: {args['dev']} has no IPv4 address")
     return Outcome.fail(
-        "state-wrong",
+        Cause.STATE_WRONG,
         f"{args['dev']} still has {', '.join(dev.addresses)}: a bridge port needs no address "
         "of its own (and an address here brings back the route clash).",
         f"{args['ns']}: {args['dev']} has {', '.join(dev.addresses)}",
     )
 
 
-@kind("route", "ns", "dst")
+@kind("route")
 def route(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
     if isinstance(ns, Outcome):
@@ -202,13 +212,13 @@ def route(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     down = [lk for lk in ns.links if lk.name != "lo" and lk.addresses and not lk.up]
     if down:
         return Outcome.fail(
-            "link-down",
+            Cause.LINK_DOWN,
             f"{args['ns']} has no route {want}: {down[0].name} is down, and a link that is "
             "down takes its routes with it.",
             f"{args['ns']}: {down[0].name} is DOWN",
         )
     learner = args["ns"] not in ("host", "internet")
-    cause = "gateway-missing" if args["dst"] == "default" and learner else "route-missing"
+    cause = Cause.GATEWAY_MISSING if args["dst"] == "default" and learner else Cause.ROUTE_MISSING
     return Outcome.fail(
         cause,
         f"{args['ns']} has no route {want}.",
@@ -216,7 +226,7 @@ def route(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     )
 
 
-@kind("route_clash", "ns", "dst")
+@kind("route_clash")
 def route_clash(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
     if isinstance(ns, Outcome):
@@ -228,7 +238,7 @@ def route_clash(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             + "; ".join(r.text() for r in same)
         )
     return Outcome.fail(
-        "route-missing",
+        Cause.ROUTE_MISSING,
         f"{args['ns']} has {len(same)} route(s) for {args['dst']}; the clash appears once a "
         "second interface gets an address in the same network.",
         *(f"{args['ns']}: {r.text()}" for r in same),
@@ -245,13 +255,13 @@ def ip_forward(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if ns.ip_forward == want:
         return Outcome.ok(f"{name}: net.ipv4.ip_forward = {want}")
     return Outcome.fail(
-        "ip-forward-off" if want == 1 else "state-wrong",
+        Cause.IP_FORWARD_OFF if want == 1 else Cause.STATE_WRONG,
         f"net.ipv4.ip_forward is {ns.ip_forward} in {name}; it should be {want}.",
         f"{name}: /proc/sys/net/ipv4/ip_forward = {ns.ip_forward}",
     )
 
 
-@kind("iptables_chain", "ns", "chain")
+@kind("iptables_chain")
 def iptables_chain(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
     if isinstance(ns, Outcome):
@@ -265,11 +275,11 @@ def iptables_chain(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         )
     if want:
         return Outcome.fail(
-            "state-wrong",
+            Cause.STATE_WRONG,
             f"The {table} table of {args['ns']} has no chain {args['chain']}.",
         )
     return Outcome.fail(
-        "state-wrong",
+        Cause.STATE_WRONG,
         f"{args['ns']} has a chain {args['chain']}; a new namespace starts with empty iptables.",
     )
 
@@ -329,32 +339,54 @@ def _owners(ctx: CheckContext, ip: str) -> list[tuple[str, Link]]:
 
 
 def _answered_by_wrong_ns(
-    ctx: CheckContext, src: str, dst: str, local: bool, want: str | None, what: str
+    ctx: CheckContext, src: str, dst: str, result: Mapping[str, Any], want: str | None, what: str
 ) -> Outcome | None:
-    """Why the answer did not come from the namespace the milestone names (None: it did)."""
+    """Why the answer did not come from the namespace the milestone names (None: it did).
+
+    The sender must not own ``dst`` itself, ``want`` must own it, and (the probe
+    watched the world) the echo request must have been seen arriving in ``want``.
+    """
     owners = _owners(ctx, dst)
+    local = bool(result.get("local"))
     if local:
         link = next((lk for n, lk in owners if n == src), None)
         where = f" (on {link.name})" if link else ""
         return Outcome.fail(
-            "link-wrong-netns",
+            Cause.LINK_WRONG_NETNS,
             f"{dst} is an address of {src} itself{where}, so {src} answered its own probe. "
             f"It belongs to {want or 'another namespace'}: move the interface there "
             f"(`ip link set DEV netns {want or 'NAME'}`) and address it inside.",
             what,
             *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
         )
-    if want is None or any(n == want for n, _ in owners):
+    if want is None:
         return None
+    if not any(n == want for n, _ in owners):
+        return Outcome.fail(
+            Cause.ADDRESS_MISSING,
+            f"Something answered for {dst}, but not {want}: {want} does not have that address.",
+            what,
+            *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
+        )
+    seen = result.get("seen")
+    if seen is None or ctx.state.ns(want) is None:
+        return None
+    reached = {
+        p["ns"] for p in seen if p["dir"] == "in" and p.get("type") == probes.ICMP_ECHO_REQUEST
+    }
+    if want in reached:
+        return None
+    others = sorted(reached - {src})
     return Outcome.fail(
-        "address-missing",
-        f"Something answered for {dst}, but not {want}: {want} does not have that address.",
+        Cause.ADDRESS_DUPLICATE if len(owners) > 1 else Cause.STATE_WRONG,
+        f"The reply for {dst} did not come from {want}: the request never arrived there"
+        + (f" (it arrived in {', '.join(others)})." if others else "."),
         what,
         *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
     )
 
 
-@kind("ping", "from", "to")
+@kind("ping")
 def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst = args["from"], args["to"]
     result = ctx.probe(*_probe_args(_ping_call(ctx, args)))
@@ -366,14 +398,12 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if args.get("expect", "reply") == "reply":
         if not result["ok"]:
             return _probe_failed(ctx, src, dst, what)
-        wrong = _answered_by_wrong_ns(
-            ctx, src, dst, bool(result.get("local")), args.get("answered_by"), what
-        )
+        wrong = _answered_by_wrong_ns(ctx, src, dst, result, args.get("answered_by"), what)
         return wrong or Outcome.ok(what)
     # the milestone is reaching a failure, for the right reason
     if result["ok"]:
         return Outcome.fail(
-            "state-wrong",
+            Cause.STATE_WRONG,
             f"{dst} answers {src}, but this step is about seeing it fail; rebuild the "
             "situation the lesson describes (reset the lesson if needed).",
             what,
@@ -389,7 +419,7 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     return out
 
 
-@kind("arp", "from", "to")
+@kind("arp")
 def arp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst = args["from"], args["to"]
     result = ctx.probe(*_probe_args(_arp_call(ctx, args)))
@@ -439,7 +469,7 @@ def _prepare_nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> None:
 PREPARE["nat_source"] = _prepare_nat_source
 
 
-@kind("nat_source", "from", "to", "seen")
+@kind("nat_source")
 def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst, want = args["from"], args["to"], args["seen"]
     if ctx.state.ns(src) is None:
@@ -456,7 +486,7 @@ def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return Outcome.ok(what, f"reply in {result['ms']} ms")
     if sources and sources[0] != want:
         return Outcome.fail(
-            "masquerade-missing",
+            Cause.MASQUERADE_MISSING,
             f"The echo reaches the outside with the source {sources[0]}; the outside has "
             f"no route back to it. The host must masquerade it as {want}.",
             what,
@@ -498,7 +528,7 @@ def _prepare_masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> None:
 PREPARE["masquerade"] = _prepare_masquerade
 
 
-@kind("masquerade", "source")
+@kind("masquerade")
 def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     """Packets from ``source`` leave through the uplink with the uplink's address."""
     name = args.get("ns", "host")
@@ -509,7 +539,7 @@ def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     plan = _masquerade_plan(ctx, args)
     if plan is None:
         return Outcome.fail(
-            "address-missing",
+            Cause.ADDRESS_MISSING,
             f"No container has an address in {args['source']}, so nothing can show what "
             f"happens to its packets on the way out.",
             "ip netns: " + (", ".join(ctx.state.learner_namespaces()) or "none"),
@@ -524,7 +554,7 @@ def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return Outcome.ok(what)
     if sources:
         return Outcome.fail(
-            "masquerade-missing",
+            Cause.MASQUERADE_MISSING,
             f"Packets from {args['source']} leave {name} through {uplink} with the source "
             f"{sources[0]}, not {uplink}'s address {public}: no NAT rule rewrites them "
             f"(iptables `-t nat -A POSTROUTING ... -j MASQUERADE`, or nftables `masquerade`).",
@@ -576,7 +606,7 @@ def _arrivals(found: Observed) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-@kind("dnat", "chain", "dst", "port", "to")
+@kind("dnat")
 def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     """Connections to ``dst:port`` arrive at ``to`` (judged by a real connection, watched there)."""
     name = args.get("ns", "host")
@@ -598,22 +628,22 @@ def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         what_there = f"{what}; arrived in {ns} as {p['src']}:{p['sport']} -> {seen}"
         if seen != to:
             return Outcome.fail(
-                "dnat-wrong",
+                Cause.DNAT_WRONG,
                 f"Connections for {args['dst']}:{port} are sent on, but to {seen}, not {to}.",
                 what_there,
             )
         original = _uplink_address(ctx, client, "eth0") if client == "internet" else None
         if original and p["src"] != original:
             return Outcome.fail(
-                "state-wrong",
+                Cause.STATE_WRONG,
                 f"The connection reaches {to} from {p['src']}, not from the client's own "
                 f"address {original}: a NAT rule hides who is connecting.",
                 what_there,
             )
         return Outcome.ok(what_there)
-    cause = "dnat-local-missing" if chain == "OUTPUT" else "dnat-missing"
+    cause = Cause.DNAT_LOCAL_MISSING if chain == "OUTPUT" else Cause.DNAT_MISSING
     diag = ctx.tracer.trace(client, args["dst"], "tcp", port)
-    if diag is not None and diag.cause != "service-down":
+    if diag is not None and diag.cause != Cause.SERVICE_DOWN:
         return Outcome.from_diagnosis(diag, what)
     return Outcome.fail(
         cause,
@@ -638,7 +668,7 @@ def _prepare_http(ctx: CheckContext, args: Mapping[str, Any]) -> None:
 PREPARE["http"] = _prepare_http
 
 
-@kind("http", "from", "to", "port")
+@kind("http")
 def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     """A TCP handshake with the server (no request: the server logs nothing)."""
     src, dst, port = args["from"], args["to"], int(args["port"])
@@ -660,7 +690,7 @@ def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             what += f" (the handshake reached {served_by})"
         return Outcome.ok(what)
     if result["outcome"] != expect:
-        return Outcome.fail("state-wrong", f"Expected the connection to end '{expect}'.", what)
+        return Outcome.fail(Cause.STATE_WRONG, f"Expected the connection to end '{expect}'.", what)
     want = args.get("cause")
     diag = ctx.tracer.trace(src, dst, "tcp", port)
     if want is None or (diag is not None and diag.cause == want):
@@ -683,7 +713,7 @@ def _not_served_by(
         if p == port
     ]
     return Outcome.fail(
-        "dnat-missing" if src == "internet" else "dnat-local-missing",
+        Cause.DNAT_MISSING if src == "internet" else Cause.DNAT_LOCAL_MISSING,
         f"Something accepted the connection to {dst}:{port}, but it never reached "
         f"{served_by}: another listener answered instead of the published server.",
         what,
@@ -691,7 +721,7 @@ def _not_served_by(
     )
 
 
-@kind("listening", "ns", "address", "port")
+@kind("listening")
 def listening(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ns = _ns_or_fail(ctx, args["ns"])
     if isinstance(ns, Outcome):
@@ -701,7 +731,7 @@ def listening(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         if p == port and addr in (args["address"], "0.0.0.0"):
             return Outcome.ok(f"{args['ns']}: listening on {addr}:{p}")
     return Outcome.fail(
-        "service-down",
+        Cause.SERVICE_DOWN,
         f"Nothing listens on {args['address']}:{port} in {args['ns']}. Start the server "
         "(in the background with `&`, or in another shell).",
         f"{args['ns']}: listening sockets: "

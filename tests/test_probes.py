@@ -150,3 +150,19 @@ def test_a_connection_is_seen_where_it_dies(make_world: Callable[..., World]) ->
     report = _check(world, "08")
     assert "dnat-output" in _failed(report)
     assert "where nobody has 172.18.0.99" in _evidence(report, "dnat-output")
+
+
+def test_a_duplicate_address_answering_instead_is_caught(make_world: Callable[..., World]) -> None:
+    """netns0 also has netns1's address and wins the host's ARP: netns0 answers, not netns1."""
+    world = _world_at(make_world, "05")
+    world.run(
+        "ip -n netns0 addr add 172.18.0.20/16 dev ceth0\n"
+        'mac=$(ip -n netns0 -br link show ceth0 | awk "{print \\$3}")\n'
+        "ip neigh replace 172.18.0.20 lladdr $mac dev br0 nud permanent",
+        check=True,
+    )
+    report = _check(world, "05")
+    failed = _failed(report)
+    assert failed.get("host-to-ns1") == "address-duplicate"
+    host_to_ns1 = next(m for m in report.milestones if m.id == "host-to-ns1")
+    assert "it arrived in netns0" in host_to_ns1.explanation
