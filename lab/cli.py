@@ -337,6 +337,7 @@ class _Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(typo.group(1), verbs, n=3, cutoff=0.6)
             hint = f"did you mean {' or '.join(map(repr, close))}?" if close else ""
             message = f"unknown verb {typo.group(1)!r}" + (f"; {hint}" if hint else "")
+        message = re.sub(r"'([^']{40})[^']{2,}'", r"'\1…'", message)  # a 5000-digit --port
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
     def _verbs(self) -> list[str]:

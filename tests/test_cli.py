@@ -214,3 +214,16 @@ def test_a_mistyped_verb_gets_a_suggestion(typed: str, says: str) -> None:
     assert out.returncode == 2
     assert out.stdout == ""
     assert out.stderr.strip() == says
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["serve", "--port", "9" * 5000], ["grade", "1", "x", "--jobs", "1" * 5000], ["x" * 5000]],
+    ids=["port", "jobs", "verb"],
+)
+def test_huge_arguments_are_one_short_line(argv: list[str]) -> None:
+    out = cnlab(*argv)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnlab"), out.stderr[:300]
+    assert len(lines[0]) < 200, lines[0][:300]
