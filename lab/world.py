@@ -3,7 +3,7 @@
 ::
 
       world "default"  (one private mount namespace: own /run/netns, /sys,
-      |                 /etc/resolv.conf, a sudo that just runs its command)
+      |                 /etc/resolv.conf, /etc/profile, helpers in /usr/local/sbin)
       |
       |  host netns (the learner's "VM")            internet netns (hidden)
       |  +---------------------------+              +------------------------+
@@ -21,6 +21,13 @@ processes (the TUI, ``cnlab shell``, ``cnlab check``, a grader) attach to the
 same world with ``nsenter``/``setns`` and no daemon runs. Namespaces the
 learner creates with ``ip netns add`` live in the world's own ``/run/netns``
 (a tmpfs inside the world's mount namespace), so the real host never sees them.
+
+A mount namespace is also what lets the world look like a VM without touching
+the machine: inside it only, the lab's helpers (``sudo``, ``su``, ``iptables``,
+``modprobe``) sit on an exec tmpfs covering ``/usr/local/sbin`` and the real
+``sudo``/``su``, and ``/etc/profile`` and ``/etc/bash.bashrc`` are the world's
+own, so every shell the learner starts finds them. The learner's home is the
+one thing kept outside: ``/var/lib/cnlab/<world>/home`` outlives every reset.
 """
 
 from __future__ import annotations

@@ -81,13 +81,16 @@ echo fake-real-sudo >&2
 exec "$@"
 """
 
-#: /run noexec as on a stock Debian 12, and a real sudo in /usr/bin (an overlay
-#: on /usr/bin inside this private namespace only).
+#: /run noexec as on a stock Debian 12, a real sudo in /usr/bin (an overlay on
+#: /usr/bin inside this private namespace only) and a tool of the machine's own in
+#: /usr/local/sbin.
 STOCK_DEBIAN = f"""{NOEXEC_RUN}
 mount -t tmpfs tmpfs /mnt && mkdir /mnt/up /mnt/work && cat > /mnt/up/sudo <<'END'
 {FAKE_SUDO}END
 chmod 755 /mnt/up/sudo
 mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=/mnt/up,workdir=/mnt/work /usr/bin
+mount -t tmpfs tmpfs /usr/local/sbin && printf '#!/bin/sh\necho machine-tool\n' > /usr/local/sbin/mytool
+chmod 755 /usr/local/sbin/mytool
 """
 
 
@@ -106,6 +109,7 @@ def test_helpers_run_with_a_noexec_run_and_a_real_sudo() -> None:
                 "/usr/bin/sudo modprobe br_netfilter",
                 "sudo modprobe br_netfilter",
                 "cd ~ && sudo ./inspect-net-stack.sh | head -1",
+                "mytool",
             ):
                 result = world.run(script)
                 print(f"--- {script}\\n{result.returncode}\\n{result.stdout}{result.stderr}")
@@ -115,7 +119,7 @@ def test_helpers_run_with_a_noexec_run_and_a_real_sudo() -> None:
         setup=STOCK_DEBIAN,
     )
     parts = out.split("--- ")[1:]
-    assert len(parts) == 6, out
+    assert len(parts) == 7, out
     assert parts[0].splitlines()[1:3] == ["0", "x"], out
     for part in parts[1:3]:
         assert "cnlab: '!' must stand apart" in part, out
@@ -123,6 +127,7 @@ def test_helpers_run_with_a_noexec_run_and_a_real_sudo() -> None:
     for part in parts[3:5]:
         assert "cnlab: br_netfilter is already active" in part, out
     assert parts[5].splitlines()[1:3] == ["0", "> Network devices"], out
+    assert parts[6].splitlines()[1:3] == ["0", "machine-tool"], out  # the machine's stay
     assert "Permission denied" not in out
     assert "fake-real-sudo" not in out  # the world's sudo stands in for the real one
     assert host_fingerprint() == before
