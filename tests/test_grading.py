@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,10 +41,19 @@ def leftovers(run_id: int | None = None) -> dict[str, list[str]]:
     worlds = sorted(p.name for p in RUN_ROOT.glob(f"{prefix}*")) if RUN_ROOT.is_dir() else []
     groups = []
     for root in Path("/sys/fs/cgroup").rglob(f"cnlab-{prefix}*"):
+        run = root.name.split("-")[2]
+        if run_id is None and run.isdigit() and Path(f"/proc/{run}").exists():
+            continue  # a grading run still going (another test process's): not a leak
         groups.append(str(root))
-    procs = subprocess.run(
-        ["pgrep", "-f", f"lab/grading/jail.py.*{prefix}"], capture_output=True, text=True
-    ).stdout.split()
+    procs = []
+    listed = subprocess.run(
+        ["pgrep", "-af", f"lab/grading/jail.py.*{prefix}"], capture_output=True, text=True
+    ).stdout.splitlines()
+    for line in listed:
+        run = re.search(r"grade-(\d+)-", line)
+        if run_id is None and run and Path(f"/proc/{run.group(1)}").exists():
+            continue  # a grading run still going (another test process's): not a leak
+        procs.append(line.split()[0])
     return {"worlds": worlds, "cgroups": groups, "processes": procs}
 
 

@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,15 +177,18 @@ class Sandbox:
         # to the outer shell at the right place, exactly as when typed.
         data = script if isinstance(script, bytes) else script.read_bytes()
         try:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(status_w,),
-                env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")},
-                start_new_session=True,
-                preexec_fn=in_child,
+            self.proc = self._start(argv, status_w, in_child)
+        except subprocess.SubprocessError as exc:  # raised by in_child: the cgroups
+            return RunResult(
+                status="setup-failed",
+                reason=f"the sandbox could not join its cgroups ({exc}): "
+                + ", ".join(str(p) for p in self.cgroups.dirs),
+                exit_code=None,
+                output="",
+                output_bytes=0,
+                output_truncated=False,
+                seconds=time.perf_counter() - started,
+                enforced=self.enforced(),
             )
         finally:
             os.close(status_w)
@@ -192,6 +196,20 @@ class Sandbox:
             return self._watch(status_r, started, data)
         finally:
             os.close(status_r)
+
+    def _start(
+        self, argv: list[str], status_w: int, in_child: Callable[[], None]
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(status_w,),
+            env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")},
+            start_new_session=True,
+            preexec_fn=in_child,
+        )
 
     def _watch(self, status_r: int, started: float, data: bytes) -> RunResult:
         assert self.proc is not None and self.proc.stdout is not None

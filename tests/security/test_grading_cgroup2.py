@@ -143,3 +143,36 @@ def test_scope_is_asked_for_only_where_systemd_owns_the_tree() -> None:
     # This machine: no systemd as PID 1, or hybrid cgroups: never re-run in a scope.
     assert cgroups.scope_argv(argv, {}) is None
     assert cgroups.scope_argv(argv, {"CNLAB_GRADE_SCOPE": "1"}) is None
+
+
+def test_a_cgroup_the_kernel_refuses_is_one_clear_reason(session: Path) -> None:
+    """The issue's symptom was `status: error` and "Exception occurred in
+    preexec_fn". A group the kernel refuses to take the sandbox into (here: one
+    that hands a controller down, so the v2 rule forbids processes in it) is a
+    `setup-failed` naming the groups, and nothing runs."""
+    from lab.grading.sandbox import Limits, Sandbox
+    from lab.world import World
+
+    for node in (V2, session.parent, session):
+        (node / "cgroup.subtree_control").write_text("+hugetlb")
+    (session / "child").mkdir()
+    world = World(f"refused{os.getpid() % 100000}")
+    world.create()
+    try:
+        box = Sandbox(world, Limits(timeout=5))
+        create = box.cgroups.create
+
+        def create_then_add_a_refusing_group() -> None:
+            create()
+            box.cgroups.dirs.append(session)  # a real group that cannot hold processes
+
+        box.cgroups.create = create_then_add_a_refusing_group  # type: ignore[method-assign]
+        with box:
+            result = box.run(b"touch /tmp/ran\n")
+    finally:
+        world.destroy()
+        box.cgroups.dirs = [d for d in box.cgroups.dirs if d != session]
+        (session / "child").rmdir()
+        (session / "cgroup.subtree_control").write_text("-hugetlb")
+    assert result.status == "setup-failed", result
+    assert "could not join its cgroups" in str(result.reason) and str(session) in str(result.reason)
