@@ -81,6 +81,34 @@ def require_capabilities() -> None:
         )
 
 
+def user_namespace_map(uid_map: str | None = None) -> str | None:
+    """The uid map if this process is in a user namespace (not the machine's own)."""
+    if uid_map is None:
+        try:
+            with open("/proc/self/uid_map", encoding="ascii") as fh:
+                uid_map = fh.read()
+        except OSError:
+            return None
+    fields = uid_map.split()
+    if fields == ["0", "0", "4294967295"]:
+        return None
+    return " ".join(fields)
+
+
+def why_mounts_fail(uid_map: str | None = None) -> str:
+    """The likely reason the kernel refused a mount or namespace we had the capabilities for."""
+    mapped = user_namespace_map(uid_map)
+    if mapped is not None:
+        return (
+            f"this root is a user namespace's (uid map {mapped!r}: a rootless container?),"
+            " which may not make these mounts; run cnlab as the machine's real root, or in a VM"
+        )
+    return (
+        "the kernel refused although cnlab has CAP_SYS_ADMIN (a container's seccomp or"
+        " AppArmor profile? Docker: --privileged); run cnlab on the machine or in a VM"
+    )
+
+
 def require_all() -> None:
     require_root()
     require_capabilities()

@@ -51,7 +51,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import nsutil, progress
+from lab import nsutil, preflight, progress
 from lab.errors import LabError, WorldBusy, WorldMissing
 
 RUN_ROOT = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab"))
@@ -101,6 +101,10 @@ route add default via {router} dev eth0
 # mount namespace copied from the world's (`ip netns exec` makes one) is still
 # known as the world's after the learner deletes its namespace.
 GUARD_LAYERS = 3
+
+
+class MountsRefused(LabError):
+    """The kernel refused to make the world's namespaces or mounts."""
 
 
 def validate_name(name: str) -> str:
@@ -232,8 +236,16 @@ class World:
         self.dir.mkdir(mode=0o700)
         try:
             self._build(status)
-        except BaseException:
+        except BaseException as exc:
             self.destroy()
+            if isinstance(exc, MountsRefused) or (
+                isinstance(exc, OSError) and exc.errno in (errno.EPERM, errno.EACCES)
+            ):
+                detail = exc.message if isinstance(exc, LabError) else str(exc)
+                raise LabError(
+                    f"could not create world {self.name!r} ({detail}): "
+                    + preflight.why_mounts_fail(),
+                ) from exc
             raise
 
     def _build(self, status: str) -> None:
@@ -364,7 +376,7 @@ class World:
             answer = os.read(ready_r, 512)
             if answer != b"k":
                 detail = answer[1:].decode(errors="replace") or "the helper died"
-                raise LabError(f"could not create the world's namespaces: {detail}")
+                raise MountsRefused(f"in a new namespace: {detail}")
             try:
                 nsutil.mount(f"/proc/{pid}/ns/mnt", self.mnt, None, nsutil.MS_BIND)
             except OSError as exc:

@@ -173,3 +173,24 @@ def test_a_failed_build_leaves_no_lock_file(tmp_path: Path, cap_env: dict[str, s
     assert result.returncode == 1 and "start.sh failed" in result.stderr
     assert not (RUN_ROOT / name).exists()
     assert not lock_path(name).exists()
+
+
+@pytest.mark.parametrize("unshare", [["-U", "-r"], ["-U", "-r", "-m", "--propagation", "private"]])
+def test_root_of_a_user_namespace_is_told_why_in_one_line(
+    unshare: list[str], cap_env: dict[str, str]
+) -> None:
+    """A rootless container's root has every capability, but only over its own user
+    namespace: the kernel refuses the world's mounts. One line says why; nothing is left."""
+    name = unique_world_name("userns")
+    proc = subprocess.run(
+        ["unshare", *unshare, sys.executable, "-m", "lab", "--world", name, "reset", "1"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **cap_env},
+        stdin=subprocess.DEVNULL, timeout=60, check=False,
+    )  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"could not create world {name!r}" in lines[0]
+    assert "user namespace" in lines[0] and "real root, or in a VM" in lines[0]
+    assert not (RUN_ROOT / name).exists()
+    assert not lock_path(name).exists()
