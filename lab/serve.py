@@ -527,6 +527,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             status=2,
         )
     preflight.require_root()
+    preflight.require_capabilities()  # each browser tab builds or enters a world
     preflight.require_tools()
     logging.basicConfig(level=logging.WARNING, format="cnlab serve: %(message)s")
     if not loopback:

@@ -140,7 +140,8 @@ def cap_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("cap", ["sys_admin", "net_admin", "net_raw"])
 @pytest.mark.parametrize(
-    "verb", [["reset", "1"], ["check"], ["solve"], ["shell", "-c", "true"], ["down"], []]
+    "verb",
+    [["reset", "1"], ["check"], ["solve"], ["shell", "-c", "true"], ["down"], ["serve"], []],
 )
 def test_root_without_a_capability_gets_one_line(
     cap: str, verb: list[str], cap_env: dict[str, str]
