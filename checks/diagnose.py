@@ -657,6 +657,18 @@ class Tracer:
 
     def _martian(self, ns_name: str, flow: Flow, in_if: str, trail: _Trail) -> Diagnosis:
         owners = [n for n, _ in self._owners(flow.src or "") if n != ns_name]
+        if not owners and trail.nat:
+            return Diagnosis(
+                Cause.MASQUERADE_MISSING,
+                f"{ns_name}'s own packet comes back to it: a DNAT rule sent the connection "
+                f"back into {ns_name}, still with {ns_name}'s address {flow.src} as its "
+                "source, so the kernel drops it as a 'martian' (hairpin NAT). Such traffic "
+                "must also be masqueraded on the way back in.",
+                [
+                    *trail.hops,
+                    f"{ns_name}: a packet from its own address {flow.src} arrives on {in_if}",
+                ],
+            )
         return Diagnosis(
             Cause.ADDRESS_DUPLICATE,
             f"Packets from {flow.src} arrive in {ns_name} on {in_if}, but {flow.src} is "

@@ -296,3 +296,25 @@ def test_every_cause_is_documented() -> None:
     for cause in Cause:
         assert f"`{cause.value}`" in docs, cause
         assert f"`{cause.value}`" in readme, cause
+
+
+def test_hairpin_nat_without_masquerade_is_a_packet_coming_home() -> None:
+    from dataclasses import replace
+
+    from lab.rules import merge
+    from lab.state import parse_iptables_save
+
+    state = replay("base-base4-base5-base6-base7")
+    host, ns0 = state.namespaces["host"], state.namespaces["netns0"]
+    dnat = parse_iptables_save(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n"
+        "-A PREROUTING -d 10.0.2.15/32 -p tcp --dport 5000 -j DNAT --to-destination 172.18.0.10:5000\n"
+        "COMMIT\n"
+    )
+    published = replace(host, firewall=merge([host.firewall, dnat]))
+    serving = replace(ns0, listening=(("172.18.0.10", 5000),))
+    world = replace(state, namespaces={**state.namespaces, "host": published, "netns0": serving})
+    assert Tracer(world).trace("netns1", "10.0.2.15", "tcp", 5000) is None
+    diag = Tracer(world).trace("netns0", "10.0.2.15", "tcp", 5000)
+    assert diag is not None and diag.cause == "masquerade-missing", diag
+    assert "hairpin" in diag.explanation
