@@ -27,6 +27,7 @@ from typing import Any
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.nftables.main import NFTables
 
 from lab import inns, rules
 from lab.rules import Chain, Firewall, Match, Rule, parse_iptables_save
@@ -360,12 +361,21 @@ def read_firewall(counters: bool = False) -> Firewall:
     """
     parts = []
     count = ["-c"] if counters else []
-    ruleset = _run_save(["nft", "-j", "list", "ruleset"])
-    if '"table"' in ruleset or not _have("nft"):
+    tables = _nf_tables()
+    iptables_like = tables is None or any(
+        family == NFPROTO_IPV4 and name in rules.IPTABLES_PRIORITY for name, family in tables
+    )
+    shown: set[str] = set()
+    if iptables_like:
         saved = _run_save(["iptables-nft-save", *count])
         nft_iptables = rules.parse_iptables_save(saved, rules.IPTABLES_NFT)
         parts.append(nft_iptables)
         shown = set(nft_iptables.policies) - rules.incompatible_tables(saved)
+    native = tables is None or any(
+        family != NFPROTO_IPV4 or name not in shown for name, family in tables
+    )
+    if native and _have("nft"):
+        ruleset = _run_save(["nft", "-j", "list", "ruleset"])
         parts.append(rules.parse_nft_json(ruleset, shown))
     legacy_tables = ""
     try:
@@ -378,6 +388,24 @@ def read_firewall(counters: bool = False) -> Firewall:
         parts.append(rules.parse_iptables_save(saved, rules.IPTABLES_LEGACY))
     merged = rules.merge(parts)
     return merged if counters else rules.without_counters(merged)
+
+
+NFPROTO_IPV4 = 2
+
+
+def _nf_tables() -> list[tuple[str, int]] | None:
+    """(name, family) of every nf_tables table here, straight from netlink (no process).
+
+    None when netlink cannot say: then both tools are asked.
+    """
+    try:
+        with NFTables(nfgen_family=0) as nft:
+            return [
+                (str(t.get_attr("NFTA_TABLE_NAME")), int(t["nfgen_family"]))
+                for t in nft.get_tables()
+            ]
+    except Exception:
+        return None
 
 
 def _have(tool: str) -> bool:
