@@ -13,7 +13,8 @@ measured as ``warm_passing`` and ``cold_passing``. ``engine_*_ms`` is the
 time the engine itself reported for the last warm run (without the JSON trip).
 Every report is verified: failing at the start, passing after the solution.
 ``must_fail_probes`` counts milestones that pass only when a probe gets *no*
-answer ("see it fail"): such a check cannot finish before the probe timeout.
+answer ("see it fail"): the probe decides by seeing where its packet ended
+(:mod:`checks.fate`), not by waiting out its timeout.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from lab.world import World
 
 
 def must_fail_probes(lesson: Lesson) -> int:
-    """Milestones whose probe must get no answer: each waits out the probe timeout (0.4 s)."""
+    """Milestones whose probe must get no answer (decided by where the packet was seen to end)."""
     return sum(
         1
         for m in lesson.milestones
