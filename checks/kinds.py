@@ -369,7 +369,7 @@ def _answered_by_wrong_ns(
             *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
         )
     seen = result.get("seen")
-    if seen is None or ctx.state.ns(want) is None:
+    if seen is None or want not in result.get("watched", ()):
         return None
     reached = {
         p["ns"] for p in seen if p["dir"] == "in" and p.get("type") == probes.ICMP_ECHO_REQUEST
@@ -685,7 +685,8 @@ def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             return _probe_failed(ctx, src, dst, what, "tcp", port)
         served_by = args.get("served_by")
         if served_by and served_by != src:
-            if served_by not in {ns for ns, _ in _arrivals(found)}:
+            watched = served_by in (result.get("watched") or ())
+            if watched and served_by not in {ns for ns, _ in _arrivals(found)}:
                 return _not_served_by(ctx, src, dst, port, served_by, what)
             what += f" (the handshake reached {served_by})"
         return Outcome.ok(what)

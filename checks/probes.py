@@ -278,6 +278,10 @@ class _Watcher:
             if self.ended is None and self.state is not None:
                 self.ended = fate.judge(self.state, sighting, self.sender, self.proxy)
 
+    def names(self) -> list[str]:
+        """The namespaces actually watched (a sighting can only come from these)."""
+        return [name for name, _ in self.by_fd.values()]
+
     def drain(self) -> None:
         """Read what the watches already hold (the kernel queued it as the packet passed)."""
         for fd in self.by_fd:
@@ -356,6 +360,7 @@ def ping(
         )
     answer["local"] = local
     answer["seen"] = watcher.seen
+    answer["watched"] = watcher.names()
     if answer["ok"]:
         answer["ms"] = round((time.monotonic() - started) * 1000, 2)
     return answer
@@ -427,12 +432,14 @@ def tcp_connect(
         "from": f"{peer[0]}:{peer[1]}",
         "source": f"{here[0]}:{here[1]}",
         "seen": watcher.seen,
+        "watched": watcher.names(),
     }
 
 
 def _tcp_failed(outcome: str, error: str, watcher: _Watcher | None) -> dict[str, Any]:
     found: dict[str, Any] = {"ok": False, "outcome": outcome, "error": error}
     found["seen"] = watcher.seen if watcher is not None else []
+    found["watched"] = watcher.names() if watcher is not None else []
     if watcher is not None and watcher.ended is not None:
         found["fate"], found["fate_ns"] = watcher.ended.reason, watcher.ended.ns
     return found
