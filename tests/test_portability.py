@@ -195,3 +195,32 @@ def test_root_of_a_user_namespace_is_told_why_in_one_line(
     assert "user namespace" in lines[0] and "real root, or in a VM" in lines[0]
     assert not (RUN_ROOT / name).exists()
     assert not lock_path(name).exists()
+
+
+def test_lessons_2_and_8_pass_on_a_stock_debian_like_machine(tmp_path: Path) -> None:
+    """The issue's smoke, where it failed (every `sudo` refused on a noexec /run, no
+    real sudo installed): reset, solve and check lessons 2 and 8 with the real command
+    line, inside a private mount namespace with a stock Debian 12's /run."""
+    before = host_fingerprint()
+    out = in_container(
+        f"""
+        import json, os, subprocess, sys
+        env = {{**os.environ, "CNLAB_STATE_DIR": {str(tmp_path / "state")!r}}}
+        def cnlab(*args):
+            return subprocess.run([sys.executable, "-m", "lab", "--world", "smoke", *args],
+                                  capture_output=True, text=True, env=env, timeout=120)
+        try:
+            for lesson in ("2", "8"):
+                for verb in ("reset", "solve"):
+                    done = cnlab(verb, lesson)
+                    assert done.returncode == 0, (verb, lesson, done.stdout, done.stderr)
+                report = json.loads(cnlab("check", lesson, "--json").stdout)
+                print(lesson, report["passed"], [m["cause"] for m in report["milestones"]])
+        finally:
+            cnlab("down")
+        """,
+        timeout=300,
+    )
+    assert out.splitlines()[0].startswith("2 True"), out
+    assert out.splitlines()[1].startswith("8 True"), out
+    assert host_fingerprint() == before
