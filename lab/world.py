@@ -464,7 +464,8 @@ class World:
             nsutil.mount(str(bin_dir), LOCAL_SBIN, None, nsutil.MS_BIND | nsutil.MS_REC)
         for tool in STAND_INS:
             real = shutil.which(tool, path=SYSTEM_PATH)
-            if real:
+            # never over a multi-call binary (busybox): its other tools would change too
+            if real and os.path.basename(os.path.realpath(real)) == tool:
                 nsutil.mount(str(bin_dir / tool), os.path.realpath(real), None, nsutil.MS_BIND)
 
     def _forget_other_worlds(self) -> None:

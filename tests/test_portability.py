@@ -224,3 +224,28 @@ def test_lessons_2_and_8_pass_on_a_stock_debian_like_machine(tmp_path: Path) -> 
     assert out.splitlines()[0].startswith("2 True"), out
     assert out.splitlines()[1].startswith("8 True"), out
     assert host_fingerprint() == before
+
+
+def test_a_multi_call_su_is_left_alone() -> None:
+    """Where ``su`` is a link to a multi-call binary (busybox), covering its target
+    would change every tool it provides: the world's su is then found by PATH only."""
+    setup = f"""{NOEXEC_RUN}
+mount -t tmpfs tmpfs /mnt && mkdir /mnt/up /mnt/work
+printf '#!/bin/sh\\necho "multi-call as $(basename "$0")"\\n' > /mnt/up/multicall
+chmod 755 /mnt/up/multicall && ln -s multicall /mnt/up/su
+mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=/mnt/up,workdir=/mnt/work /usr/bin
+"""
+    out = in_container(
+        """
+        from lab.world import World
+        world = World("multicall")
+        try:
+            world.create()
+            print(world.run("/usr/bin/multicall; su -c 'echo shim-su'").stdout)
+        finally:
+            world.destroy()
+        """,
+        setup=setup,
+    )
+    assert "multi-call as multicall" in out
+    assert "shim-su" in out
