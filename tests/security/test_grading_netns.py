@@ -87,7 +87,6 @@ def test_links_into_the_host_or_another_world_score_nothing(tmp_path: Path) -> N
         assert graded["status"] == "ok", (name, graded["reason"])
         causes = {m["cause"] for m in graded["milestones"][:2]}
         assert causes == {"netns-missing"}, (name, graded["milestones"])
-        assert graded["timing_ms"]["checks"] < 8000, name  # no 10 s wait on a FIFO
     assert host_fingerprint() == before
     assert leftovers(os.getpid()) == {"worlds": [], "cgroups": [], "processes": []}
 
