@@ -51,6 +51,8 @@ class Browser:
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-background-networking",
+                "--disable-breakpad",
+                "--disable-crash-reporter",
                 "--no-first-run",
                 "--remote-debugging-port=0",
                 f"--user-data-dir={profile}",
@@ -59,6 +61,8 @@ class Browser:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # everything it writes (crash database, caches) stays in the throw-away profile
+            env={**os.environ, "XDG_CONFIG_HOME": str(profile), "XDG_CACHE_HOME": str(profile)},
         )
         self.events: list[dict[str, Any]] = []
         self._next = 0
