@@ -51,6 +51,14 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("app.quit", "f10", "q", "Quit", "quit (progress is saved all the time)"),
     Key("reading", "f12", "t", "Read", "reading mode: the lesson text takes the whole screen"),
+    Key(
+        "goal",
+        "f11",
+        "g",
+        "Goal",
+        "the goal beside the network: what your network still lacks, or has extra",
+        False,
+    ),
 )
 
 FOCUS_KEY = "ctrl+o"
@@ -79,6 +87,8 @@ def help_rows() -> list[tuple[str, str, str]]:
     rows.append(
         ("Ctrl+O", f"{PREFIX_LABEL} o", "next panel: shell → lessons → text → milestones → map")
     )
+    rows.append(("", f"{PREFIX_LABEL} c", "a new shell in the world, in a tab of its own"))
+    rows.append(("", f"{PREFIX_LABEL} Tab", "the next shell tab (a click on a tab works too)"))
     rows.append(("Esc", "", "back to the shell (from a panel or reading mode)"))
     rows.append(("Shift+PgUp", "", "scroll the shell's history (Shift+PgDn, wheel)"))
     return rows

@@ -38,13 +38,14 @@ import asyncio
 import time
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
@@ -58,7 +59,7 @@ from lab.tui.lessonlist import LessonList
 from lab.tui.lessontext import LessonText
 from lab.tui.messages import BuildDone, BuildFailed, ReportReady, WorldChanged, WorldRead
 from lab.tui.milestones import Hints, Milestones
-from lab.tui.netmap import NetMap
+from lab.tui.netmap import NetMap, goal_text
 from lab.tui.prefix import SEND_PREFIX, PrefixScreen
 from lab.tui.scheduler import Scheduler
 from lab.tui.session import Session
@@ -116,17 +117,67 @@ class LabScreen(Screen[None]):
         self.demo_pause = demo_pause
         self.timings: dict[str, float] = {}
         self.reading = False
+        self.goal_shown = False
         self._start_states: dict[str, tuple[str, dict[str, Any]]] = {}
         self.last_check_ms = 0.0
         self.last_done_at = 0.0
         self.feedback_latencies: list[float] = []
-        self.shell = Terminal(
+        self.shell = self.new_terminal("shell")
+        self.extra_terminals: list[Terminal] = []
+        self.netmap = NetMap(id="map")
+
+    def new_terminal(self, ident: str) -> Terminal:
+        """A bash in the world's host namespace (not started yet)."""
+        world = self.world
+        return Terminal(
             [*world.enter_argv(None), "bash", "--rcfile", str(world.dir / "bashrc"), "-i"],
             env=world.env(term="xterm-256color"),
             cwd=str(world.home),
-            id="shell",
+            id=ident,
         )
-        self.netmap = NetMap(id="map")
+
+    def active_terminal(self) -> Terminal:
+        """The terminal of the tab in front."""
+        tabs = self.query_one("#terms", TabbedContent)
+        pane = tabs.active_pane
+        found = list(pane.query(Terminal)) if pane is not None else []
+        return found[0] if found else self.shell
+
+    async def action_new_terminal(self) -> None:
+        """Ctrl+] c: another shell in the world, in a tab of its own."""
+        if not self.ready:
+            self.notify("the world is not ready yet", timeout=3)
+            return
+        number = len(self.extra_terminals) + 2
+        term = self.new_terminal(f"shell-{number}")
+        self.extra_terminals.append(term)
+        tabs = self.query_one("#terms", TabbedContent)
+        tabs.remove_class("-single")
+        pane = TabPane(f"shell {number}", term, id=f"tab-{number}")
+        await tabs.add_pane(pane)
+        tabs.active = pane.id or ""
+        term.start()
+        self.focus_panel(term)
+
+    def action_next_terminal(self) -> None:
+        """Ctrl+] Tab: the next terminal tab."""
+        tabs = self.query_one("#terms", TabbedContent)
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        if len(panes) > 1 and tabs.active in panes:
+            tabs.active = panes[(panes.index(tabs.active) + 1) % len(panes)]
+        self.focus_panel(self.active_terminal())
+
+    def _close_extra_terminals(self) -> None:
+        """A rebuilt world ends every process in it: the extra tabs go with it."""
+        tabs = self.query_one("#terms", TabbedContent)
+        for term in self.extra_terminals:
+            term.stop()
+        for pane in list(tabs.query(TabPane)):
+            if pane.id != "tab-1":
+                tabs.remove_pane(pane.id or "")
+        self.extra_terminals = []
+        tabs.active = "tab-1"
+        tabs.add_class("-single")
 
     @property
     def ready(self) -> bool:
@@ -151,7 +202,8 @@ class LabScreen(Screen[None]):
                 yield Hints(id="hints")
             with Vertical(id="work"):
                 yield Static("", id="narration")
-                yield self.shell
+                with TabbedContent(id="terms", classes="-single"), TabPane("host", id="tab-1"):
+                    yield self.shell
                 yield self.netmap
         yield Footer(show_command_palette=False, compact=True)  # all keys fit in 80 columns
 
@@ -202,6 +254,7 @@ class LabScreen(Screen[None]):
         if report:
             self.session.record_report(self.lesson, report)
         if state:
+            self.state = state
             self.netmap.show(state)
         self.shell.feed(shell_output)
         await self._show_lesson()
@@ -266,6 +319,8 @@ class LabScreen(Screen[None]):
             "hints": "hints",
             "map": "map",
         }
+        if isinstance(focused, Terminal) and focused is not self.shell:
+            return f"shell {focused.id.rsplit('-', 1)[-1] if focused.id else ''}".strip()
         while focused is not None:
             if focused.id in names:
                 return names[focused.id]
@@ -306,6 +361,7 @@ class LabScreen(Screen[None]):
             return
         self.sched.build_started()
         self.shell.stop()
+        self._close_extra_terminals()
         self.lesson = lesson
         self.report = None
         self.state = None
@@ -365,7 +421,7 @@ class LabScreen(Screen[None]):
 
     def on_terminal_restart(self, event: Terminal.Restart) -> None:
         if self.world.state() == "ready" and not self.building:
-            self.shell.start()
+            event.terminal.start()
         else:
             self.notify("the world is gone: F5 rebuilds this lesson", severity="warning")
 
@@ -465,6 +521,7 @@ class LabScreen(Screen[None]):
     def _world_changed(self, message: WorldChanged) -> None:
         if self.ready and message.state is self.state:  # not one a build has made stale
             self.netmap.show(message.state)
+            self._refresh_goal()
 
     # --------------------------------------------------------------- actions
 
@@ -601,6 +658,7 @@ class LabScreen(Screen[None]):
             timeout=5,
         )
         self.request_check()
+        self._refresh_goal()
 
     def open_lesson(self, lesson: Lesson) -> None:
         self.stop_demo()
@@ -646,6 +704,40 @@ class LabScreen(Screen[None]):
                 parts += ["```bash", step.command, "```", ""]
         return "\n".join(parts)
 
+    def action_goal(self) -> None:
+        """Show (or hide) the goal beside the network: the end of this lesson, which is
+        the next lesson's start, compared with the live world."""
+        self.goal_shown = not self.goal_shown
+        if self.goal_shown and not self.netmap.display:
+            self.show_map(True)
+        self._refresh_goal()
+
+    def _refresh_goal(self) -> None:
+        if not self.goal_shown:
+            self.netmap.show_goal(None)
+            return
+        target = self.session.neighbour(self.lesson, 1)
+        if target is None:
+            self.netmap.show_goal(
+                goal_text("the end of the course (no next start to compare with)", [])
+            )
+            return
+        self._goal_worker(target)
+
+    @work(exclusive=True, group="goal", exit_on_error=False)
+    async def _goal_worker(self, target: Lesson) -> None:
+        goal = f"the end of lesson {self.lesson.number} (lesson {target.number}'s start)"
+        cached = self._start_states.get(target.id)
+        if cached is None:
+            self.netmap.show_goal(goal_text(goal, None))
+        try:
+            wanted = await self._start_state(target)
+        except (LabError, CheckError) as exc:
+            self.netmap.show_goal(Text(f"Goal: cannot be shown: {getattr(exc, 'message', exc)}"))
+            return
+        if self.goal_shown and self.state is not None:
+            self.netmap.show_goal(goal_text(goal, differences(self.state, wanted)))
+
     def action_toggle_map(self) -> None:
         self.show_map(not self.netmap.display)
 
@@ -665,7 +757,7 @@ class LabScreen(Screen[None]):
     def panels(self) -> list[Widget]:
         """The panels Ctrl+O visits, in order (only those on screen)."""
         order: list[Widget] = [
-            self.shell,
+            self.active_terminal(),
             self.query_one(LessonList),
             self.query_one(LessonText),
             self.query_one(Milestones),
@@ -689,14 +781,14 @@ class LabScreen(Screen[None]):
         if self.reading:
             self.action_reading()
             return
-        self.focus_panel(self.shell)
+        self.focus_panel(self.active_terminal())
 
     def action_prefix(self) -> None:
         """Ctrl+]: the browser-safe way to every F-key (a letter follows)."""
 
         def picked(action: str | None) -> None:
             if action == SEND_PREFIX:
-                self.shell.write(b"\x1d")
+                self.active_terminal().write(b"\x1d")
             elif action:
                 self.call_after_refresh(self.run_action, action)
 
@@ -706,7 +798,7 @@ class LabScreen(Screen[None]):
         """Reading mode: the lesson text takes the whole screen (the same key returns)."""
         self.reading = not self.reading
         self.set_class(self.reading, "-reading")
-        self.focus_panel(self.query_one(LessonText) if self.reading else self.shell)
+        self.focus_panel(self.query_one(LessonText) if self.reading else self.active_terminal())
         self._refresh_topbar()
 
     # ------------------------------------------------------------------ demo
@@ -776,4 +868,6 @@ class LabScreen(Screen[None]):
         self.sched.stopped()
         self.stop_demo()
         self.shell.stop()
+        for term in self.extra_terminals:
+            term.stop()
         await self.checker.close()

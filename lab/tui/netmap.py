@@ -243,8 +243,29 @@ def colourise(lines: list[str]) -> Text:
     return text
 
 
+def goal_text(goal: str, diffs: list[str] | None) -> Text:
+    """The goal beside the network: what the live world lacks or has in excess.
+
+    ``diffs`` comes from :func:`lab.tui.statediff.differences` (``None``: not
+    known yet). Missing things are red, extra ones yellow.
+    """
+    text = Text()
+    text.append(f"Goal: {goal}\n", "bold")
+    if diffs is None:
+        text.append("comparing…\n", "dim")
+    elif not diffs:
+        text.append("✔ your network is the goal\n", "bold green")
+    for diff in diffs or []:
+        kind, _, what = diff.partition(": ")
+        style = "red" if kind.startswith("missing") else "yellow"
+        text.append("✘ " if style == "red" else "+ ", style)
+        text.append(f"{kind}: ", style)
+        text.append(f"{what}\n")
+    return text
+
+
 class NetMap(VerticalScroll):
-    """The map widget: redraws when the state or its width changes."""
+    """The map widget: redraws when the state or its width changes; the goal on top."""
 
     DEFAULT_CSS = """
     NetMap { height: 1fr; scrollbar-size-vertical: 1; }
@@ -255,11 +276,20 @@ class NetMap(VerticalScroll):
         super().__init__(id=id, classes=classes)
         self.state: State = {}
         self.note = "waiting for the first look at the world…"
-        self._body = Static(self.note)
+        self._body = Static(self.note, id="map-body")
+        self._goal = Static("", id="map-goal")
+        self._goal.display = False
         self._drawn: tuple[str, int] | None = None
 
     def compose(self) -> ComposeResult:
+        yield self._goal
         yield self._body
+
+    def show_goal(self, text: Text | None) -> None:
+        """Show the goal above the map (``None`` hides it)."""
+        self._goal.display = text is not None
+        if text is not None:
+            self._goal.update(text)
 
     def show(self, state: State) -> None:
         self.state = state

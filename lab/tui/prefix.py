@@ -26,6 +26,8 @@ class PrefixScreen(ModalScreen[str | None]):
     BINDINGS = [
         *(Binding(k.letter, f"pick('{k.action}')", k.label) for k in KEYS),
         Binding("o", "pick('switch_focus')", "Focus"),
+        Binding("c", "pick('new_terminal')", "New shell"),
+        Binding("tab", "pick('next_terminal')", "Next shell"),
         Binding(PREFIX, f"pick('{SEND_PREFIX}')", "Ctrl+] to bash", show=False),
         Binding("escape", "pick('')", "Cancel"),
     ]
@@ -46,6 +48,6 @@ class PrefixScreen(ModalScreen[str | None]):
 
     def on_key(self, event: Key) -> None:
         # a key that is not one of the letters cancels (and is not typed anywhere)
-        if event.key not in {k.letter for k in KEYS} | {"o", PREFIX, "escape"}:
+        if event.key not in {k.letter for k in KEYS} | {"o", "c", "tab", PREFIX, "escape"}:
             event.stop()
             self.dismiss(None)

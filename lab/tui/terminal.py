@@ -143,6 +143,10 @@ class Terminal(Widget, can_focus=True):
     class Restart(Message):
         """The learner asked for a new shell after the old one ended."""
 
+        def __init__(self, terminal: Terminal) -> None:
+            super().__init__()
+            self.terminal = terminal
+
     class Output(Message):
         """Bytes arrived from the shell (posted at most every 20 ms)."""
 
@@ -417,7 +421,7 @@ class Terminal(Widget, can_focus=True):
             if event.key == "enter":
                 event.stop()
                 event.prevent_default()
-                self.post_message(self.Restart())
+                self.post_message(self.Restart(self))
             return
         data = key_bytes(event, app_cursor=DECCKM in self.screen_.mode)
         if data is None:

@@ -1,8 +1,8 @@
 """Regenerate docs/screenshots/*.svg from the real lessons in a throwaway world.
 
 Run as root: ``.venv/bin/python -m tests.tui.make_screenshots``. Each size
-(80x24, 120x36, 200x50) gets: lesson 1 at its start with a hint, a first
-wrong try (the failing milestone's cause shows), milestones turning green, the
+(80x24, 120x36, 200x50) gets: lesson 1 at its start with a hint, the goal
+beside the network, a first wrong try (the failing milestone's cause shows), milestones turning green, the
 help screen, reading mode, and lesson 3's route clash after the demo (the map
 marks the clash). The world is destroyed at
 the end; progress goes to a temporary folder.
@@ -44,22 +44,32 @@ async def shoot(size: tuple[int, int]) -> None:
             await pilot.press("f2")
             await pilot.pause(0.5)
             save("1-lesson-start")
+            await pilot.press("ctrl+right_square_bracket", "g")  # the goal beside the network
+            goal = app.lab.netmap.query_one("#map-goal")
+
+            def compared() -> bool:
+                return "comparing" not in str(goal.render()) and "Goal" in str(goal.render())
+
+            await wait(pilot, compared, 60)
+            await pilot.pause(0.5)
+            save("2-goal")
+            await pilot.press("ctrl+right_square_bracket", "g")
             await pilot.press(*"sudo iptables -N root_ns", "enter")  # a first try, wrong case
             await pilot.pause(1.5)
-            save("2-failing-milestone")
+            save("3-failing-milestone")
             for line in ("sudo iptables -N ROOT_NS", "sudo ip netns add netns0"):
                 await pilot.press(*line, "enter")
                 await pilot.pause(0.6)
             await wait(pilot, lambda: "netns0" in (app.lab.netmap.state.get("namespaces") or {}))
             await pilot.pause(1.0)
-            save("3-milestones-green")
+            save("4-milestones-green")
             await pilot.press("f1")
             await pilot.pause(0.3)
-            save("4-help")
+            save("5-help")
             await pilot.press("escape")
             await pilot.press("f12")
             await pilot.pause(0.3)
-            save("5-reading-mode")
+            save("6-reading-mode")
             await pilot.press("f12")
             app.lab.open_lesson(app.course.find("3"))
             await wait(pilot, lambda: app.lab.ready and app.lab.lesson.number == 3)
@@ -69,7 +79,7 @@ async def shoot(size: tuple[int, int]) -> None:
             if not app.lab.netmap.display:
                 await pilot.press("f8")
             await pilot.pause(1.5)
-            save("6-route-clash-demo")
+            save("7-route-clash-demo")
     finally:
         world.destroy()
 

@@ -65,8 +65,8 @@ def test_typing_a_command_turns_a_milestone_green(built_world: World) -> None:
         started = time.monotonic()
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: passed(app, "box-exists"), 5)
-        latency = time.monotonic() - started
-        assert latency < 1.0, f"feedback took {latency:.2f} s"
+        # how fast is for the benchmarks (no timed assertions in tests); print it
+        print(f"command to milestone: {time.monotonic() - started:.2f} s")
         panel = str(app.lab.query_one("#milestones-body").render())
         assert "✔ The namespace box exists" in panel
         assert "✘ The host's firewall has the HOSTMARK chain" in panel
@@ -366,7 +366,7 @@ def test_the_map_shows_the_world_after_a_rebuild_without_a_command(built_world: 
     same map as before (its cache said "already drawn"); BuildDone now redraws it."""
 
     def map_text(app: LabApp) -> str:
-        return str(app.lab.netmap.query_one(Static).render())
+        return str(app.lab.netmap.query_one("#map-body", Static).render())
 
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
         await prompt(app, pilot)
@@ -382,5 +382,38 @@ def test_the_map_shows_the_world_after_a_rebuild_without_a_command(built_world: 
             assert await wait_for(pilot, rebuilt, 15)
             assert await wait_for(pilot, lambda: "host ·" in map_text(app), 10), map_text(app)
             assert "building" not in map_text(app)
+
+    run(built_world, scenario, lesson="1")
+
+
+def test_several_terminals_as_tabs(built_world: World) -> None:
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        await prompt(app, pilot)
+        tabs = app.lab.query_one("#terms")
+        assert tabs.has_class("-single")  # one shell: no tab bar
+        await pilot.press("ctrl+right_square_bracket", "c")
+        assert await wait_for(pilot, lambda: len(app.lab.extra_terminals) == 1, 5)
+        second = app.lab.extra_terminals[0]
+        assert await wait_for(pilot, lambda: "[host]" in second.text(), 10), second.text()
+        assert second.has_focus and not tabs.has_class("-single")
+        # a long-running program in one tab, commands in the other
+        await type_line(pilot, "sleep 300")
+        await pilot.press("ctrl+right_square_bracket", "tab")
+        await pilot.pause()
+        assert app.lab.shell.has_focus
+        await type_line(pilot, "ip netns add box")
+        assert await wait_for(pilot, lambda: passed(app, "box-exists"), 10)
+        await pilot.press("ctrl+right_square_bracket", "tab")
+        await pilot.pause()
+        assert second.has_focus
+        await pilot.press("ctrl+c")
+        await type_line(pilot, "iptables -N HOSTMARK")  # commands count from any tab
+        assert await wait_for(pilot, lambda: passed(app, "mark"), 10)
+        # a reset ends the world's processes: the extra tab goes, the host shell stays
+        await pilot.press("f5")
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: app.lab.ready and not app.lab.extra_terminals, 15)
+        assert tabs.has_class("-single") and not second.running
+        await prompt(app, pilot)
 
     run(built_world, scenario, lesson="1")
