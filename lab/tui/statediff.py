@@ -25,11 +25,18 @@ def _peer(state: State, ns_name: str, link: State) -> str | None:
     if link.get("kind") != "veth" or link.get("peer_index") is None:
         return None
     spaces: dict[str, State] = state.get("namespaces") or {}
+    elsewhere = bool(link.get("peer_elsewhere"))
     for other_name, other in spaces.items():
-        if (other_name == ns_name) == bool(link.get("peer_elsewhere")):
+        if (other_name == ns_name) == elsewhere:
             continue
         for cand in other.get("links") or []:
-            if cand.get("index") == link["peer_index"]:
+            # interface numbers are per namespace: across namespaces both ends must agree
+            mutual = not elsewhere or (
+                cand.get("kind") == "veth"
+                and cand.get("peer_index") == link.get("index")
+                and cand.get("peer_elsewhere")
+            )
+            if cand.get("index") == link["peer_index"] and mutual:
                 return f"{other_name}:{cand.get('name')}"
     return None
 

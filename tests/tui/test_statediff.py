@@ -48,3 +48,13 @@ def test_facts_name_the_veth_peer_and_skip_the_internet() -> None:
     facts = network_facts(article_state())
     assert "internet" not in facts
     assert "interface veth0 veth UP in bridge br0 ↔ netns0:ceth0" in facts["host"]
+
+
+def test_a_peer_is_found_by_both_ends_not_by_a_number_another_namespace_reuses() -> None:
+    state = article_state()
+    # the internet's eth0 has the same interface number as the host's veth0's peer
+    inet_links = state["namespaces"]["internet"]["links"]
+    inet_links.append(link(4, "decoy", "veth", peer_index=99, peer_elsewhere=True))
+    facts = network_facts(state)
+    assert "interface veth0 veth UP in bridge br0 ↔ netns0:ceth0" in facts["host"]
+    assert not any("internet:decoy" in f for f in facts["host"])
