@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from lab import progress
 from lab.world import World, lock_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +27,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "cnlab's tests build real namespaces: run them as root (./run test)"
         )
+    # Progress and learners' homes of the worlds tests make live in a folder of this
+    # run, never in the machine's /var/lib/cnlab (a test that wants another sets its own).
+    if "CNLAB_STATE_DIR" not in os.environ:
+        state = tempfile.mkdtemp(prefix="cnlab-test-state-")
+        atexit.register(shutil.rmtree, state, True)
+        os.environ["CNLAB_STATE_DIR"] = state
+        progress.STATE_ROOT = Path(state)
 
 
 def unique_world_name(prefix: str = "t") -> str:
