@@ -3,8 +3,9 @@
 For each namespace of a world (``host``, ``internet`` and every name in the
 world's ``/run/netns``) this reads the links (with their veth peers, bridge
 masters and per-interface ``forwarding`` and ``rp_filter`` switches), IPv4
-addresses, the main routing table in the kernel's own order, the neighbour
-(ARP) table, ``net.ipv4.ip_forward``, ``bridge-nf-call-iptables``, the rules of
+addresses, the main routing table in the kernel's own order (with the routes
+that drop: blackhole, unreachable, prohibit), the hand-made entries of the
+neighbour (ARP) table, ``net.ipv4.ip_forward``, ``bridge-nf-call-iptables``, the rules of
 all three firewalls (iptables-legacy, iptables-nft, native nftables: see
 :mod:`lab.rules`) and the TCP sockets that listen. The snapshot is plain data:
 the map in the TUI draws it, the diagnoses reason on it, tests build one by
@@ -12,7 +13,9 @@ hand or replay one recorded as JSON (:meth:`WorldState.to_json`).
 
 Reading happens inside each namespace (see :mod:`lab.inns`), with pyroute2
 for netlink, ``/proc/sys`` for the switches, and ``iptables-save`` and
-``nft -j list ruleset`` for the firewall.
+``nft -j list ruleset`` for the firewall (run only when netlink shows tables
+for them to list). A snapshot changes only when the network does: packet
+counters and learned ARP entries, which move with every packet, are left out.
 """
 
 from __future__ import annotations
