@@ -262,7 +262,7 @@ _PROTOS = {2: "kernel", 3: "boot", 4: "static", 16: "dhcp"}
 _SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 
-NUD_STATIC = 0x40 | 0x80  # NOARP, PERMANENT
+NUD_STATIC = 0x80  # PERMANENT: made by hand (NOARP ones are the kernel's multicast entries)
 _NUD = {
     0x01: "INCOMPLETE",
     0x02: "REACHABLE",
