@@ -171,6 +171,30 @@ REPLAYS: dict[str, tuple[str, str, str, int | None, str, str]] = {
         "forward-blocked",
         "(iptables-legacy)",
     ),
+    "l2-ceth0-never-moved": (
+        "host",
+        "172.18.0.10",
+        "icmp",
+        None,
+        "link-wrong-netns",
+        "host: has both ceth0 and veth0",
+    ),
+    "l5-bridge-slash32": (
+        "host",
+        "172.18.0.10",
+        "icmp",
+        None,
+        "prefix-wrong",
+        "host: br0 has 172.18.0.1/32; /16 expected",
+    ),
+    "l8-no-output-dnat": (
+        "host",
+        "10.0.2.15",
+        "tcp",
+        5000,
+        "dnat-local-missing",
+        "host: nothing listens on 10.0.2.15:5000",
+    ),
     "l5-gateway-is-a-container": (
         "netns0",
         "10.0.2.15",
@@ -318,3 +342,10 @@ def test_hairpin_nat_without_masquerade_is_a_packet_coming_home() -> None:
     diag = Tracer(world).trace("netns0", "10.0.2.15", "tcp", 5000)
     assert diag is not None and diag.cause == "masquerade-missing", diag
     assert "hairpin" in diag.explanation
+
+
+def test_the_published_port_is_open_from_outside_when_only_output_is_missing() -> None:
+    tracer = Tracer(replay("l8-no-output-dnat"))
+    assert tracer.trace("internet", "10.0.2.15", "tcp", 5000) is None
+    trail = tracer.last_trail
+    assert trail is not None and any("PREROUTING DNAT 10.0.2.15" in hop for hop in trail.hops)
