@@ -77,13 +77,14 @@ def _param(broken: Broken) -> object:
 
 
 @pytest.mark.parametrize("broken", [_param(b) for b in BROKEN])
-def test_a_broken_world_fails_with_its_cause(broken: Broken) -> None:
+def test_a_broken_world_fails_with_its_cause(broken: Broken, tmp_path: Path) -> None:
     name = unique_world_name("brk")
+    env = {**REAL, "CNLAB_STATE_DIR": str(tmp_path)}  # progress and home: not in /var/lib
     try:
-        assert cnlab("--world", name, "reset", "1", env=REAL).returncode == 0
-        built = cnlab("--world", name, "shell", env=REAL, input=broken.script)
+        assert cnlab("--world", name, "reset", "1", env=env).returncode == 0
+        built = cnlab("--world", name, "shell", env=env, input=broken.script)
         assert built.returncode == 0, built.stderr
-        out = cnlab("--world", name, "check", broken.lesson, "--json", env=REAL)
+        out = cnlab("--world", name, "check", broken.lesson, "--json", env=env)
         assert out.stdout.strip(), f"{broken.name}: no report (exit {out.returncode}): {out.stderr}"
         report = json.loads(out.stdout)
         failed = [m for m in report["milestones"] if not m["passed"]]
@@ -93,4 +94,4 @@ def test_a_broken_world_fails_with_its_cause(broken: Broken) -> None:
         causes = {m["id"]: m["cause"] for m in failed}
         assert broken.cause in causes.values(), (broken.name, causes, failed)
     finally:
-        cnlab("--world", name, "down")
+        cnlab("--world", name, "down", env=env)
