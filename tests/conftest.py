@@ -1,4 +1,11 @@
-"""Shared fixtures: real worlds with unique names, and a fingerprint of the real host."""
+"""Shared fixtures: real worlds with unique names, and a fingerprint of the real host.
+
+Root is the requirement of the integration tests only. Every test that builds a world
+(through the ``integration`` marker, a world fixture, or the ``cnlab()`` helper that runs
+the real command line) is marked ``root`` at collection, so a newcomer without root runs
+the pure tests with ``pytest -m "not root"``; run as another user without ``-m``, the
+root tests are skipped with that advice rather than failing half-way through a build.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,11 +30,21 @@ FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
 _counter = itertools.count()
 
 
+# Fixtures that build (or destroy) real worlds; helpers that run the real command line or
+# build a lesson; and the calls that drop root's privileges (only root can).
+ROOT_FIXTURES = frozenset(
+    {"make_world", "world", "tui_world", "built_world", "names", "wname", "state_env"}
+)
+ROOT_HELPERS = frozenset(
+    {"cnlab", "run_cli", "start_cli", "build_lesson", "setuid", "setgid", "setgroups"}
+)
+NEEDS_ROOT = (
+    "needs root: it builds real namespaces (run ./run test as root, "
+    'or only the pure tests with pytest -m "not root")'
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if os.geteuid() != 0:
-        raise pytest.UsageError(
-            "cnlab's tests build real namespaces: run them as root (./run test)"
-        )
     # Progress and learners' homes of the worlds tests make live in a folder of this
     # run, never in the machine's /var/lib/cnlab (a test that wants another sets its own).
     if "CNLAB_STATE_DIR" not in os.environ:
@@ -34,6 +52,53 @@ def pytest_configure(config: pytest.Config) -> None:
         atexit.register(shutil.rmtree, state, True)
         os.environ["CNLAB_STATE_DIR"] = state
         progress.STATE_ROOT = Path(state)
+
+
+def _calls_helper(func: object, seen: set[int] | None = None) -> bool:
+    """True if ``func`` (or a function of its module that it calls) names a root helper."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return False
+    seen = set() if seen is None else seen
+    if id(code) in seen:
+        return False
+    seen.add(id(code))
+    names = set(code.co_names)
+    names.update(
+        name
+        for const in code.co_consts
+        if isinstance(const, types.CodeType)
+        for name in const.co_names
+    )
+    if names & ROOT_HELPERS:
+        return True
+    module_globals = getattr(func, "__globals__", {})
+    return any(
+        isinstance(module_globals.get(name), types.FunctionType)
+        and module_globals[name].__module__ == getattr(func, "__module__", None)
+        and _calls_helper(module_globals[name], seen)
+        for name in names
+    )
+
+
+def needs_root(item: pytest.Item) -> bool:
+    """Whether a collected test builds worlds, so needs root."""
+    if item.get_closest_marker("integration") or item.get_closest_marker("root"):
+        return True
+    if ROOT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    return _calls_helper(getattr(item, "function", None))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if needs_root(item):
+            item.add_marker(pytest.mark.root)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if os.geteuid() != 0 and item.get_closest_marker("root"):
+        pytest.skip(NEEDS_ROOT)
 
 
 def unique_world_name(prefix: str = "t") -> str:
