@@ -192,6 +192,40 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in reports) else 1
 
 
+def _trace_target(text: str, proto: str | None) -> tuple[str, str, int | None]:
+    """DEST[:PORT] and the protocol flags: (destination, protocol, port), or one line."""
+    dest, _, port_text = text.partition(":")
+    port: int | None = None
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise LabError(f"bad port {port_text!r} in {text!r} (a number from 1 to 65535)")
+        port = int(port_text)
+    if not dest:
+        raise LabError("trace needs a destination: an address or a namespace name")
+    chosen = proto or ("tcp" if port else "icmp")
+    if chosen == "icmp" and port:
+        raise LabError("an ICMP trace has no port: drop :PORT or add --tcp/--udp")
+    if chosen != "icmp" and port is None:
+        raise LabError(f"a {chosen} trace needs a port: {dest}:PORT")
+    return dest, chosen, port
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    preflight.require_all()
+    dest, proto, port = _trace_target(args.dest, args.proto)
+    from checks import trace  # scapy is heavy: load it only here
+
+    world = _world(args)
+    with locked(world.name, exclusive=False):
+        world.require()
+        found = trace.trace(world, args.src, dest, proto, port)
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2))
+    else:
+        print(trace.to_text(found))
+    return 0 if found.reached else 1
+
+
 def _record_progress(world: str, reports: Sequence[LessonReport]) -> None:
     prog = progress.load(world)
     for report in reports:
@@ -299,6 +333,11 @@ EXAMPLES: dict[str, list[str]] = {
         "echo 'ip route' | cnlab shell",
     ],
     "check": ["cnlab check", "cnlab check 5 --json", "cnlab check --all --json > results.json"],
+    "trace": [
+        "cnlab trace 8.8.8.8 --from netns0",
+        "cnlab trace netns1",
+        "cnlab trace 10.0.2.15:5000 --from internet --json",
+    ],
     "solve": ["cnlab solve", "cnlab solve 4"],
     "status": ["cnlab status", "cnlab status --json"],
     "down": ["cnlab down", "cnlab down --world alice"],
@@ -403,6 +442,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("check", cmd_check, "check LESSON's milestones against the live world")
     p.add_argument("lesson", nargs="?", metavar="LESSON")
     p.add_argument("--all", action="store_true", help="every lesson")
+    p.add_argument("--json", action="store_true")
+
+    p = verb("trace", cmd_trace, "follow one packet hop by hop, with what decided each step")
+    p.add_argument("dest", metavar="DEST[:PORT]", help="an address or a namespace name")
+    p.add_argument("--from", dest="src", default="host", metavar="NS", help="default: host")
+    group = p.add_mutually_exclusive_group()
+    for proto in ("icmp", "tcp", "udp"):
+        group.add_argument(f"--{proto}", dest="proto", action="store_const", const=proto)
     p.add_argument("--json", action="store_true")
 
     p = verb("solve", cmd_solve, "apply LESSON's reference solution to the live world")

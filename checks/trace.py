@@ -1,0 +1,624 @@
+"""Follow one packet hop by hop: what the kernel decided at each step, and why.
+
+A packet from a container to the internet takes many small decisions, each
+made by a different part of the kernel::
+
+    netns0: route 8.8.8.8 -> default via 172.18.0.1 dev ceth0
+    netns0: neighbour 172.18.0.1 is br0 in host (ceth0 ══ veth0, a port of br0)
+    host:   arrives on br0; forwarding on; route -> default via 10.0.2.2 dev eth0
+    host:   FORWARD accepts; POSTROUTING MASQUERADE 172.18.0.10 -> 10.0.2.15
+    internet: arrives on eth0; 8.8.8.8 is its own address: delivered
+    ... and the reply, whose destination conntrack turns back into 172.18.0.10.
+
+:func:`trace` lists those decisions as typed :class:`Step` values. The *path*
+comes from the lab's model of the kernel (:class:`checks.diagnose.Tracer`,
+which reads routes, neighbours, bridges and every netfilter hook of both
+iptables backends and nftables), recorded as it walks. The *facts* come from
+the kernel, for ONE real probe sent in the world: where its packets were seen
+(:mod:`checks.probes` watches every interface), which rule counters moved while
+it travelled (:mod:`checks.witness`), and the probe's own answer (a reply, a
+refusal, "Operation not permitted", or the fate :mod:`checks.fate` saw). A step
+the kernel saw is marked ``seen``; a hook whose rules counted the probe names
+them; the last step carries the kernel's reason and the lab's cause code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import select
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from checks import probes, witness
+from checks.causes import Cause
+from checks.context import CheckContext
+from checks.diagnose import Crossing, Diagnosis, Tracer, _Arrival, _Trail, lookup, unexplained
+from checks.netfilter import Flow, Packet, Verdict, translate
+from lab import inns
+from lab.errors import LabError
+from lab.state import Link, Namespace, WorldState
+from lab.world import World
+
+PROTOCOLS = ("icmp", "tcp", "udp")
+WIDTH = 76  # a step's line, after its number: 80 columns in all
+#: how the lesson calls the namespaces the lab itself provides
+NAMES = {"internet": "the internet"}
+
+# step kinds
+ROUTE = "route"
+NEIGHBOUR = "neighbour"
+ARRIVE = "arrive"
+BRIDGE = "bridge"
+HOOK = "hook"
+NAT = "nat"
+DELIVER = "deliver"
+DROP = "drop"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One decision the kernel took for the packet (or its reply).
+
+    ``kind`` is one of route, neighbour, arrive, bridge, hook, nat, deliver,
+    drop. ``decision`` is the verdict in one word or two (``accept``, ``drop``,
+    ``MASQUERADE``, ``conntrack``, ``forward``...), ``rule`` the route or rule
+    that made it, with its ``backend`` for a firewall rule. ``seen``: the probe's
+    packet was observed there by the kernel (None: not observable at this step).
+    ``counted``: rules whose counters moved at this hook while the probe passed.
+    """
+
+    ns: str
+    kind: str
+    decision: str
+    rule: str = ""
+    backend: str | None = None
+    in_if: str | None = None
+    out_if: str | None = None
+    hook: str | None = None
+    reply: bool = False
+    before: str | None = None  # NAT: the address (and port) before the rewrite
+    after: str | None = None
+    beat: tuple[str, ...] = ()  # routes this one won over (a route clash)
+    br_netfilter: bool = False  # a bridged frame sent through the iptables hooks
+    seen: bool | None = None
+    counted: tuple[str, ...] = ()
+    reason: str | None = None  # drop: the kernel's reason (what the probe saw)
+    cause: str | None = None  # drop: the lab's cause code
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The whole journey of one probe: its steps, and whether it got there and back."""
+
+    src_ns: str
+    dst: str
+    proto: str
+    port: int | None
+    target: str  # what the learner asked for (an address or a namespace's name)
+    reached: bool  # the kernel's verdict: the probe's answer came back
+    steps: tuple[Step, ...]
+    cause: str | None = None
+    explanation: str | None = None
+    kernel: str = ""  # the probe's own answer, in words
+    model_agrees: bool = True  # the model's path ends where the kernel's did
+    sightings: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["steps"] = [
+            {k: v for k, v in asdict(s).items() if v not in (None, (), "", False)}
+            for s in self.steps
+        ]
+        return data
+
+
+# ------------------------------------------------------------------- model
+
+
+class _Recorder(Tracer):
+    """The tracer's own walk, each decision written down as a :class:`Step`."""
+
+    def __init__(self, state: WorldState) -> None:
+        super().__init__(state)
+        self.steps: list[Step] = []
+        self._bridging = False
+        self._reply = False
+        self._wire: dict[tuple[str, str], str] = {}
+
+    def add(self, step: Step) -> None:
+        self.steps.append(step)
+
+    def _hook(
+        self, ns_name: str, ns: Namespace, hook: str, packet: Packet, trail: _Trail
+    ) -> Verdict:
+        verdict = super()._hook(ns_name, ns, hook, packet, trail)
+        flow = packet.flow
+        self._reply = flow.reply
+        if hook in ("output", "forward") and packet.out_if and not self._bridging:
+            self._route_step(ns_name, ns, flow, packet.out_if)
+        if ns.firewall.at_hook(hook) or not verdict.accepted:
+            rule, backend = _decider(verdict)
+            self.add(
+                Step(
+                    ns_name,
+                    HOOK,
+                    "accept" if verdict.accepted else "drop",
+                    rule,
+                    backend,
+                    packet.in_if,
+                    packet.out_if,
+                    hook.upper(),
+                    flow.reply,
+                    br_netfilter=self._bridging,
+                )
+            )
+        if verdict.nat is not None and verdict.accepted:
+            moved = translate(flow, verdict.nat, ns, packet.out_if)
+            self.add(
+                Step(
+                    ns_name,
+                    NAT,
+                    verdict.nat.target or "NAT",
+                    verdict.nat.listing(),
+                    verdict.nat.backend,
+                    packet.in_if,
+                    packet.out_if,
+                    hook.upper(),
+                    flow.reply,
+                    before=_end(flow.src, flow.sport) if hook == "postrouting" else _dst(flow),
+                    after=_end(moved.src, moved.sport) if hook == "postrouting" else _dst(moved),
+                )
+            )
+        return verdict
+
+    def _route_step(self, ns_name: str, ns: Namespace, flow: Flow, out_if: str) -> None:
+        if out_if == "lo":
+            self.add(Step(ns_name, ROUTE, "local", f"local {flow.dst} dev lo", out_if="lo"))
+            return
+        route, twins = lookup(ns, flow.dst)
+        if route is None:
+            return
+        self.add(
+            Step(
+                ns_name,
+                ROUTE,
+                "via " + route.gateway if route.gateway else "on-link",
+                route.text(),
+                out_if=out_if,
+                reply=flow.reply,
+                beat=tuple(t.text() for t in twins),
+            )
+        )
+
+    def _neighbour(
+        self, ns_name: str, out: Link, ip: str
+    ) -> tuple[str, str, Crossing | None] | None:
+        found = super()._neighbour(ns_name, out, ip)
+        if found is None:
+            self.add(
+                Step(
+                    ns_name,
+                    NEIGHBOUR,
+                    "no answer",
+                    f"who-has {ip}",
+                    out_if=out.name,
+                    reply=self._reply,
+                )
+            )
+            return None
+        there, there_if, _ = found
+        wire = self._wire_of(ns_name, out)
+        self._wire[(there, there_if)] = wire
+        self.add(
+            Step(
+                ns_name,
+                NEIGHBOUR,
+                "resolved",
+                f"{ip} is {there_if} in {there}" + (f" ({wire})" if wire else ""),
+                out_if=out.name,
+                reply=self._reply,
+            )
+        )
+        return found
+
+    def _wire_of(self, ns_name: str, out: Link) -> str:
+        """``ceth0 ══ veth0 (a port of br0)``: the cable a frame leaves by."""
+        if out.kind != "veth":
+            return ""
+        peer = self.state.peer(ns_name, out)
+        if peer is None:
+            return ""
+        port = peer[1]
+        bridge = f", port of {port.master}" if port.master else ""
+        return f"{out.name} ══ {port.name}{bridge}"
+
+    def _arrive(
+        self, ns_name: str, flow: Flow, in_if: str, trail: _Trail, gateway: str | None
+    ) -> _Arrival | Diagnosis:
+        self._reply = flow.reply
+        self.add(
+            Step(
+                ns_name,
+                ARRIVE,
+                "received",
+                self._wire.get((ns_name, in_if), ""),
+                in_if=in_if,
+                reply=flow.reply,
+            )
+        )
+        return super()._arrive(ns_name, flow, in_if, trail, gateway)
+
+    def _bridged(self, crossing: Crossing, flow: Flow, trail: _Trail) -> Diagnosis | None:
+        bns = self.state.namespaces[crossing.ns]
+        calls = bns.bridge_nf_call_iptables == 1
+        self.add(
+            Step(
+                crossing.ns,
+                BRIDGE,
+                "switched",
+                f"{crossing.bridge}: {crossing.in_port} -> {crossing.out_port}",
+                in_if=crossing.in_port,
+                out_if=crossing.out_port,
+                reply=flow.reply,
+                br_netfilter=calls,
+            )
+        )
+        self._bridging = True
+        try:
+            return super()._bridged(crossing, flow, trail)
+        finally:
+            self._bridging = False
+
+    def _undo_snat(self, ns_name: str, flow: Flow, trail: _Trail) -> Flow:
+        back = super()._undo_snat(ns_name, flow, trail)
+        if back != flow:
+            self.add(
+                Step(
+                    ns_name,
+                    NAT,
+                    "conntrack",
+                    "reply to a masqueraded connection",
+                    reply=True,
+                    before=_dst(flow),
+                    after=_dst(back),
+                )
+            )
+        return back
+
+    def _undo_dnat(self, ns_name: str, flow: Flow, trail: _Trail) -> Flow:
+        back = super()._undo_dnat(ns_name, flow, trail)
+        if back != flow:
+            self.add(
+                Step(
+                    ns_name,
+                    NAT,
+                    "conntrack",
+                    "reply from a DNAT target",
+                    reply=True,
+                    before=_end(flow.src, flow.sport),
+                    after=_end(back.src, back.sport),
+                )
+            )
+        return back
+
+    def _answer(self, there: _Arrival, request: Flow, trail: _Trail) -> Diagnosis | None:
+        self.add(
+            Step(
+                there.ns,
+                DELIVER,
+                "local",
+                f"{there.flow.dst} is its own address: delivered",
+                in_if=there.in_if,
+            )
+        )
+        return super()._answer(there, request, trail)
+
+
+def _decider(verdict: Verdict) -> tuple[str, str | None]:
+    if verdict.chain is None:
+        return "no rule stops it (policy ACCEPT)", None
+    if verdict.rule is not None:
+        return verdict.rule.listing(), verdict.rule.backend
+    return verdict.chain.policy_listing(), verdict.chain.backend
+
+
+def _end(addr: str | None, port: int | None) -> str:
+    return f"{addr or '?'}:{port}" if port else (addr or "?")
+
+
+def _dst(flow: Flow) -> str:
+    return _end(flow.dst, flow.dport)
+
+
+def model(state: WorldState, flow: Flow) -> tuple[list[Step], Diagnosis | None, _Trail | None]:
+    """The tracer's path for ``flow``: steps, the diagnosis (None: it gets there and back)."""
+    recorder = _Recorder(state)
+    found = recorder.trace_flow(flow)
+    return recorder.steps, found, recorder.last_trail
+
+
+# ------------------------------------------------------------------- kernel
+
+
+def udp_send(
+    dst: str,
+    port: int,
+    sport: int,
+    watch: probes.Watched | None,
+    state: WorldState | None,
+    sender: str,
+    timeout: float = 0.4,
+) -> dict[str, Any]:
+    """One UDP datagram from this namespace, watched like the other probes; any answer?"""
+    watcher = probes._Watcher(
+        *probes.open_watches(watch), state, sender, {"proto": "udp", "sport": sport}
+    )
+    answer: dict[str, Any] = {"ok": False, "error": f"no answer within {timeout:.1f} s"}
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("0.0.0.0", sport))
+            sock.connect((dst, port))
+            sock.send(probes.PAYLOAD)
+            watcher.departed(dst, port, sport)
+            deadline = time.monotonic() + timeout
+            while True:
+                deadline = watcher.deadline(deadline, 0.06)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                ready = select.select([sock.fileno(), *watcher.by_fd], [], [], left)[0]
+                for fd in ready:
+                    if fd != sock.fileno():
+                        watcher.read(fd)
+                        continue
+                    try:
+                        sock.recv(65535)
+                        answer = {"ok": True}
+                    except OSError as exc:  # an ICMP error came back (port unreachable...)
+                        answer = {"ok": False, "error": probes._strerror(exc)}
+                    deadline = 0
+                if deadline == 0:
+                    break
+            watcher.drain()
+    except OSError as exc:
+        answer = {"ok": False, "error": probes._strerror(exc), "stage": "send"}
+    finally:
+        watcher.close()
+    if not answer["ok"] and watcher.ended is not None and "stage" not in answer:
+        answer["error"] = f"lost: {watcher.ended.reason}"
+    answer["seen"] = watcher.seen
+    return answer
+
+
+def _probe(ctx: CheckContext, flow: Flow) -> dict[str, Any]:
+    """Send the one probe of the trace from ``flow.src_ns``; its answer and sightings."""
+    watch, state, ns = ctx.watch_paths(), ctx.state, flow.src_ns
+    if flow.proto == "tcp":
+        return inns.run(
+            ctx.world,
+            ns,
+            probes.tcp_connect,
+            flow.dst,
+            flow.dport,
+            1.0,
+            flow.sport,
+            watch,
+            state,
+            ns,
+        )
+    if flow.proto == "udp":
+        return inns.run(ctx.world, ns, udp_send, flow.dst, flow.dport, flow.sport, watch, state, ns)
+    ident = random.randint(1, 0xFFFF)
+    return inns.run(ctx.world, ns, probes.ping, flow.dst, 0.4, ident, watch, state, ns)
+
+
+def _observe(ctx: CheckContext, flow: Flow) -> tuple[dict[str, Any], list[witness.Counted]]:
+    """The probe, between two readings of every rule counter in the world."""
+    names = list(ctx.state.namespaces)
+    jobs = [(name, witness.read_counters_here, ()) for name in names]
+    before = inns.run_many(ctx.world, jobs)
+    answer = _probe(ctx, flow)
+    after = inns.run_many(ctx.world, jobs)
+    return answer, witness.moved(names, before, after)
+
+
+def _is_reply(seen: dict[str, Any], flow: Flow) -> bool:
+    if seen.get("proto") == "icmp":
+        return seen.get("type") == probes.ICMP_ECHO_REPLY
+    return seen.get("dport") == flow.sport
+
+
+def _confirm(
+    step: Step, seen: list[dict[str, Any]], counted: list[witness.Counted], flow: Flow
+) -> Step:
+    """The step with what the kernel observed there (sightings, counters)."""
+    here = [s for s in seen if s.get("ns") == step.ns and _is_reply(s, flow) == step.reply]
+    ifaces = {i for i in (step.in_if, step.out_if) if i and i != "lo"}
+    was_seen: bool | None = None
+    if step.kind == ARRIVE and ifaces:  # a packet socket sees arrivals, not departures
+        was_seen = any(s.get("iface") in ifaces for s in here)
+    rules: tuple[str, ...] = ()
+    if step.kind in (HOOK, NAT) and step.hook:
+        rules = tuple(
+            f"{c.listing} ({c.backend})"
+            for c in counted
+            if c.ns == step.ns and c.hook == step.hook.lower()
+        )
+    return Step(**{**asdict(step), "seen": was_seen, "counted": rules, "beat": step.beat})
+
+
+def resolve(state: WorldState, target: str) -> str:
+    """An address for ``target``: itself if it is an address, else that namespace's own."""
+    try:
+        return str(ipaddress.IPv4Address(target))
+    except ValueError:
+        pass
+    ns = state.ns(target)
+    if ns is None:
+        known = ", ".join(state.namespaces) or "none"
+        raise LabError(f"no namespace or address called {target!r} (namespaces: {known})")
+    candidates = [(link.name == "lo", a.split("/")[0]) for link in ns.links for a in link.addresses]
+    usable = sorted(c for c in candidates if not ipaddress.IPv4Address(c[1]).is_loopback)
+    if not usable:
+        raise LabError(f"{target} has no IPv4 address to send to")
+    return usable[0][1]
+
+
+def trace(
+    world: World, src_ns: str, target: str, proto: str = "icmp", port: int | None = None
+) -> Trace:
+    """Send one probe from ``src_ns`` to ``target`` and follow it, hop by hop."""
+    if proto not in PROTOCOLS:
+        raise LabError(f"unknown protocol {proto!r} (icmp, tcp or udp)")
+    if proto != "icmp" and not port:
+        raise LabError(f"a {proto} trace needs a port: DEST:PORT")
+    ctx = CheckContext(world)
+    try:
+        ctx.load_state(forget_unresolved=True)
+        state = ctx.state
+        if state.ns(src_ns) is None:
+            known = ", ".join(state.namespaces)
+            raise LabError(f"no namespace called {src_ns!r} to send from (namespaces: {known})")
+        dst = resolve(state, target)
+        sport = random.randint(32768, 60999) if proto != "icmp" else None
+        flow = Flow(src_ns, dst, proto, port if proto != "icmp" else None, sport=sport)
+        steps, found, trail = model(state, flow)
+        answer, counted = _observe(ctx, flow)
+    finally:
+        ctx.close()
+    return _judged(state, flow, target, steps, found, trail, answer, counted)
+
+
+def _judged(
+    state: WorldState,
+    flow: Flow,
+    target: str,
+    steps: list[Step],
+    found: Diagnosis | None,
+    trail: _Trail | None,
+    answer: dict[str, Any],
+    counted: list[witness.Counted],
+) -> Trace:
+    reached = bool(answer.get("ok"))
+    seen = list(answer.get("seen") or [])
+    confirmed = [_confirm(s, seen, counted, flow) for s in steps]
+    kernel = _kernel_words(answer)
+    if not reached and found is None:  # the model saw nothing wrong: the counters may know
+        found = Tracer(state)._from_counters(flow.src_ns, flow.dst, counted, trail) or unexplained(
+            flow.src_ns, flow.dst, flow.proto, flow.dport, list(trail.hops) if trail else []
+        )
+    if reached:
+        end = flow.src_ns
+        confirmed.append(Step(end, DELIVER, "reply received", f"{kernel}", reply=True, seen=True))
+    else:
+        assert found is not None
+        where = answer.get("fate_ns") or (confirmed[-1].ns if confirmed else flow.src_ns)
+        confirmed.append(
+            Step(
+                where,
+                DROP,
+                Cause(found.cause).value,
+                found.evidence[-1] if found.evidence else "",
+                reason=kernel,
+                cause=Cause(found.cause).value,
+            )
+        )
+    return Trace(
+        src_ns=flow.src_ns,
+        dst=flow.dst,
+        proto=flow.proto,
+        port=flow.dport,
+        target=target,
+        reached=reached,
+        steps=tuple(confirmed),
+        cause=None if reached or found is None else Cause(found.cause).value,
+        explanation=None if reached or found is None else found.explanation,
+        kernel=kernel,
+        model_agrees=(found is None) == reached,
+        sightings=tuple(
+            f"{s.get('ns')} {s.get('iface')} {s.get('dir')}: {s.get('src')} -> {s.get('dst')}"
+            for s in seen
+        ),
+    )
+
+
+def _kernel_words(answer: dict[str, Any]) -> str:
+    if answer.get("ok"):
+        who = answer.get("from")
+        return f"answered by {who}" if who else "answered"
+    return str(answer.get("error") or "no answer")
+
+
+# ------------------------------------------------------------------- text
+
+
+def _name(ns: str) -> str:
+    return NAMES.get(ns, ns)
+
+
+def step_line(step: Step) -> str:
+    """One step in words, at most about 80 columns."""
+    who = _name(step.ns)
+    back = "↩ " if step.reply else ""
+    mark = {True: " ✓", False: " ✗"}.get(step.seen, "") if step.seen is not None else ""
+    if step.kind == ROUTE:
+        beat = f" (beats {'; '.join(_short(b) for b in step.beat)})" if step.beat else ""
+        text = f"route {_short(step.rule)}{beat}"
+    elif step.kind == NEIGHBOUR:
+        text = (
+            f"neighbour: {step.rule}"
+            if step.decision == "resolved"
+            else f"no answer to {step.rule} on {step.out_if}"
+        )
+    elif step.kind == ARRIVE:
+        text = f"in on {step.in_if}" + (f" ({step.rule})" if step.rule else "")
+    elif step.kind == BRIDGE:
+        nf = ", br_netfilter: through iptables" if step.br_netfilter else ""
+        text = f"bridge {step.rule}{nf}"
+    elif step.kind == HOOK:
+        via = " (br_netfilter)" if step.br_netfilter else ""
+        backend = f" [{step.backend}]" if step.backend else ""
+        text = f"{step.hook}{via} {step.decision}: {step.rule}{backend}"
+    elif step.kind == NAT:
+        text = f"{step.decision} {step.before} -> {step.after}"
+        if step.backend:
+            text += f" [{step.backend}]"
+    elif step.kind == DELIVER:
+        text = step.rule if step.decision == "local" else f"reply received ({step.rule})"
+    else:
+        text = f"DROP {step.cause}: {step.reason}"
+    line = f"{back}{who}: {text}"
+    if len(line) + len(mark) > WIDTH:  # the whole rule is in --json
+        line = line[: WIDTH - len(mark) - 1] + "…"
+    return line + mark
+
+
+def _short(route: str) -> str:
+    """``172.18.0.0/16 dev br0``: a route as the lesson writes it (no proto, scope, src)."""
+    words, keep = route.split(), []
+    for i, word in enumerate(words):
+        if word in ("proto", "scope", "src") or (i and words[i - 1] in ("proto", "scope", "src")):
+            continue
+        keep.append(word)
+    return " ".join(keep)
+
+
+def to_text(found: Trace) -> str:
+    port = f":{found.port}" if found.port else ""
+    head = f"trace {found.src_ns} -> {found.target}{port} ({found.proto})"
+    if found.target != found.dst:
+        head += f", address {found.dst}"
+    lines = [head]
+    lines += [f"{i:2} {step_line(s)}" for i, s in enumerate(found.steps, 1)]
+    if found.reached:
+        lines.append("reached, and the reply came back")
+    else:
+        lines.append(f"stopped: {found.cause}")
+        if found.explanation:
+            lines.append(found.explanation)
+    if not found.model_agrees:
+        lines.append("(the lab's model expected otherwise; the kernel's answer wins)")
+    return "\n".join(lines)
