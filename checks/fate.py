@@ -201,10 +201,12 @@ def judge(
 ) -> Fate | None:
     """Can the packet seen go on? A :class:`Fate` when it certainly cannot."""
     ns = state.ns(seen.ns)
-    if ns is None or seen.dir != "in":
+    link = ns.link(seen.iface) if ns is not None else None
+    if ns is None or link is None:
         return None
-    link = ns.link(seen.iface)
-    if link is None or link.master is not None or link.name == "lo":
+    if seen.dir == "other-host" and link.master is not None:
+        return _bridged(state, ns, seen, sender, link.master)
+    if seen.dir != "in" or link.master is not None or link.name == "lo":
         return None  # a bridge port (the bridge device sees it next), or loopback
     if seen.reply and seen.ns != sender:
         return None  # replies may be un-NATed by conntrack on the way: judged at the sender
@@ -248,6 +250,37 @@ def judge(
     if dropped:
         return Fate(seen.ns, f"{seen.ns}'s FORWARD hook drops it: {dropped}")
     return next_hop_missing(state, seen.ns, flow.dst, proxy_arp)
+
+
+def _bridged(
+    state: WorldState, ns: Namespace, seen: Sighting, sender: str, bridge: str
+) -> Fate | None:
+    """A frame switched across ``bridge``: with br_netfilter its FORWARD hook applies.
+
+    Only a packet for a namespace behind another port of the bridge is switched;
+    one for anywhere else goes to the bridge itself, to be routed (judged on it).
+    """
+    if seen.reply or ns.bridge_nf_call_iptables != 1 or ns.owns(seen.dst) is not None:
+        return None
+    members = _bridge_members(state, ns.name, bridge, exclude=None)
+    if not members or not any(_owner_ns(state, m, seen.dst) for m in members):
+        return None
+    flow = Flow(
+        src_ns=sender,
+        dst=seen.dst,
+        proto=seen.proto,
+        dport=seen.dport,
+        src=seen.src,
+        sport=seen.sport,
+    )
+    dropped = _blocked(ns, "forward", Packet(flow, in_if=bridge, out_if=bridge))
+    if dropped is None:
+        return None
+    return Fate(
+        seen.ns,
+        f"the frame is switched across {bridge}, and with br_netfilter "
+        f"(bridge-nf-call-iptables = 1) {seen.ns}'s FORWARD hook drops it: {dropped}",
+    )
 
 
 def _delivered(

@@ -212,7 +212,8 @@ def open_watches(watched: Watched | None) -> tuple[list[tuple[str, socket.socket
                 continue
             finally:
                 os.close(fd)
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+            # every protocol: only such sockets see frames leaving, and frames a bridge takes
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
             sock.setblocking(False)
             socks.append((name, sock))
             if _proxy_arp_here():
@@ -233,6 +234,8 @@ def _sightings(
             data, addr = sock.recvfrom(65535)
         except BlockingIOError:
             return found
+        if addr[1] != ETH_P_IP:
+            continue
         seen = _summary(data, addr[0], addr[2])
         if seen is None or not matches(seen, want):
             continue

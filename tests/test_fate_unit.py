@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.fate import Sighting, judge, next_hop_missing, segment
-from lab.rules import Firewall
+from lab.rules import Firewall, parse_iptables_save
 from lab.state import Link, Namespace, Route, WorldState
 
 
@@ -74,3 +74,44 @@ def test_a_link_kind_the_model_does_not_know_gives_no_fate() -> None:
     state = clash()
     odd = Link(30, "mv0", "macvlan", True, True, "02:00:00:00:00:30")
     assert segment(state, "host", odd) is None
+
+
+def bridged(forward_drop_between_ports: bool) -> WorldState:
+    """Lesson 4/5: two containers on br0; the host's FORWARD maybe drops br0 -> br0."""
+    rules = "*filter\n:FORWARD ACCEPT [0:0]\n"
+    if forward_drop_between_ports:
+        rules += "-A FORWARD -i br0 -o br0 -j DROP\n"
+    rules += "COMMIT\n"
+    host = Namespace(
+        "host",
+        (
+            Link(1, "lo", None, True, True, "00:00:00:00:00:00", addresses=("127.0.0.1/8",)),
+            Link(5, "br0", "bridge", True, True, "02:00:00:00:00:05", addresses=("172.18.0.1/16",)),
+            _veth(10, "veth0", 20, master="br0"),
+            _veth(11, "veth1", 21, master="br0"),
+        ),
+        (Route("172.18.0.0/16", "br0"),),
+        1,
+        parse_iptables_save(rules),
+        bridge_nf_call_iptables=1,
+    )
+    ns0 = _ns(
+        "netns0", [_veth(20, "ceth0", 10, "172.18.0.10/16")], [Route("172.18.0.0/16", "ceth0")]
+    )
+    ns1 = _ns(
+        "netns1", [_veth(21, "ceth1", 11, "172.18.0.20/16")], [Route("172.18.0.0/16", "ceth1")]
+    )
+    return WorldState("w", {"host": host, "netns0": ns0, "netns1": ns1})
+
+
+def test_a_bridged_frame_meets_forward_under_br_netfilter() -> None:
+    seen = Sighting("host", "veth0", "other-host", "172.18.0.10", "172.18.0.20", reply=False)
+    fate = judge(bridged(True), seen, "netns0")
+    assert fate is not None and "br_netfilter" in fate.reason
+    assert judge(bridged(False), seen, "netns0") is None
+
+
+def test_a_frame_for_the_gateway_is_not_judged_as_bridged() -> None:
+    """To 8.8.8.8 the frame goes to br0 itself (routed): a br0 -> br0 DROP does not apply."""
+    seen = Sighting("host", "veth0", "other-host", "172.18.0.10", "8.8.8.8", reply=False)
+    assert judge(bridged(True), seen, "netns0") is None

@@ -166,3 +166,12 @@ def test_a_duplicate_address_answering_instead_is_caught(make_world: Callable[..
     assert failed.get("host-to-ns1") == "address-duplicate"
     host_to_ns1 = next(m for m in report.milestones if m.id == "host-to-ns1")
     assert "it arrived in netns0" in host_to_ns1.explanation
+
+
+def test_dockers_forward_drop_on_a_bridge_is_seen_at_once(make_world: Callable[..., World]) -> None:
+    """Bridged frames pass FORWARD under br_netfilter: the probe sees its frame die there."""
+    world = _world_at(make_world, "04")
+    world.run("iptables -P FORWARD DROP", check=True)
+    report = _check(world, "04")
+    assert _failed(report).get("ping-0-to-1") == "forward-blocked"
+    assert "br_netfilter" in _evidence(report, "ping-0-to-1")
