@@ -5,3 +5,9 @@ __cnlab_ns=$(ip netns identify 2>/dev/null)
 [ -n "$__cnlab_ns" ] || __cnlab_ns=${CNLAB_HOME_NS:-host}
 PS1="\[\e[1;32m\][$__cnlab_ns]\[\e[0m\] \w \\$ "
 printf '%s\t%s\tdone\t%s\n' "${EPOCHREALTIME:-0}" "$__cnlab_ns" "$__cnlab_status" >> "$CNLAB_DIR/events"
+# A replay driving this shell (lab/typed.py) sets CNLAB_PROMPT_MARK: every shell,
+# nested ones too, then shows a prompt it can recognise, with the status and namespace.
+if [ -n "${CNLAB_PROMPT_MARK-}" ]; then
+  PS1="${CNLAB_PROMPT_MARK}:${__cnlab_status}:${__cnlab_ns}:${SHLVL:-1}\\$ "
+  PS2="${CNLAB_PROMPT_MARK}+ "
+fi
