@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from checks.context import CheckContext
 from checks.kinds import KINDS, PREPARE, Outcome
@@ -63,7 +64,19 @@ def prepare_probes(ctx: CheckContext, milestones: Sequence[Milestone]) -> None:
                 continue
 
 
-def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonReport:
+def trace_failures(world: World, lesson: Lesson, results: Sequence[MilestoneResult]) -> None:
+    """Keep, with each failing milestone that sends a packet, that packet's trace."""
+    from checks.trace import for_milestone  # its probes load only when a trace is asked for
+
+    done: dict[Any, Any] = {}
+    for milestone, result in zip(lesson.milestones, results, strict=True):
+        if not result.passed:
+            result.trace = for_milestone(world, milestone.check, milestone.args, done)
+
+
+def check_lesson(
+    world: World, lesson: Lesson, timeout: float = 0.4, trace: bool = False
+) -> LessonReport:
     """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process).
 
     The lesson's probes start first, all at once (each in its own child), so
@@ -82,6 +95,8 @@ def check_lesson(world: World, lesson: Lesson, timeout: float = 0.4) -> LessonRe
         results = [run_milestone(ctx, m) for m in lesson.milestones]
     finally:
         ctx.close()
+    if trace:
+        trace_failures(world, lesson, results)
     return LessonReport(
         lesson=lesson.id,
         world=world.name,

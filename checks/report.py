@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checks.trace import Trace
 
 
 @dataclass
@@ -15,9 +18,11 @@ class MilestoneResult:
     explanation: str = ""
     evidence: list[str] = field(default_factory=list)
     duration_ms: int = 0
+    #: the failing milestone's packet followed hop by hop (``cnlab check --trace``)
+    trace: Trace | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "passed": self.passed,
@@ -25,6 +30,9 @@ class MilestoneResult:
             "explanation": self.explanation,
             "evidence": list(self.evidence),
         }
+        if self.trace is not None:
+            data["trace"] = self.trace.to_json()
+        return data
 
 
 @dataclass
@@ -84,4 +92,10 @@ class LessonReport:
                     lines.append(f"      {m.explanation}")
                 for item in m.evidence:
                     lines.append(f"      · {item}")
+                if m.trace is not None:
+                    from checks.trace import to_text  # only when a trace was asked for
+
+                    lines += [
+                        f"      {line}" for line in to_text(m.trace, explain=False).splitlines()
+                    ]
         return "\n".join(lines)

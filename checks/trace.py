@@ -29,6 +29,7 @@ import random
 import select
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from checks.context import CheckContext
 from checks.diagnose import Crossing, Diagnosis, Tracer, _Arrival, _Trail, lookup, unexplained
 from checks.netfilter import Flow, Packet, Verdict, translate
 from lab import inns
+from lab import state as state_module
 from lab.errors import LabError
 from lab.state import Link, Namespace, WorldState
 from lab.world import World
@@ -589,7 +591,8 @@ def step_line(step: Step) -> str:
     elif step.kind == DELIVER:
         text = step.rule if step.decision == "local" else f"reply received ({step.rule})"
     else:
-        text = f"DROP {step.cause}: {step.reason}"
+        reason = (step.reason or "").removeprefix("lost: ")
+        text = f"DROP ({step.cause}): {reason}"
     line = f"{back}{who}: {text}"
     if len(line) + len(mark) > WIDTH:  # the whole rule is in --json
         line = line[: WIDTH - len(mark) - 1] + "…"
@@ -606,7 +609,8 @@ def _short(route: str) -> str:
     return " ".join(keep)
 
 
-def to_text(found: Trace) -> str:
+def to_text(found: Trace, explain: bool = True) -> str:
+    """The trace, one line per step; ``explain``: end with the cause's explanation."""
     port = f":{found.port}" if found.port else ""
     head = f"trace {found.src_ns} -> {found.target}{port} ({found.proto})"
     if found.target != found.dst:
@@ -617,8 +621,61 @@ def to_text(found: Trace) -> str:
         lines.append("reached, and the reply came back")
     else:
         lines.append(f"stopped: {found.cause}")
-        if found.explanation:
+        if found.explanation and explain:
             lines.append(found.explanation)
     if not found.model_agrees:
         lines.append("(the lab's model expected otherwise; the kernel's answer wins)")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------ milestones
+
+#: the check kinds that send a packet, and how to read (from, to, protocol, port) in their args
+_CONNECTIVITY = ("ping", "arp", "nat_source", "http", "dnat", "masquerade")
+
+
+def milestone_flow(
+    state: WorldState, check: str, args: Mapping[str, Any]
+) -> tuple[str, str, str, int | None] | None:
+    """(from, to, protocol, port) of the packet a milestone sends; None for a check of state."""
+    if check in ("ping", "arp", "nat_source"):
+        return str(args["from"]), str(args["to"]), "icmp", None
+    if check == "http":
+        return str(args["from"]), str(args["to"]), "tcp", int(args["port"])
+    if check == "dnat":
+        client = args.get("from") or (
+            "internet" if args["chain"] == "PREROUTING" else args.get("ns", "host")
+        )
+        return str(client), str(args["dst"]), "tcp", int(args["port"])
+    if check == "masquerade":
+        net = ipaddress.IPv4Network(str(args["source"]), strict=False)
+        for name in state.learner_namespaces():
+            for cidr, _ in state.namespaces[name].addresses():
+                if ipaddress.IPv4Address(cidr.split("/")[0]) in net:
+                    return name, str(args.get("to", "8.8.8.8")), "icmp", None
+    return None
+
+
+def for_milestone(
+    world: World,
+    check: str,
+    args: Mapping[str, Any],
+    done: dict[tuple[str, str, str, int | None], Trace | None] | None = None,
+) -> Trace | None:
+    """The trace of the packet a milestone sends (None: the milestone sends none).
+
+    ``done`` holds the traces already made in this run: two milestones that
+    send the same packet share one trace.
+    """
+    if check not in _CONNECTIVITY:
+        return None
+    done = {} if done is None else done
+    try:
+        found = milestone_flow(state_module.read_world(world), check, args)
+        if found is None:
+            return None
+        if found not in done:
+            done[found] = trace(world, *found)
+        return done[found]
+    except (LabError, KeyError, ValueError, TypeError, OSError, inns.InNsError):
+        return None  # a namespace gone, a malformed milestone: the check already said so

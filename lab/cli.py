@@ -180,7 +180,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with locked(world.name, exclusive=False):
         world.require()
         lessons = list(course.lessons) if args.all else [_lesson_for(args, course, world)]
-        reports = [check_lesson(world, lesson) for lesson in lessons]
+        reports = [check_lesson(world, lesson, trace=args.trace) for lesson in lessons]
     if args.json:  # the results first: a full disk must not swallow them
         data = [r.to_json() for r in reports]
         print(json.dumps(data if args.all else data[0], indent=2))
@@ -332,7 +332,12 @@ EXAMPLES: dict[str, list[str]] = {
         "cnlab shell --ns netns0 -c 'ip -br addr'",
         "echo 'ip route' | cnlab shell",
     ],
-    "check": ["cnlab check", "cnlab check 5 --json", "cnlab check --all --json > results.json"],
+    "check": [
+        "cnlab check",
+        "cnlab check 5 --json",
+        "cnlab check 7 --trace",
+        "cnlab check --all --json > results.json",
+    ],
     "trace": [
         "cnlab trace 8.8.8.8 --from netns0",
         "cnlab trace netns1",
@@ -443,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lesson", nargs="?", metavar="LESSON")
     p.add_argument("--all", action="store_true", help="every lesson")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--trace", action="store_true", help="follow each failing milestone's packet, hop by hop"
+    )
 
     p = verb("trace", cmd_trace, "follow one packet hop by hop, with what decided each step")
     p.add_argument("dest", metavar="DEST[:PORT]", help="an address or a namespace name")

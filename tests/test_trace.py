@@ -92,6 +92,19 @@ def test_forwarding_off_stops_at_the_host(named: str) -> None:
     assert _steps(found, ns="host", kind="arrive", in_if="br0", seen=True)
     assert not _steps(found, ns="internet")
     assert found["steps"][-1]["ns"] == "host" and found["steps"][-1]["kind"] == "drop"
+    # cnlab check --trace keeps the trace of every failing milestone that sends a packet
+    done = cnlab("--world", named, "check", "7", "--trace", "--json")
+    report = json.loads(done.stdout)
+    failed = [m for m in report["milestones"] if not m["passed"]]
+    assert done.returncode == 1 and failed
+    for milestone in failed:
+        kept = milestone["trace"]
+        assert not kept["reached"] and kept["steps"][-1]["kind"] == "drop"
+        assert kept["cause"] == milestone["cause"] == "ip-forward-off"
+    text = cnlab("--world", named, "check", "7", "--trace").stdout
+    assert text.count("trace netns0 -> 8.8.8.8") >= 1
+    plain = json.loads(cnlab("--world", named, "check", "7", "--json").stdout)
+    assert all("trace" not in m for m in plain["milestones"])
 
 
 def test_forward_drop_with_br_netfilter(named: str) -> None:
