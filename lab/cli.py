@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 from lab import preflight, progress
 from lab.errors import LabError
 from lab.lessons import Course, Lesson, load_course
-from lab.world import World, lock_path, locked, validate_name
+from lab.world import World, inside_world, lock_path, locked, validate_name
 
 #: Exit statuses (sysexits.h): an internal error, and input/output (a full disk).
 EXIT_SOFTWARE = 70
@@ -276,6 +276,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"world {world.name!r} does not exist (run `cnlab reset 1` to build it)")
     elif state == "broken":
         print(f"world {world.name!r} is broken (left by a crash?); `cnlab reset` rebuilds it")
+    elif state == "elsewhere":
+        print(f"world {world.name!r} was made in another mount namespace: not visible from here")
     else:
         names = ", ".join(info["namespaces"]) or "none yet"  # type: ignore[arg-type]
         print(f"world {world.name!r}: ready, lesson {info['lesson']}")
@@ -539,6 +541,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Verbs that only read the learner's saved progress: fine from inside a world.
+INSIDE_OK = {"list", "export"}
+
+
+def refuse_inside_a_world(verb: str | None) -> None:
+    """cnlab typed in the lab's own shell cannot see the world's namespaces (it is
+    in them): building, checking or tearing down from there would act on what it
+    cannot see. Say so in one line instead."""
+    if verb in INSIDE_OK:
+        return
+    inside = inside_world()
+    if inside is not None:
+        raise LabError(
+            f"this shell is inside the lab's world {inside!r}: run `cnlab"
+            f"{' ' + verb if verb else ''}` in a terminal of the machine itself"
+            " (outside the lab)",
+            status=2,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -546,6 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get("CNLAB_DEBUG", "") not in ("", "0")
     try:
         validate_name(args.world)  # every verb: a name like ../../x never becomes a path
+        refuse_inside_a_world(getattr(args, "verb", None))
         return func(args)
     except LabError as exc:
         print(f"cnlab: {exc.message}", file=sys.stderr)

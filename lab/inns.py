@@ -175,6 +175,11 @@ def _enter(world: World, ns: str) -> None:
     nsutil.setns(mnt_fd, nsutil.CLONE_NEWNS)
     os.close(mnt_fd)
     os.chdir("/")
+    # The world's /proc shows only the world's PIDs, and this helper is not one of
+    # them (no /proc/self, no /proc/net): a private copy of the world's mounts,
+    # with a /proc of our own on top, that nobody else sees.
+    nsutil.unshare(nsutil.CLONE_NEWNS)
+    nsutil.mount("proc", "/proc", "proc", nsutil.MS_NOSUID | nsutil.MS_NODEV | nsutil.MS_NOEXEC)
     if net_fd < 0:
         net_fd = _open_learner_netns(ns)
     opened = os.fstat(net_fd)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -36,6 +38,10 @@ _libc.mount.argtypes = [
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+_libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_ulong]
+PR_SET_NAME = 15
 
 
 def _check(result: int, what: str) -> None:
@@ -71,6 +77,26 @@ def unshare(flags: int) -> None:
 def setns(fd: int, nstype: int) -> None:
     """Move the calling thread into the namespace open at ``fd``."""
     _check(_libc.setns(fd, nstype), "setns")
+
+
+def set_names(hostname: str, domainname: str) -> None:
+    """Set the UTS namespace's host and domain name (what `hostname` shows)."""
+    _check(_libc.sethostname(hostname.encode(), len(hostname.encode())), "sethostname")
+    _check(_libc.setdomainname(domainname.encode(), len(domainname.encode())), "setdomainname")
+
+
+def set_view(path: str | Path, readonly: bool, bind: bool = False) -> None:
+    """Make the mount at ``path`` (first bound onto itself if ``bind``) read-only or
+    writable.
+
+    A bind mount is a second view of the same files with flags of its own, so a
+    view made read-only changes nothing for the other views of those files, and a
+    writable view below a read-only one stays writable.
+    """
+    if bind:
+        mount(str(path), path, None, MS_BIND)
+    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC
+    mount("none", path, None, flags | MS_RDONLY if readonly else flags)
 
 
 def make_private_mountpoint(directory: Path) -> None:

@@ -38,6 +38,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -47,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,16 @@ HOME_FILES = (
     ("inspect-net-stack.sh", "inspect-net-stack.sh", 0o755),
 )
 
-#: The namespace names a caller may ask for besides the learner's own.
+#: The world's UTS name: the article's VM is ``vagrant@localhost``.
+VM_HOSTNAME = "localhost"
+VM_DOMAINNAME = "(none)"
+INIT_SCRIPT = Path(__file__).with_name("worldinit.py")
+INIT_NAME = "cnlab-init"
+NSGATE_SCRIPT = Path(__file__).with_name("nsgate.py")
+#: Global knobs under /proc/sys/net: one write changes the whole machine.
+GLOBAL_NET_KNOBS = ("/proc/sys/net/netfilter/nf_hooks_lwtunnel",)
+
+
 HOST_NS = "host"
 INTERNET_NS = "internet"
 
@@ -146,6 +156,21 @@ class World:
         return self.dir / "inet"
 
     @property
+    def pidns(self) -> Path:
+        """The world's PID namespace (its init is PID 1 there)."""
+        return self.dir / "pid"
+
+    @property
+    def uts(self) -> Path:
+        """The world's UTS namespace (its own host name)."""
+        return self.dir / "uts"
+
+    @property
+    def pins(self) -> tuple[Path, ...]:
+        """The bind mounts that keep the world's namespaces alive."""
+        return (self.mnt, self.host, self.inet, self.pidns, self.uts)
+
+    @property
     def home(self) -> Path:
         """The learner's home inside the world: its own, so that the real root's
         ~/.bashrc (pyenv, conda, ...) never runs in the lab's shells.
@@ -172,7 +197,9 @@ class World:
     # ------------------------------------------------------------------ state
 
     def state(self) -> str:
-        """``absent``, ``ready``, or ``broken`` (left half-made or half-removed).
+        """``absent``, ``ready``, ``broken`` (left half-made or half-removed, or its
+        init died), or ``elsewhere`` (made in another mount namespace, e.g. seen from
+        inside a world: its namespaces cannot be seen from here, so never touch it).
 
         A world is ``ready`` only once its lesson's start state is complete too
         (see :meth:`create`'s ``status``): a build killed half-way is ``broken``.
@@ -180,11 +207,27 @@ class World:
         if not self.dir.exists():
             return "absent"
         points = nsutil.mountpoints()
-        ns_ok = all(points.get(str(p)) == "nsfs" for p in (self.mnt, self.host, self.inet))
+        ns_ok = all(points.get(str(p)) == "nsfs" for p in self.pins)
         meta = self.read_meta()
-        if ns_ok and meta.get("status") == "ready":
+        if not ns_ok and not _made_here(meta):
+            return "elsewhere"
+        if ns_ok and meta.get("status") == "ready" and self.init_pid() is not None:
             return "ready"
         return "broken"
+
+    def init_pid(self) -> int | None:
+        """PID (as the real machine numbers it) of the world's init, if it is alive.
+
+        The PID in the world's meta is trusted only if that process is PID 1 of the
+        PID namespace pinned in the world's folder: a reused PID is never the init.
+        """
+        pid = self.read_meta().get("init_pid")
+        if not isinstance(pid, int) or pid <= 1:
+            return None
+        ns = nsutil.ns_id(self.pidns)
+        if ns is None or nsutil.ns_id(f"/proc/{pid}/ns/pid") != ns or not _alive(pid):
+            return None
+        return pid
 
     def read_meta(self) -> dict[str, object]:
         try:
@@ -210,6 +253,8 @@ class World:
         state = self.state()
         if state == "ready":
             return self
+        if state == "elsewhere":
+            raise LabError(_elsewhere(self.name))
         if state == "broken":
             self.destroy()
             raise WorldMissing(
@@ -230,8 +275,7 @@ class World:
         world that :meth:`state` calls ``broken``, never a half-built ``ready`` one.
         """
         validate_name(self.name)
-        if self.dir.exists():
-            self.destroy()
+        self.destroy()  # also what is left of one whose folder was removed by hand
         RUN_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.dir.mkdir(mode=0o700)
         try:
@@ -250,13 +294,19 @@ class World:
 
     def _build(self, status: str) -> None:
         nsutil.make_private_mountpoint(self.dir)
-        for path in (self.mnt, self.host, self.inet):
+        for path in self.pins:
             path.touch()
         (self.dir / "bin").mkdir()  # the helpers' tmpfs goes here, inside the world only
         for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
             shutil.copy2(ASSETS / name, self.dir / name)
         home = self.home
-        self.write_meta(name=self.name, status="building", created=time.time(), home=str(home))
+        self.write_meta(
+            name=self.name,
+            status="building",
+            created=time.time(),
+            home=str(home),
+            owner_mnt=list(nsutil.ns_id("/proc/self/ns/mnt") or ()),
+        )
         self._seed_home(home)
         self._write_rc_files()
         self.events_path.touch()
@@ -320,12 +370,14 @@ class World:
         )
 
     def _make_namespaces(self) -> None:
-        """Create the world's mount and host network namespaces and pin them.
+        """Create the world's mount, network, UTS and PID namespaces and pin them.
 
-        A forked child unshares both, makes the world's own mounts with system
+        A forked builder unshares them, makes the world's own mounts with system
         calls (no shell, no mount processes: this is most of a reset's cost
-        otherwise), and waits while we bind its namespace files under the
-        world's folder; then it exits and the bind mounts keep them alive.
+        otherwise) and forks the world's init, PID 1 of the new PID namespace,
+        which mounts the world's /proc and then becomes :mod:`lab.worldinit`. We
+        bind the init's namespace files under the world's folder; the builder
+        exits, the init stays (a PID namespace lives as long as its PID 1).
 
         The kernel refuses (``EINVAL``) to bind a mount namespace whose id is not
         above the binder's own (its guard against reference loops). Since 6.18
@@ -350,20 +402,17 @@ class World:
     def _pin_fresh_namespaces(self, cpu: int | None, helpers: dict[str, bytes]) -> bool:
         """One attempt, its namespaces made on ``cpu`` (any if None).
 
-        False if the kernel refused to pin the new mount namespace."""
+        False if the kernel refused to pin the new mount namespace (the init of
+        that attempt is then ended)."""
         ready_r, ready_w = os.pipe()
-        go_r, go_w = os.pipe()
         pid = os.fork()
-        if pid == 0:  # child: only system calls, then _exit
+        if pid == 0:  # the builder: only system calls, then _exit
             os.close(ready_r)
-            os.close(go_w)
             code = 1
             try:
                 if cpu is not None:
                     os.sched_setaffinity(0, {cpu})
-                self._world_mounts(helpers)
-                os.write(ready_w, b"k")
-                os.read(go_r, 1)
+                os.write(ready_w, self._build_in_child(helpers))
                 code = 0
             except BaseException as exc:
                 with contextlib.suppress(OSError):
@@ -371,31 +420,84 @@ class World:
             finally:
                 os._exit(code)
         os.close(ready_w)
-        os.close(go_r)
         try:
             answer = os.read(ready_r, 512)
-            if answer != b"k":
-                detail = answer[1:].decode(errors="replace") or "the helper died"
-                raise MountsRefused(f"in a new namespace: {detail}")
-            try:
-                nsutil.mount(f"/proc/{pid}/ns/mnt", self.mnt, None, nsutil.MS_BIND)
-            except OSError as exc:
-                if exc.errno == errno.EINVAL:
-                    return False
-                raise
-            nsutil.mount(f"/proc/{pid}/ns/net", self.host, None, nsutil.MS_BIND)
-            return True
         finally:
-            with contextlib.suppress(OSError):
-                os.write(go_w, b"g")
-            os.close(go_w)
             os.close(ready_r)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+        if not answer.startswith(b"k"):
+            detail = answer[1:].decode(errors="replace") or "the helper died"
+            raise MountsRefused(f"in a new namespace: {detail}")
+        init = int(answer[1:])
+        self.write_meta(init_pid=init)  # before anything can fail: destroy() ends it
+        try:
+            nsutil.mount(f"/proc/{init}/ns/mnt", self.mnt, None, nsutil.MS_BIND)
+        except OSError as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init, signal.SIGKILL)  # its namespaces go with it
+            if exc.errno == errno.EINVAL:
+                return False
+            raise
+        for kind, path in (("net", self.host), ("pid", self.pidns), ("uts", self.uts)):
+            nsutil.mount(f"/proc/{init}/ns/{kind}", path, None, nsutil.MS_BIND)
+        return True
+
+    def _build_in_child(self, helpers: dict[str, bytes]) -> bytes:
+        """In the builder: the world's namespaces and mounts, then its init; b"k<PID>"."""
+        self._world_mounts(helpers)
+        nsutil.unshare(nsutil.CLONE_NEWPID)  # for our children: the first is PID 1
+        init_r, init_w = os.pipe()
+        init = os.fork()
+        if init == 0:
+            os.close(init_r)
+            self._become_init(init_w)  # never returns
+        os.close(init_w)
+        answer = os.read(init_r, 512)
+        os.close(init_r)
+        if answer != b"k":
+            raise LabError((answer[1:] or b"the world's init died").decode(errors="replace"))
+        return b"k%d" % init
+
+    def _become_init(self, ready_w: int) -> None:
+        """PID 1 of the world: mount the world's /proc, then exec the reaper."""
+        try:
+            os.setsid()
+            os.chdir("/")
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):  # never hold the creator's terminal or pipes
+                os.dup2(null, fd)
+            self._proc_mounts()
+            os.write(ready_w, b"k")
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.write(ready_w, b"E" + str(exc).encode(errors="replace")[:300])
+            os._exit(1)
+        try:
+            os.closerange(3, 1 << 16)
+            os.execv(sys.executable, [sys.executable, "-I", "-S", str(INIT_SCRIPT), self.name])
+        finally:
+            os._exit(1)
+
+    @staticmethod
+    def _proc_mounts() -> None:
+        """In the world's init: a /proc of the world's PID namespace (``ps`` and
+        ``pkill`` see only the world), read-only but for the per-namespace network
+        knobs of /proc/sys/net (``ip_forward``) minus the machine-wide ones."""
+        with contextlib.suppress(OSError):  # the machine's /proc and all below it: gone
+            nsutil.umount("/proc")
+        flags = nsutil.MS_NOSUID | nsutil.MS_NODEV | nsutil.MS_NOEXEC
+        nsutil.mount("proc", "/proc", "proc", flags)
+        nsutil.set_view("/proc/sys/net", readonly=False, bind=True)
+        for knob in GLOBAL_NET_KNOBS:
+            if os.path.exists(knob):
+                nsutil.set_view(knob, readonly=True, bind=True)
+        nsutil.set_view("/proc", readonly=True)
 
     def _world_mounts(self, helpers: dict[str, bytes]) -> None:
         """In a fresh process: new namespaces and the world's own mounts (see GUARD_LAYERS)."""
-        nsutil.unshare(nsutil.CLONE_NEWNS | nsutil.CLONE_NEWNET)
+        nsutil.unshare(nsutil.CLONE_NEWNS | nsutil.CLONE_NEWNET | nsutil.CLONE_NEWUTS)
+        nsutil.set_names(VM_HOSTNAME, VM_DOMAINNAME)
         nsutil.mount("none", "/", None, nsutil.MS_REC | nsutil.MS_PRIVATE)
         self._forget_other_worlds()
         self._mount_helpers(helpers)
@@ -409,11 +511,15 @@ class World:
                 "mode=0755,size=4k",
             )
         nsutil.mount(f"cnlab-netns-{self.name}", "/run/netns", "tmpfs", 0, "mode=0755,size=1m")
-        # a sysfs of this network namespace, as `ip netns exec` makes one
+        # a sysfs of this network namespace, as `ip netns exec` makes one; read-only
+        # (/sys/power, /sys/block... are the machine's) but for the world's own links
         nsutil.umount("/sys")
         nsutil.mount(
             "sysfs", "/sys", "sysfs", nsutil.MS_NOSUID | nsutil.MS_NODEV | nsutil.MS_NOEXEC
         )
+        for path in ("/sys/class/net", "/sys/devices/virtual/net"):
+            nsutil.set_view(path, readonly=False, bind=True)
+        nsutil.set_view("/sys", readonly=True)
         with contextlib.suppress(OSError):  # e.g. a dangling systemd-resolved link
             nsutil.mount(str(self.dir / "resolv.conf"), "/etc/resolv.conf", None, nsutil.MS_BIND)
         with contextlib.suppress(OSError):  # scripts in the home run, even from a noexec /run
@@ -490,6 +596,14 @@ class World:
         queue instead of being refused.
         """
         inet_fd = os.open(self.inet, os.O_RDONLY)
+        mnt_fd = os.open(self.mnt, os.O_RDONLY)
+
+        def enter() -> None:
+            # the internet's network, and the world's mount namespace: found by the
+            # world's named mounts even if the world's folder is removed by hand
+            nsutil.setns(inet_fd, nsutil.CLONE_NEWNET)
+            nsutil.setns(mnt_fd, nsutil.CLONE_NEWNS)
+
         try:
             sock = _bound_udp_socket(inet_fd, INTERNET_ADDR, 53)
             try:
@@ -508,21 +622,30 @@ class World:
                     stderr=subprocess.DEVNULL,
                     pass_fds=(sock.fileno(),),
                     start_new_session=True,
-                    preexec_fn=lambda: nsutil.setns(inet_fd, nsutil.CLONE_NEWNET),
+                    preexec_fn=enter,
                 )
             finally:
                 sock.close()
         finally:
             os.close(inet_fd)
+            os.close(mnt_fd)
 
     def destroy(self) -> None:
-        """End every process inside the world and remove all of it. Idempotent."""
-        if not self.dir.exists():
-            return
+        """End every process inside the world and remove all of it. Idempotent.
+
+        A world whose folder was removed by hand is still ended: its processes are
+        found by the world's named mounts in their mount namespace. A world made in
+        another mount namespace (seen from inside a world) is never touched.
+        """
+        if self.dir.exists() and self.state() == "elsewhere":
+            raise LabError(_elsewhere(self.name))
         self.kill_processes()
+        if not self.dir.exists():
+            _remove_lock_if_free(self.name)
+            return
         self._remove_ghosts()
         points = nsutil.mountpoints()
-        for path in (self.mnt, self.host, self.inet):
+        for path in self.pins:
             if str(path) in points:
                 with contextlib.suppress(OSError):
                     nsutil.umount(path)
@@ -543,13 +666,9 @@ class World:
         """
         if nsutil.mountpoints().get(str(self.mnt)) != "nsfs":
             return
-        text = subprocess.run(
-            ["nsenter", f"--mount={self.mnt}", "--", "cat", "/proc/self/mountinfo"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout
+        text = self.in_mount_ns(_read_mountinfo)
+        if not isinstance(text, str):
+            return
         mounts = {m.id: m for m in nsutil.parse_mountinfo(text)}
         here = nsutil.mountpoints()
         for m in mounts.values():
@@ -583,19 +702,66 @@ class World:
 
     def _learner_netns_ids(self) -> list[tuple[int, int]]:
         """Ids of the namespaces bind-mounted in the world's /run/netns (not other files)."""
-        out = subprocess.run(
-            ["nsenter", f"--mount={self.mnt}", "--", "sh", "-c", _LIST_NETNS_MOUNTS],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout
-        ids = []
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-                ids.append((int(parts[0]), int(parts[1])))
-        return ids
+        if nsutil.mountpoints().get(str(self.mnt)) != "nsfs":
+            return []
+        found = self.in_mount_ns(_netns_mount_ids)
+        if not isinstance(found, list):
+            return []
+        return [(int(dev), int(ino)) for dev, ino in found]
+
+    def in_mount_ns(self, fn: Callable[[int], object], timeout: float = 5.0) -> object:
+        """``fn(proc_fd)`` run in a child inside the world's mount namespace; its
+        JSON-able result, or None if it failed.
+
+        The world's /proc shows only the world's PIDs, and this child is not one
+        of them: ``proc_fd`` is the machine's /proc, opened before entering.
+        """
+        proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            mnt_fd = os.open(self.mnt, os.O_RDONLY)
+        except OSError:
+            os.close(proc_fd)
+            return None
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: enter, answer, _exit
+            code = 1
+            try:
+                os.close(read_fd)
+                nsutil.setns(mnt_fd, nsutil.CLONE_NEWNS)
+                os.chdir("/")
+                data = json.dumps(fn(proc_fd)).encode()
+                with os.fdopen(write_fd, "wb") as fh:
+                    fh.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        os.close(mnt_fd)
+        os.close(proc_fd)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                ready = select.select([read_fd], [], [], max(0.0, left))[0]
+                if not ready:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                    return None
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(read_fd)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        try:
+            result: object = json.loads(b"".join(chunks))
+        except ValueError:
+            return None
+        return result
 
     def processes(self) -> list[int]:
         """PIDs inside this world, including those in a namespace the learner deleted
@@ -607,8 +773,11 @@ class World:
         return found
 
     def kill_processes(self) -> list[int]:
-        """SIGKILL every process inside this world; return their PIDs."""
+        """SIGKILL every process inside this world (its init first); return their PIDs."""
         pids = self.processes()
+        init = self.init_pid() if self.dir.exists() else None
+        if init is not None:
+            pids = [init, *(pid for pid in pids if pid != init)]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -659,37 +828,42 @@ class World:
         return sorted(line for line in out.splitlines() if line)
 
     def enter_argv(self, ns: str | None = None) -> list[str]:
-        """argv prefix that runs a command inside this world, in namespace ``ns``."""
-        if ns in (None, HOST_NS):
-            return [
-                "nsenter",
-                f"--mount={self.mnt}",
-                f"--net={self.host}",
-                f"--wd={self.home}",
-                "--",
-            ]
-        if ns == INTERNET_NS:
-            return [
-                "nsenter",
-                f"--mount={self.mnt}",
-                f"--net={self.inet}",
-                f"--wd={self.home}",
-                "--",
-            ]
+        """argv prefix that runs a command inside this world, in namespace ``ns``.
+
+        Everything the lab runs as the learner enters the world's mount, PID and
+        UTS namespaces: ``ps``/``pkill`` see only the world, ``hostname`` names
+        only the world, and ``netns 1`` is the world's own init.
+        """
+        net = self.inet if ns == INTERNET_NS else self.host
+        argv = [
+            "nsenter",
+            f"--mount={self.mnt}",
+            f"--net={net}",
+            f"--pid={self.pidns}",
+            f"--uts={self.uts}",
+            f"--wd={self.home}",
+            "--",
+        ]
+        if ns in (None, HOST_NS, INTERNET_NS):
+            return argv
         assert ns is not None
         if not NAME_RE.match(ns) or ns not in self.learner_namespaces():
             have = ", ".join([HOST_NS, INTERNET_NS, *self.learner_namespaces()])
             raise LabError(f"no namespace {ns!r} in world {self.name!r} (it has: {have})", 2)
-        return [
-            "nsenter",
-            f"--mount={self.mnt}",
-            f"--net={self.host}",
-            f"--wd={self.home}",
-            "--",
-            "nsenter",
-            f"--net=/run/netns/{ns}",
-            "--",
-        ]
+        allowed = ",".join(f"{dev}:{ino}" for dev, ino in sorted(self.own_netns_ids()))
+        return [*argv, sys.executable, "-I", "-S", str(NSGATE_SCRIPT), ns, allowed, "--"]
+
+    def own_netns_ids(self) -> set[tuple[int, int]]:
+        """The network namespaces the world made itself (its host, its internet and
+        what ``ip netns add`` made in it): never the real machine's, nor another
+        world's, whatever is linked or bind-mounted into the world's /run/netns."""
+        net, _ = self.namespace_ids()
+        points = nsutil.mountpoints()
+        for other in list_worlds():
+            for path in (World(other).host, World(other).inet):
+                if other != self.name and points.get(str(path)) == "nsfs":
+                    net.discard(nsutil.ns_id(path))
+        return net
 
     def run(
         self,
@@ -767,11 +941,76 @@ def _bound_udp_socket(netns_fd: int, address: str, port: int) -> socket.socket:
     return made[0]
 
 
-# In the world's mount namespace: the nsfs mounts under /run/netns, as "dev inode".
-_LIST_NETNS_MOUNTS = r"""
-awk '$9 == "nsfs" && $5 ~ "^/run/netns/" { print $5 }' /proc/self/mountinfo |
-while read -r point; do stat -L -c '%d %i' "$point"; done
-"""
+def _read_mountinfo(proc_fd: int) -> str:
+    """In a child inside a world's mount namespace: that namespace's mount table."""
+    fd = os.open("self/mountinfo", os.O_RDONLY, dir_fd=proc_fd)
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def _netns_mount_ids(proc_fd: int) -> list[tuple[int, int]]:
+    """In a child inside a world's mount namespace: (dev, inode) of each nsfs mount
+    directly under /run/netns (the namespaces ``ip netns add`` made)."""
+    ids = []
+    for m in nsutil.parse_mountinfo(_read_mountinfo(proc_fd)):
+        if m.fstype == "nsfs" and os.path.dirname(m.point) == "/run/netns":
+            with contextlib.suppress(OSError):
+                st = os.stat(m.point)
+                ids.append((st.st_dev, st.st_ino))
+    return ids
+
+
+def inside_world() -> str | None:
+    """The name of the world this process runs inside, or None on the real machine.
+
+    Either mark is enough: PID 1 of our PID namespace is a world's init (the
+    world's /proc is read-only, so its name cannot be changed from inside), or
+    our mount table holds a world's named ``/run/netns`` mounts. Faking a mark
+    only makes cnlab refuse to run; a process with no /proc at all counts as
+    inside (the real machine always has one).
+    """
+    if not os.path.exists("/proc/self/mountinfo"):
+        return "?"
+    try:
+        with open("/proc/1/comm", encoding="utf-8", errors="replace") as fh:
+            comm = fh.read().strip()
+        with open("/proc/1/cmdline", "rb") as fh:
+            args = [a for a in fh.read().split(b"\0") if a]
+    except OSError:
+        comm, args = "", []
+    if comm == INIT_NAME and args:
+        return args[-1].decode(errors="replace")
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+        for m in nsutil.parse_mountinfo(fh.read()):
+            for mark in ("cnlab-netns-", "cnlab-guard-"):
+                if m.source.startswith(mark) and m.fstype == "tmpfs":
+                    return m.source[len(mark) :]
+    return None
+
+
+def _made_here(meta: dict[str, object]) -> bool:
+    """True unless the world's meta says it was made in another mount namespace."""
+    owner = meta.get("owner_mnt")
+    if not isinstance(owner, list) or len(owner) != 2:
+        return True
+    if tuple(owner) == nsutil.ns_id("/proc/self/ns/mnt"):
+        return True
+    if inside_world() is not None:
+        return False  # from inside a world, the real machine's processes are invisible
+    # made in a mount namespace that no process holds any more (a container that
+    # was stopped): nobody else can clean it, so it is ours to clean
+    return not any(
+        nsutil.ns_id(f"/proc/{e.name}/ns/mnt") == tuple(owner)
+        for e in os.scandir("/proc")
+        if e.name.isdigit()
+    )
+
+
+def _elsewhere(name: str) -> str:
+    return (
+        f"world {name!r} was made in another mount namespace (are you inside a lab shell?);"
+        " run cnlab from the machine's own shell, where the world was made"
+    )
 
 
 def _outside_ids(kind: str) -> set[tuple[int, int]]:

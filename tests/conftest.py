@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import progress
+from lab import nsutil, progress
 from lab.world import World, lock_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +148,35 @@ def host_fingerprint() -> dict[str, str]:
         "ip_forward": Path("/proc/sys/net/ipv4/ip_forward").read_text(),
         "netns": _out(["ip", "netns", "list"]),
     }
+
+
+def attach_host_netns(world: World, symlink: str = "", bind: str = "") -> None:
+    """Attach the real host's network namespace to ``world``'s /run/netns, as a
+    symlink and/or a bind mount: what a careless admin (or the old /proc of the
+    real machine, visible from a world before it had a PID namespace) could do.
+
+    The world's /proc shows only the world's PIDs, so the real host's is mounted
+    inside the world (under its folder) by a child of this process.
+    """
+    me = os.getpid()
+    hostproc = world.dir / "hostproc"
+    hostproc.mkdir(exist_ok=True)
+    pid = os.fork()
+    if pid == 0:  # child: enter the world's mount namespace, attach, _exit
+        code = 1
+        try:
+            fd = os.open(world.mnt, os.O_RDONLY)
+            nsutil.setns(fd, nsutil.CLONE_NEWNS)
+            nsutil.mount("proc", hostproc, "proc", 0)
+            if symlink:
+                os.symlink(f"{hostproc}/{me}/ns/net", f"/run/netns/{symlink}")
+            if bind:
+                open(f"/run/netns/{bind}", "w").close()
+                nsutil.mount(f"{hostproc}/{me}/ns/net", f"/run/netns/{bind}", None, nsutil.MS_BIND)
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
 
 
 def _strip_save(text: str) -> str:

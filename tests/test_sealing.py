@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lab.world import World
-from tests.conftest import host_fingerprint
+from tests.conftest import attach_host_netns, host_fingerprint
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +55,10 @@ def test_a_link_to_the_real_hosts_namespace_is_never_entered(world: World) -> No
 
     from lab import inns, state
 
-    # this test runs in the real host's network namespace: link to it from inside
+    # this test runs in the real host's network namespace: attach it to the world
     me = os.getpid()
-    world.run(
-        f"ln -s /proc/{me}/ns/net /run/netns/realhost; ip netns add netns0;"
-        f" touch /run/netns/bound; mount --bind /proc/{me}/ns/net /run/netns/bound",
-        check=True,
-    )
+    world.run("ip netns add netns0", check=True)
+    attach_host_netns(world, symlink="realhost", bind="bound")
     with pytest.raises(inns.NamespaceGone):
         inns.run(world, "realhost", state.read_current_namespace, "realhost")
     snapshot = state.read_world(world, forget_unresolved=True)

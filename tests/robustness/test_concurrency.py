@@ -76,7 +76,7 @@ def test_two_resets_at_once_leave_one_whole_world(wname: str, state_env: dict[st
             assert "Traceback" not in err
         assert status(wname, state_env)["state"] == "ready"
         assert world_picture(World(wname)) == clean
-        assert len(World(wname).processes()) == 1  # only the simulated DNS
+        assert len(World(wname).processes()) == 2  # only the init and the simulated DNS
     # at least once one of them had to wait, and said so
     waited = [err for _, err in outs if "is busy with another cnlab command; waiting" in err]
     print(f"\nwaiting messages seen in the last round: {len(waited)}")
