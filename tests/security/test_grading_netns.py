@@ -98,7 +98,7 @@ def test_a_world_holds_no_other_worlds_namespace_files() -> None:
         second.create()
         try:
             seen = subprocess.run(
-                ["nsenter", f"--mount={second.mnt}", "--", "cat", "/proc/self/mountinfo"],
+                [*second.enter_argv(), "cat", "/proc/self/mountinfo"],
                 capture_output=True, text=True, check=True, timeout=10,
             ).stdout  # fmt: skip
         finally:
