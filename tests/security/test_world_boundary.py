@@ -87,6 +87,23 @@ def test_pkill_in_the_world_ends_the_worlds_own_server(
     assert out.stdout.split() == ["1", "0"], out.stdout + out.stderr
 
 
+def test_a_world_whose_init_died_is_broken_and_reset_rebuilds_it(
+    ready: str, state_env: dict[str, str]
+) -> None:
+    world = World(ready)
+    init = world.init_pid()
+    assert init is not None
+    os.kill(init, 9)  # from the real machine: a PID namespace dies with its PID 1
+    wait_gone(init, timeout=2)
+    status = run_cli(ready, "status", env=state_env)
+    assert status.returncode == 1 and "broken" in status.stdout, status.stdout
+    out = shell(ready, "true", state_env)
+    assert out.returncode != 0 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert run_cli(ready, "reset", "8", env=state_env).returncode == 0
+    assert world.state() == "ready" and world.init_pid() not in (None, init)
+    assert shell(ready, "cat /proc/1/comm", state_env).stdout.strip() == "cnlab-init"
+
+
 def test_hostname_and_domainname_rename_only_the_world(
     ready: str, state_env: dict[str, str]
 ) -> None:
