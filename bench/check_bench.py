@@ -25,7 +25,7 @@ from bench.options import Options
 from bench.server import CheckServer
 from bench.stats import summarize, timed
 from bench.worlds import cnlab, scratch_world
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import Lesson
 from lab.world import World
 

@@ -71,7 +71,7 @@ def kernel_kb(info: dict[str, int]) -> int:
 
 
 def world_memory(opts: Options) -> dict[str, Any]:
-    from lab.cli import build_lesson
+    from lab.course_run import build_lesson
     from lab.lessons import load_course
 
     lesson = load_course().lessons[-1]
@@ -111,7 +111,7 @@ def world_memory(opts: Options) -> dict[str, Any]:
 def server_memory() -> dict[str, Any]:
     """The check server after checks of lesson 8, and one probe worker it forks."""
     from bench.server import CheckServer
-    from lab.cli import build_lesson
+    from lab.course_run import build_lesson
     from lab.lessons import load_course
 
     world = new_world()

@@ -3,7 +3,7 @@
 For each lesson, with a world of the same name already standing (as when a
 learner resets), runs are interleaved so all see the same load:
 
-* ``in_process``: :func:`lab.cli.build_lesson` (destroy, create, ``start.sh``);
+* ``in_process``: :func:`lab.course_run.build_lesson` (destroy, create, ``start.sh``);
 * ``baseline``: the same, but ``start.sh`` in its naive form, one ``ip`` or
   ``iptables`` process per command (:mod:`bench.naive`), run with ``World.run``;
 * ``script`` / ``baseline_script``: only the script part of each (the world
@@ -24,7 +24,7 @@ from bench.naive import count_commands, naive_script
 from bench.options import Options
 from bench.stats import ratio, summarize, timed
 from bench.worlds import cnlab, scratch_world
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import Lesson
 from lab.world import World
 

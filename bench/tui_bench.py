@@ -21,7 +21,7 @@ from typing import Any
 from bench.options import Options
 from bench.stats import summarize
 from bench.worlds import ROOT, child_env, scratch_world
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import load_course
 
 PROBE = [sys.executable, "-m", "bench.tui_probe"]

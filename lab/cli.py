@@ -14,12 +14,12 @@ import json
 import os
 import re
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from lab import preflight, progress
+from lab.course_run import build_lesson, current_lesson, record_result
 from lab.errors import LabError
 from lab.lessons import Course, Lesson, load_course
 from lab.world import World, inside_world, lock_path, locked, validate_name
@@ -37,59 +37,8 @@ def _world(args: argparse.Namespace) -> World:
 
 
 def _lesson_for(args: argparse.Namespace, course: Course, world: World) -> Lesson:
-    ref = getattr(args, "lesson", None)
-    if ref:
-        return course.find(ref)
-    if world.dir.exists() and world.lesson:
-        return course.find(world.lesson)
-    current = progress.load(world.name).current
-    return course.find(current) if current else course.lessons[0]
-
-
-def build_lesson(world: World, lesson: Lesson) -> float:
-    """Destroy the world and build ``lesson``'s start state; return seconds taken.
-
-    The world says ``ready`` only once the start state is complete: killed
-    half-way, it is ``broken`` (and the next command cleans it up); if the start
-    script fails, the half-built world is removed.
-    """
-    started = time.perf_counter()
-    script = lesson.start_script()
-    world.create(status="starting")
-    try:
-        result = world.run(script, timeout=60, shims=False)
-        if result.returncode != 0:
-            lines = (result.stderr or result.stdout).strip().splitlines()
-            raise LabError(
-                f"{lesson.path / 'start.sh'} failed (exit {result.returncode})"
-                + (f": {lines[-1]}" if lines else "")
-                + _missing_feature_hint(result.stderr)
-            )
-        world.write_meta(status="ready", lesson=lesson.id)
-    except BaseException:
-        world.destroy()
-        raise
-    return time.perf_counter() - started
-
-
-_FEATURE_ERRORS = (
-    "Unknown device type",
-    "not supported",
-    "Operation not supported",
-    "No such file or directory",
-    "can't initialize",
-    "Protocol not supported",
-)
-
-
-def _missing_feature_hint(stderr: str) -> str:
-    """A hint when a start script failed because this kernel or machine lacks something."""
-    if any(text in stderr for text in _FEATURE_ERRORS):
-        return (
-            " (this kernel or machine may lack a feature the lesson needs:"
-            " fix the script, or run the lab on a kernel that has it)"
-        )
-    return ""
+    lesson = current_lesson(course, world, getattr(args, "lesson", None))
+    return lesson or course.lessons[0]
 
 
 # ------------------------------------------------------------------- verbs
@@ -229,12 +178,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def _record_progress(world: str, reports: Sequence[LessonReport]) -> None:
     prog = progress.load(world)
     for report in reports:
-        entry = prog.lesson(report.lesson)
-        for m in report.milestones:
-            if m.passed and m.id not in entry.passed:
-                entry.passed.append(m.id)
-        if report.passed:
-            entry.completed = True
+        passed = [m.id for m in report.milestones if m.passed]
+        record_result(prog, report.lesson, passed, report.passed)
     _save_progress(prog, "the results above were not recorded")
 
 

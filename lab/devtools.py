@@ -55,7 +55,7 @@ def lint_lesson(lesson: Lesson) -> list[str]:
 def prove_lesson(lesson: Lesson, world_name: str) -> LessonProof:
     """Start state must fail, reference solution must pass, in a fresh world."""
     from checks.engine import check_lesson
-    from lab.cli import build_lesson
+    from lab.course_run import build_lesson
 
     proof = LessonProof(lesson.id, lint_lesson(lesson))
     if proof.problems:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from checks.engine import check_lesson
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import load_course
 from lab.world import World
 from tests.conftest import ROOT

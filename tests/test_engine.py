@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from checks.engine import check_lesson
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import Course
 from lab.world import World
 from tests.conftest import FIXTURE_COURSE, ROOT

@@ -16,8 +16,8 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 
 from lab import progress
-from lab.cli import build_lesson
 from lab.cli import main as cli_main
+from lab.course_run import build_lesson
 from lab.lessons import load_course
 from lab.world import RUN_ROOT, World
 from tests.conftest import ROOT, cnlab, host_fingerprint

@@ -8,7 +8,7 @@ import pytest
 
 from checks.engine import check_lesson
 from checks.report import LessonReport
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import load_course
 from lab.world import World
 from tests.conftest import ROOT

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from lab import preflight, progress
+from lab.course_run import current_lesson
 from lab.errors import LabError
 from lab.grading.runner import SubmissionGrade
 from lab.lessons import Course, Lesson, load_course
@@ -174,13 +175,9 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _lesson_of(course: Course, ref: str | None, world: World) -> Lesson:
-    if ref:
-        return course.find(ref)
-    if world.dir.exists() and world.lesson:
-        return course.find(world.lesson)
-    current = progress.load(world.name).current
-    if current:
-        return course.find(current)
+    lesson = current_lesson(course, world, ref)
+    if lesson:
+        return lesson
     raise LabError(
         f"world {world.name!r} has no current lesson: name one, e.g. `cnlab export 1`", 2
     )

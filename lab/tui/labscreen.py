@@ -219,8 +219,8 @@ class LabScreen(Screen[None]):
         self.set_interval(STATE_EVERY / 4, self._poll_state)  # the scheduler spaces reads
         state = self.world.state()
         world_lesson = self.world.lesson if state == "ready" else None
-        if self.lesson_ref is None and not self.session.progress.current and world_lesson:
-            self.lesson = self.session.start_lesson(world_lesson, None)
+        if self.lesson_ref is None and world_lesson and world_lesson != self.lesson.id:
+            self.lesson = self.session.start_lesson(None, world_lesson)
             await self._show_lesson()
         if state != "ready":
             # Built without asking: a question here would be answered by the first
@@ -385,7 +385,7 @@ class LabScreen(Screen[None]):
 
     def _build_blocking(self, lesson: Lesson) -> float:
         """Runs in a thread: build_lesson spawns processes and never forks Python."""
-        from lab.cli import build_lesson
+        from lab.course_run import build_lesson
 
         with locked(self.world.name, wait=60):
             return build_lesson(self.world, lesson)
@@ -640,7 +640,7 @@ class LabScreen(Screen[None]):
 
     @staticmethod
     def _build_scratch(scratch: World, lesson: Lesson) -> None:
-        from lab.cli import build_lesson
+        from lab.course_run import build_lesson
 
         with locked(scratch.name, wait=60):
             build_lesson(scratch, lesson)

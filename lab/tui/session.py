@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from lab import progress
+from lab.course_run import pick_lesson, record_result
+from lab.errors import LabError
 from lab.lessons import Course, Lesson
 from lab.tui.attempts import attempted
 
@@ -26,14 +28,15 @@ class Session:
     # --------------------------------------------------------------- lessons
 
     def start_lesson(self, ref: str | None, world_lesson: str | None) -> Lesson:
-        """The lesson to open: asked for, else saved, else the world's, else the first."""
-        for candidate in (ref, self.progress.current, world_lesson):
-            if candidate:
-                try:
-                    return self.course.find(candidate)
-                except Exception:  # a lesson that no longer exists: fall through
-                    continue
-        return self.course.lessons[0]
+        """The lesson to open, as everywhere (:func:`lab.course_run.pick_lesson`): asked
+        for, else the world's, else saved, else the first; one asked for that does not
+        exist is passed over too (the screen opens rather than refuse)."""
+        saved = self.progress.current
+        try:
+            lesson = pick_lesson(self.course, ref, world_lesson, saved)
+        except LabError:
+            lesson = pick_lesson(self.course, None, world_lesson, saved)
+        return lesson or self.course.lessons[0]
 
     @property
     def lessons(self) -> tuple[Lesson, ...]:
@@ -90,16 +93,8 @@ class Session:
 
     def record_report(self, lesson: Lesson, report: dict[str, Any]) -> bool:
         """Remember passed milestones; True when this report completes the lesson."""
-        entry = self.progress.lesson(lesson.id)
-        changed = False
-        for m in report.get("milestones", []):
-            if m.get("passed") and m.get("id") not in entry.passed:
-                entry.passed.append(str(m.get("id")))
-                changed = True
-        newly = bool(report.get("passed")) and not entry.completed
-        if newly:
-            entry.completed = True
-            changed = True
+        passed = [str(m.get("id")) for m in report.get("milestones", []) if m.get("passed")]
+        changed, newly = record_result(self.progress, lesson.id, passed, bool(report.get("passed")))
         if changed:
             self.save()
         return newly

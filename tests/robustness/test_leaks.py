@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab import nsutil
-from lab.cli import build_lesson
+from lab.course_run import build_lesson
 from lab.lessons import load_course
 from lab.world import RUN_ROOT, World, lock_path
 from tests.conftest import ROOT, unique_world_name

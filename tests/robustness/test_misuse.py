@@ -111,7 +111,7 @@ def test_misuse_is_explained_and_reset_restores_the_start(
 @pytest.fixture(scope="module")
 def fresh_lesson_8() -> str:
     """The picture of a freshly built lesson 8, to compare every reset with."""
-    from lab.cli import build_lesson
+    from lab.course_run import build_lesson
     from lab.lessons import load_course
     from tests.conftest import unique_world_name
 

@@ -44,7 +44,7 @@ def tui_world(tui_env: Path) -> Iterator[World]:
 @pytest.fixture
 def built_world(tui_world: World) -> World:
     """The world at the start of the fixture course's lesson 1."""
-    from lab.cli import build_lesson
+    from lab.course_run import build_lesson
     from lab.lessons import load_course
 
     build_lesson(tui_world, load_course().find("1"))
