@@ -6,6 +6,7 @@ once, and asks it::
 
     {"op": "check", "lesson": "01-namespace"}  ->  {"op": "check", "report": {...}}
     {"op": "state"}                             ->  {"op": "state", "state": {...}}
+    {"op": "trace", "lesson": ..., "milestone": ID} ->  {"op": "trace", "trace": {...} | null}
 
 pyroute2 is imported and the course loaded once here (again only when a
 lesson file changes), so each request costs only the checks themselves. Any failure becomes ``{"op": ..., "error": "message"}``.
@@ -74,6 +75,18 @@ def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
             with locked(world.name, exclusive=False):
                 world.require()
                 return {"op": op, "state": dataclasses.asdict(state.read_world(world))}
+        if op == "trace":  # the milestone's packet, hop by hop (null: it sends none)
+            lesson = course().find(str(request.get("lesson", "")))
+            wanted = str(request.get("milestone", ""))
+            milestone = next((m for m in lesson.milestones if m.id == wanted), None)
+            if milestone is None:
+                return {"op": op, "error": f"no milestone {wanted!r} in {lesson.id}"}
+            from checks.trace import for_milestone
+
+            with locked(world.name, exclusive=False):
+                world.require()
+                found = for_milestone(world, milestone.check, milestone.args)
+            return {"op": op, "trace": found.to_json() if found else None}
         if op == "ping":
             return {"op": op, "ok": True}
         return {"op": op, "error": f"unknown op {op!r}"}

@@ -211,9 +211,13 @@ class _Recorder(Tracer):
                 )
             )
             return None
-        there, there_if, _ = found
+        there, there_if, crossing = found
         wire = self._wire_of(ns_name, out)
-        self._wire[(there, there_if)] = wire
+        if crossing is not None:  # switched by a bridge: the frame arrives by another cable
+            self._wire[(there, there_if)] = f"{crossing.out_port} ══ {there_if}"
+            wire = f"across {crossing.bridge} in {crossing.ns}"
+        else:
+            self._wire[(there, there_if)] = wire
         self.add(
             Step(
                 ns_name,
@@ -438,10 +442,14 @@ def _confirm(
 ) -> Step:
     """The step with what the kernel observed there (sightings, counters)."""
     here = [s for s in seen if s.get("ns") == step.ns and _is_reply(s, flow) == step.reply]
-    ifaces = {i for i in (step.in_if, step.out_if) if i and i != "lo"}
     was_seen: bool | None = None
-    if step.kind == ARRIVE and ifaces:  # a packet socket sees arrivals, not departures
-        was_seen = any(s.get("iface") in ifaces for s in here)
+    if step.kind == ARRIVE and step.in_if and step.in_if != "lo":
+        was_seen = any(s.get("iface") == step.in_if and s.get("dir") != "out" for s in here)
+    elif step.kind in (ROUTE, NEIGHBOUR) and step.out_if and step.out_if != "lo":
+        if step.decision != "no answer":  # a frame waiting for ARP never leaves
+            was_seen = any(s.get("iface") == step.out_if and s.get("dir") == "out" for s in here)
+    elif step.kind == BRIDGE:
+        was_seen = any(s.get("iface") in (step.in_if, step.out_if) for s in here)
     rules: tuple[str, ...] = ()
     if step.kind in (HOOK, NAT) and step.hook:
         rules = tuple(
@@ -571,7 +579,7 @@ def step_line(step: Step) -> str:
         text = f"route {_short(step.rule)}{beat}"
     elif step.kind == NEIGHBOUR:
         text = (
-            f"neighbour: {step.rule}"
+            f"neighbour {step.rule}"
             if step.decision == "resolved"
             else f"no answer to {step.rule} on {step.out_if}"
         )

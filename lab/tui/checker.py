@@ -131,6 +131,12 @@ class CheckClient:
             raise CheckError("the check server sent no report")
         return report
 
+    async def trace(self, lesson: str, milestone: str) -> dict[str, Any] | None:
+        """The milestone's packet followed hop by hop (``cnlab trace --json``), or None."""
+        data = await self.request("trace", lesson=lesson, milestone=milestone)
+        found = data.get("trace")
+        return found if isinstance(found, dict) else None
+
     async def state(self) -> dict[str, Any]:
         """The world's state as a dict (``dataclasses.asdict(WorldState)``)."""
         data = await self.request("state")

@@ -59,6 +59,14 @@ KEYS: tuple[Key, ...] = (
         "the goal beside the network: what your network still lacks, or has extra",
         False,
     ),
+    Key(
+        "path",
+        "shift+f8",
+        "w",
+        "Path",
+        "the first failing milestone's packet on the map, hop by hop (where it dies: ✗)",
+        False,
+    ),
 )
 
 FOCUS_KEY = "ctrl+o"

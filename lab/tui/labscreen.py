@@ -60,6 +60,7 @@ from lab.tui.lessontext import LessonText
 from lab.tui.messages import BuildDone, BuildFailed, ReportReady, WorldChanged, WorldRead
 from lab.tui.milestones import Hints, Milestones
 from lab.tui.netmap import NetMap, goal_text
+from lab.tui.pathview import PathView
 from lab.tui.prefix import SEND_PREFIX, PrefixScreen
 from lab.tui.scheduler import Scheduler
 from lab.tui.session import Session
@@ -125,6 +126,7 @@ class LabScreen(Screen[None]):
         self.shell = self.new_terminal("shell")
         self.extra_terminals: list[Terminal] = []
         self.netmap = NetMap(id="map")
+        self.pathview = PathView(id="map-path")
 
     def new_terminal(self, ident: str) -> Terminal:
         """A bash in the world's host namespace (not started yet)."""
@@ -737,6 +739,37 @@ class LabScreen(Screen[None]):
             return
         if self.goal_shown and self.state is not None:
             self.netmap.show_goal(goal_text(goal, differences(self.state, wanted)))
+
+    async def action_path(self) -> None:
+        """Show (or hide) the path of the first failing milestone's packet above the map."""
+        if self.pathview.is_mounted and self.pathview.display:
+            self.pathview.display = False
+            self.pathview.show_trace(None)
+            return
+        if not self.netmap.display:
+            self.show_map(True)
+        if not self.pathview.is_mounted:
+            await self.netmap.mount(self.pathview, before=0)
+        self.pathview.display = True
+        report = (
+            self.report if self.report and self.report.get("lesson") == self.lesson.id else None
+        )
+        failing = next((m for m in (report or {}).get("milestones", []) if not m["passed"]), None)
+        if failing is None:
+            self.pathview.show_trace(None, "Path: no failing milestone to follow")
+            return
+        self.pathview.show_trace(None, f"Path: following the packet of {failing['title']}…")
+        self._path_worker(self.lesson, str(failing["id"]))
+
+    @work(exclusive=True, group="path", exit_on_error=False)
+    async def _path_worker(self, lesson: Lesson, milestone: str) -> None:
+        try:
+            found = await self.checker.trace(lesson.id, milestone)
+        except CheckError as exc:
+            self.pathview.show_trace(None, f"Path: cannot be shown: {exc}")
+            return
+        if self.pathview.display:
+            self.pathview.show_trace(found, "Path: this milestone sends no packet")
 
     def action_toggle_map(self) -> None:
         self.show_map(not self.netmap.display)

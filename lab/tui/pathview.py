@@ -1,0 +1,132 @@
+"""The path of a failing milestone's packet, drawn above the map, one hop at a time.
+
+A *hop* is a namespace the packet is in, with the steps the kernel took there
+(the data of ``cnlab trace --json``, see :mod:`checks.trace`): netns0 routes it
+out of ceth0, the host takes it in on br0, forwards it, masquerades it, the
+internet answers, and so on back. :func:`hops` groups the steps; :func:`path_text`
+draws them with one hop highlighted and the hop where the packet died marked ✗.
+:class:`PathView` walks the highlight along the path, hop after hop, so the
+learner sees the packet travel, then stays on the last hop.
+
+Pure except for the widget: tests feed :func:`path_text` a trace dict by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+NAMES = {"internet": "the internet"}
+STEP_DELAY = 0.5  # seconds each hop stays highlighted while the path is walked
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One namespace on the path and what happened to the packet there."""
+
+    ns: str
+    reply: bool
+    lines: tuple[str, ...]
+    dies: bool  # the packet (or its reply) ends here
+
+
+def _step_words(step: dict[str, Any]) -> str:
+    kind = step.get("kind")
+    if kind == "route":
+        return f"route via {step.get('out_if')}"
+    if kind == "neighbour":
+        return f"ARP {step.get('decision')} on {step.get('out_if')}"
+    if kind == "arrive":
+        return f"in on {step.get('in_if')}"
+    if kind == "bridge":
+        nf = " (br_netfilter)" if step.get("br_netfilter") else ""
+        return f"bridged {step.get('in_if')} -> {step.get('out_if')}{nf}"
+    if kind == "hook":
+        return f"{step.get('hook')} {step.get('decision')}"
+    if kind == "nat":
+        return f"{step.get('decision')} {step.get('before')} -> {step.get('after')}"
+    if kind == "deliver":
+        return "delivered" if not step.get("reply") else "reply received"
+    return f"DROP: {step.get('cause')}"
+
+
+def hops(trace: dict[str, Any]) -> list[Hop]:
+    """The steps grouped by consecutive namespace (and direction)."""
+    found: list[Hop] = []
+    for step in trace.get("steps", []):
+        ns, reply = str(step.get("ns")), bool(step.get("reply"))
+        dies = step.get("kind") == "drop"
+        words = _step_words(step)
+        if found and found[-1].ns == ns and (found[-1].reply == reply or dies):
+            last = found[-1]
+            found[-1] = Hop(ns, last.reply, (*last.lines, words), last.dies or dies)
+        else:
+            found.append(Hop(ns, reply, (words,), dies))
+    return found
+
+
+def path_text(trace: dict[str, Any], current: int | None) -> Text:
+    """The path with hop ``current`` highlighted (None: none), the dying hop marked ✗."""
+    port = f":{trace['port']}" if trace.get("port") else ""
+    text = Text()
+    text.append(f"Path: {trace.get('src_ns')} -> {trace.get('target')}{port}", "bold")
+    text.append(" (Shift+F8 hides)\n", "dim")
+    for i, hop in enumerate(hops(trace)):
+        mark = "✗" if hop.dies else ("↩" if hop.reply else "→")
+        style = "bold red" if hop.dies else ""
+        if i == current:
+            style = "bold reverse red" if hop.dies else "bold reverse"
+        text.append(f" {mark} {NAMES.get(hop.ns, hop.ns)}: ", style)
+        text.append("; ".join(hop.lines) + "\n", style)
+    if trace.get("reached"):
+        text.append("✔ reached, and the reply came back\n", "bold green")
+    else:
+        text.append(f"✘ stopped: {trace.get('cause')}\n", "bold red")
+    return text
+
+
+class PathView(Static):
+    """The path of one trace; :meth:`walk` highlights each hop in turn."""
+
+    DEFAULT_CSS = """
+    PathView { width: 100%; height: auto; border-bottom: solid $accent; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.trace: dict[str, Any] | None = None
+        self.current: int | None = None
+        self._timer: Any = None
+
+    def show_trace(self, trace: dict[str, Any] | None, note: str = "") -> None:
+        """Show ``trace`` (None: only ``note``) and walk its hops from the first."""
+        self.trace = trace
+        self.current = 0 if trace else None
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if trace is None:
+            self.update(Text(note or "no path to show", "dim"))
+            return
+        self._draw()
+        if len(hops(trace)) > 1:
+            self._timer = self.set_interval(STEP_DELAY, self._advance)
+
+    def _advance(self) -> None:
+        if self.trace is None or self.current is None:
+            return
+        last = len(hops(self.trace)) - 1
+        if self.current >= last:
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
+            return
+        self.current += 1
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.trace is not None:
+            self.update(path_text(self.trace, self.current))
