@@ -49,7 +49,7 @@ def test_hops_group_steps_and_mark_where_the_packet_dies() -> None:
 @pytest.fixture
 def lesson7_world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
     """The real course's lesson 7 at its start, in a world of this test."""
-    from lab.cli import build_lesson
+    from lab.course_run import build_lesson
     from lab.lessons import load_course
 
     monkeypatch.delenv("CNLAB_LESSONS", raising=False)
