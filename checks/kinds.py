@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks import probes
+from checks import probes, processes
 from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
 from checks.diagnose import Diagnosis
@@ -738,3 +738,41 @@ def listening(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         f"{args['ns']}: listening sockets: "
         + (", ".join(f"{a}:{p}" for a, p in ns.listening) or "none"),
     )
+
+
+# --------------------------------------------------------------- processes
+
+
+def _where(found: list[processes.Found]) -> str:
+    return "; ".join(f"PID {f.pid} ({f.command}) in {f.netns}" for f in found) or "none"
+
+
+@kind("process_netns")
+def process_netns(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """A process and the network namespace it was given (``/proc/PID/ns/net``)."""
+    command, want = str(args["command"]), str(args["netns"])
+    found = processes.find(ctx.world, command)
+    what = f"processes running `{command}`: {_where(found)}"
+    if not found:
+        return Outcome.fail(
+            Cause.STATE_WRONG,
+            f"No process runs `{command}`. Start it in the background (end the line with `&`).",
+            what,
+        )
+    there = [f for f in found if f.netns == want]
+    if not there:
+        return Outcome.fail(
+            Cause.STATE_WRONG,
+            f"`{command}` runs, but not in the network namespace {want}.",
+            what,
+        )
+    if args.get("only_lo"):
+        alone = [f for f in there if f.links is not None and [n for n, _ in f.links] == ["lo"]]
+        if not alone:
+            links = ", ".join(f"{n} ({'up' if up else 'down'})" for n, up in there[0].links or ())
+            return Outcome.fail(
+                Cause.STATE_WRONG,
+                f"`{command}` has a namespace of its own, but it has more than `lo`.",
+                f"{what}; its interfaces: {links or 'unknown'}",
+            )
+    return Outcome.ok(what)

@@ -224,6 +224,19 @@ class Listening(Spec):
     port: int = arg("the port", "port")
 
 
+@dataclass(frozen=True)
+class ProcessNetns(Spec):
+    KIND = "process_netns"
+    PASSES = (
+        "a process of the world whose command line starts with `command` runs in the network "
+        "namespace `netns` (its `/proc/PID/ns/net`); with `only_lo`: that namespace has `lo` "
+        "and no other interface"
+    )
+    command: str = arg("the first words of its command line, e.g. `sleep 1001`")
+    netns: str = arg("`host`, a name from `ip netns`, or `own`: a namespace no name leads to", "ns")
+    only_lo: bool | None = arg("its namespace has `lo` and nothing else", "bool", default=None)
+
+
 # ----------------------------------------------------------------- probes
 
 
@@ -330,6 +343,7 @@ SPECS: dict[str, type[Spec]] = {
         IpForward,
         IptablesChain,
         Listening,
+        ProcessNetns,
         PingSpec,
         ArpSpec,
         NatSource,
