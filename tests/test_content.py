@@ -21,6 +21,7 @@ EXPECTED = [
     "07-masquerade",
     "08-port-publishing",
     "09-docker-firewall",
+    "10-network-modes",
 ]
 
 
@@ -87,6 +88,8 @@ START_CAUSES = {
     "08-port-publishing": {"service-down", "dnat-missing", "dnat-local-missing"},
     # the nat DOCKER chain is missing; the two paths nothing should allow still connect
     "09-docker-firewall": {"state-wrong"},
+    # no host-mode server, nothing on 10.0.2.15:6000, no `sleep infinity` of its own
+    "10-network-modes": {"state-wrong", "service-down"},
 }
 
 
