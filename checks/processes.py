@@ -33,7 +33,7 @@ MAX_MATCHES = 16
 class Found:
     """One process whose command line matched."""
 
-    pid: int
+    pid: int  # as the learner sees it, inside the world's PID namespace
     command: str
     netns: str  # host, a learner's name, the internet, or OWN
     links: tuple[tuple[str, bool], ...] | None  # (name, up) in an OWN namespace
@@ -48,6 +48,16 @@ def _command(pid: int) -> str | None:
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
 
 
+def _pid_inside(pid: int) -> int:
+    """The PID as the learner sees it: the world has its own PID namespace (the last
+    number of ``NSpid`` is the innermost one's)."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    return pid
+
+
 def matches(command: str, wanted: str) -> bool:
     """``command`` starts with the words of ``wanted`` (whole words)."""
     have, want = command.split(), wanted.split()
@@ -55,7 +65,7 @@ def matches(command: str, wanted: str) -> bool:
 
 
 def _named_ids() -> dict[tuple[int, int], str]:
-    """Inside the world's host namespace: (dev, inode) -> name of every namespace known."""
+    """Inside the world's mount namespace: (dev, inode) -> name of each ``ip netns`` name."""
     ids: dict[tuple[int, int], str] = {}
     try:
         dir_fd = os.open(inns.NETNS_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -71,8 +81,6 @@ def _named_ids() -> dict[tuple[int, int], str]:
     finally:
         if dir_fd >= 0:
             os.close(dir_fd)
-    st = os.stat("/proc/self/ns/net")
-    ids[(st.st_dev, st.st_ino)] = HOST_NS
     return ids
 
 
@@ -88,8 +96,10 @@ def _links_of(fd: int) -> list[tuple[str, bool]]:
 def find(world: World, command: str) -> list[Found]:
     """The world's processes whose command line starts with ``command``, and their namespaces."""
     named = inns.run(world, HOST_NS, _named_ids)
-    inet = os.stat(world.inet)
-    named[(inet.st_dev, inet.st_ino)] = "internet"
+    for path, name in ((world.host, HOST_NS), (world.inet, "internet")):
+        ident = nsutil.ns_id(path)
+        if ident is not None:
+            named[ident] = name
     found = []
     for pid in sorted(world.processes()):
         line = _command(pid)
@@ -105,7 +115,7 @@ def find(world: World, command: str) -> list[Found]:
                     links = tuple(inns.run(world, HOST_NS, _links_of, fd))
                 finally:
                     os.close(fd)
-        found.append(Found(pid, line, netns, links))
+        found.append(Found(_pid_inside(pid), line, netns, links))
         if len(found) >= MAX_MATCHES:
             break
     return found
