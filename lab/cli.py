@@ -247,12 +247,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     preflight.require_root()
     preflight.require_capabilities()
     preflight.require_tools()
-    import importlib
+    from lab.tui.app import run_app  # only this verb loads Textual (tested)
 
-    # imported by name: the engine never depends on Textual, only this verb does
-    app = importlib.import_module("lab.tui.app")
-    status: int = app.run_app(world=args.world, lesson=getattr(args, "lesson", None))
-    return status
+    return run_app(world=args.world, lesson=getattr(args, "lesson", None))
 
 
 # ------------------------------------------------------------------ parser

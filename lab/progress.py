@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.names import validate_name  # a name like ../../x must never become a path
+
 STATE_ROOT = Path(os.environ.get("CNLAB_STATE_DIR", "/var/lib/cnlab"))
 FORMAT = 1
 
@@ -54,8 +56,6 @@ class Progress:
 
 
 def progress_path(world: str) -> Path:
-    from lab.world import validate_name  # a name like ../../x must never become a path
-
     return STATE_ROOT / validate_name(world) / "progress.json"
 
 

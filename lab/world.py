@@ -37,7 +37,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import select
 import shutil
 import signal
@@ -54,10 +53,10 @@ from pathlib import Path
 
 from lab import nsutil, preflight, progress
 from lab.errors import LabError, WorldBusy, WorldMissing
+from lab.names import NAME_RE, validate_name
 
 RUN_ROOT = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab"))
 ASSETS = Path(__file__).parent / "assets"
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 HOST_ADDR = "10.0.2.15"
 ROUTER_ADDR = "10.0.2.2"
@@ -115,15 +114,6 @@ GUARD_LAYERS = 3
 
 class MountsRefused(LabError):
     """The kernel refused to make the world's namespaces or mounts."""
-
-
-def validate_name(name: str) -> str:
-    if not NAME_RE.match(name):
-        raise LabError(
-            f"invalid world name {name!r}: use 1-32 lowercase letters, digits, '-' or '_'",
-            status=2,
-        )
-    return name
 
 
 @dataclass(frozen=True)
