@@ -31,7 +31,16 @@ from checks import specs
 from lab.compat import tomllib
 from lab.errors import LabError
 
-DEFAULT_LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+#: The lessons an installed cnlab carries (a wheel or ``pipx install .``: setup.py copies
+#: the checkout's ``lessons/`` there); absent in a repository checkout.
+PACKAGED_LESSONS_DIR = Path(__file__).resolve().parent / "_lessons"
+#: Where the lessons are when no ``CNLAB_LESSONS`` says otherwise: the package's own copy
+#: when installed, else the checkout's ``lessons/`` folder.
+DEFAULT_LESSONS_DIR = (
+    PACKAGED_LESSONS_DIR
+    if PACKAGED_LESSONS_DIR.is_dir()
+    else Path(__file__).resolve().parent.parent / "lessons"
+)
 LESSON_DIR_RE = re.compile(r"^(\d{2})-[a-z0-9-]+$")
 REQUIRED_FILES = ("lesson.toml", "text.md.j2", "start.sh", "solution.sh")
 
