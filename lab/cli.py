@@ -290,6 +290,10 @@ EXAMPLES: dict[str, list[str]] = {
     "solve": ["cnlab solve", "cnlab solve 4"],
     "status": ["cnlab status", "cnlab status --json"],
     "down": ["cnlab down", "cnlab down --world alice"],
+    "completion": [
+        "cnlab completion bash > /etc/bash_completion.d/cnlab",
+        "cnlab completion zsh > ~/.zfunc/_cnlab",
+    ],
     "grade": [
         "cnlab grade 5 submissions/*.sh",
         "cnlab grade 5 submissions/*.sh --format junit --out report.xml",
@@ -477,6 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("task", choices=["check", "bench"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    p = verb(
+        "completion",
+        _lazy("lab.completion", "cmd_completion"),
+        "print the shell completion script for bash or zsh",
+    )
+    p.add_argument("shell", choices=["bash", "zsh"], metavar="SHELL", help="bash or zsh")
 
     p = verb("tui", cmd_tui, "open the lab (the same as `cnlab` with no verb)")
     p.add_argument("lesson", nargs="?", metavar="LESSON")

@@ -16,6 +16,7 @@ declare -A NEED=(
   [ip]=iproute2 [iptables]=iptables [ping]=iputils-ping [curl]=curl
   [nsenter]=util-linux [unshare]=util-linux [tmux]=tmux [ps]=procps
   [python3]=python3 [git]=git [nft]=nftables [slirp4netns]=slirp4netns
+  [dot]=graphviz
 )
 # Only the test suite needs these (`scripts/setup.sh --test`, or CNLAB_SETUP_TEST=1):
 # vagrant checks the workshop Vagrantfile; chromium opens `cnlab serve` as a learner's
@@ -77,4 +78,13 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
   echo "$want" > "$stamp"
+fi
+
+# Completion of cnlab's verbs and options in bash (zsh: see `cnlab completion --help`),
+# generated from the parser; rewritten only when it changed.
+if [ -x .venv/bin/cnlab ] && [ -d /etc/bash_completion.d ]; then
+  script=$(.venv/bin/cnlab completion bash) || die "cnlab completion bash failed"
+  if [ "$script" != "$(cat /etc/bash_completion.d/cnlab 2>/dev/null)" ]; then
+    printf '%s\n' "$script" > /etc/bash_completion.d/cnlab
+  fi
 fi
