@@ -325,7 +325,7 @@ class _Recorder(Tracer):
 
 def _decider(verdict: Verdict) -> tuple[str, str | None]:
     if verdict.chain is None:
-        return "no rule stops it (policy ACCEPT)", None
+        return "no rule drops it", None
     if verdict.rule is not None:
         return verdict.rule.listing(), verdict.rule.backend
     return verdict.chain.policy_listing(), verdict.chain.backend
@@ -451,7 +451,8 @@ def _confirm(
     elif step.kind == BRIDGE:
         was_seen = any(s.get("iface") in (step.in_if, step.out_if) for s in here)
     rules: tuple[str, ...] = ()
-    if step.kind in (HOOK, NAT) and step.hook:
+    # counters do not tell a request from its reply: kept for the request's way, and drops
+    if step.kind in (HOOK, NAT) and step.hook and (not step.reply or step.decision == "drop"):
         rules = tuple(
             f"{c.listing} ({c.backend})"
             for c in counted
@@ -514,6 +515,8 @@ def _judged(
 ) -> Trace:
     reached = bool(answer.get("ok"))
     seen = list(answer.get("seen") or [])
+    if flow.proto == "udp" and not reached and _datagram_delivered(steps, seen, flow):
+        return _udp_delivered(flow, target, steps, seen, counted)
     confirmed = [_confirm(s, seen, counted, flow) for s in steps]
     kernel = _kernel_words(answer)
     if not reached and found is None:  # the model saw nothing wrong: the counters may know
@@ -548,6 +551,42 @@ def _judged(
         explanation=None if reached or found is None else found.explanation,
         kernel=kernel,
         model_agrees=(found is None) == reached,
+        sightings=tuple(
+            f"{s.get('ns')} {s.get('iface')} {s.get('dir')}: {s.get('src')} -> {s.get('dst')}"
+            for s in seen
+        ),
+    )
+
+
+def _datagram_delivered(steps: list[Step], seen: list[dict[str, Any]], flow: Flow) -> bool:
+    """UDP asks for no answer: did the kernel see the datagram arrive where the model delivers it?"""
+    there = next((s for s in steps if s.kind == DELIVER and not s.reply), None)
+    if there is None:
+        return False
+    return any(
+        s.get("ns") == there.ns and s.get("dir") != "out" and not _is_reply(s, flow) for s in seen
+    )
+
+
+def _udp_delivered(
+    flow: Flow,
+    target: str,
+    steps: list[Step],
+    seen: list[dict[str, Any]],
+    counted: list[witness.Counted],
+) -> Trace:
+    """A datagram that arrived and got no answer: UDP promises no reply, so it got there."""
+    end = next(i for i, s in enumerate(steps) if s.kind == DELIVER and not s.reply)
+    kept = [_confirm(s, seen, counted, flow) for s in steps[: end + 1]]
+    return Trace(
+        src_ns=flow.src_ns,
+        dst=flow.dst,
+        proto=flow.proto,
+        port=flow.dport,
+        target=target,
+        reached=True,
+        steps=tuple(kept),
+        kernel="delivered; no answer came (UDP needs none: is anything listening there?)",
         sightings=tuple(
             f"{s.get('ns')} {s.get('iface')} {s.get('dir')}: {s.get('src')} -> {s.get('dst')}"
             for s in seen
@@ -591,7 +630,10 @@ def step_line(step: Step) -> str:
     elif step.kind == HOOK:
         via = " (br_netfilter)" if step.br_netfilter else ""
         backend = f" [{step.backend}]" if step.backend else ""
-        text = f"{step.hook}{via} {step.decision}: {step.rule}{backend}"
+        rule = step.rule
+        if step.decision == "accept" and step.backend is None and step.counted:
+            rule = f"counted by {step.counted[-1]}"  # the kernel names what let it through
+        text = f"{step.hook}{via} {step.decision}: {rule}{backend}"
     elif step.kind == NAT:
         text = f"{step.decision} {step.before} -> {step.after}"
         if step.backend:
@@ -625,7 +667,9 @@ def to_text(found: Trace, explain: bool = True) -> str:
         head += f", address {found.dst}"
     lines = [head]
     lines += [f"{i:2} {step_line(s)}" for i, s in enumerate(found.steps, 1)]
-    if found.reached:
+    if found.reached and found.steps and not found.steps[-1].reply:
+        lines.append(f"reached: {found.kernel}")
+    elif found.reached:
         lines.append("reached, and the reply came back")
     else:
         lines.append(f"stopped: {found.cause}")

@@ -72,6 +72,11 @@ def test_lesson7_happy_path_there_and_back(named: str) -> None:
     assert "veth0" in _steps(found, ns="netns0", kind="neighbour")[0]["rule"]
     back = _steps(found, kind="nat", decision="conntrack")[0]
     assert (back["before"], back["after"]) == ("10.0.2.15", "172.18.0.10")
+    # UDP asks for no answer: the datagram seen arriving in the internet got there
+    datagram = _trace(named, "--from", "netns0", "8.8.8.8:53", "--udp")
+    assert datagram["reached"] and datagram["proto"] == "udp"
+    assert _steps(datagram, ns="internet", kind="arrive", seen=True)
+    assert datagram["steps"][-1]["kind"] == "deliver" and datagram["steps"][-1]["ns"] == "internet"
 
 
 def test_route_clash_the_reply_leaves_through_veth0(named: str) -> None:
