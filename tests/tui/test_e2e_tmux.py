@@ -136,3 +136,33 @@ def test_new_learner_goes_through_lesson_one(tmux: Tmux, tmp_path: Path) -> None
         tmux.keys("F10")
     finally:
         world.destroy()
+
+
+def test_lesson_ten_the_network_modes_in_the_real_course(tmux: Tmux, tmp_path: Path) -> None:
+    """Lesson 10 of the real course: a host-mode server and a none-mode process, typed
+    in the lab's shell, turn the milestones green (bridge mode is lesson 8's server)."""
+    world = World(tui_world_name())
+    env = {"CNLAB_LESSONS": str(ROOT / "lessons"), "CNLAB_STATE_DIR": str(tmp_path / "state")}
+    command = f"{sys.executable} -m lab --world {world.name}"
+    try:
+        built = subprocess.run(
+            [*command.split(), "reset", "10"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr
+        tmux.start(command, env)
+        tmux.wait("[host]", 15)
+        tmux.wait("lesson 10/10: Network modes", 5)
+        tmux.wait("2/6 ✔", 20)  # bridge mode: the server in netns0, published
+        tmux.type("sudo python3 -m http.server --bind 10.0.2.15 6000 >/dev/null 2>&1 &")
+        tmux.wait("5/6 ✔", 20)  # host mode: in the host's namespace, reached with no DNAT
+        tmux.type("sudo unshare --net sleep infinity >/dev/null 2>&1 &")
+        tmux.wait("6/6 ✔", 20)
+        tmux.wait("Lesson 10 complete", 5)
+        tmux.keys("F10")
+    finally:
+        world.destroy()
