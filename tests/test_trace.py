@@ -124,6 +124,26 @@ def test_forward_drop_with_br_netfilter(named: str) -> None:
     assert not _steps(found, ns="netns1", kind="arrive")
 
 
+@pytest.mark.parametrize(
+    ("script", "backend"),
+    [
+        ("iptables-legacy -P FORWARD DROP", "iptables-legacy"),
+        (
+            "nft add table inet f && "
+            "nft 'add chain inet f gate { type filter hook forward priority 0; policy drop; }'",
+            "nftables",
+        ),
+    ],
+    ids=["legacy", "nftables"],
+)
+def test_forward_drop_names_its_backend(named: str, script: str, backend: str) -> None:
+    _build(named, "4", script)
+    found = _trace(named, "--from", "netns0", "netns1")
+    assert not found["reached"] and found["cause"] == "forward-blocked"
+    drop = _steps(found, ns="host", kind="hook", hook="FORWARD", decision="drop")[0]
+    assert drop["br_netfilter"] and drop["backend"] == backend
+
+
 def test_missing_dnat(named: str) -> None:
     _build(named, "8", "iptables -t nat -F PREROUTING")
     found = _trace(named, "--from", "internet", "10.0.2.15:5000")
