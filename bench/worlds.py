@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from lab.debug import quietly
 from lab.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ def scratch_world() -> Iterator[World]:
 def destroy_all() -> None:
     """Destroy every world this process named (idempotent)."""
     for world in _made:
-        with contextlib.suppress(Exception):
+        with quietly("destroying a benchmark world"):
             world.destroy()
     for world in _made:
         lock = world.dir.parent / f"{world.name}.lock"

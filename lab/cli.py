@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from lab import debug as lab_debug
 from lab import preflight, progress
 from lab.course_run import build_lesson, current_lesson, record_result
 from lab.errors import LabError
@@ -518,7 +519,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_tui)
-    debug = os.environ.get("CNLAB_DEBUG", "") not in ("", "0")
+    debug = lab_debug.enabled()
+    lab_debug.configure()
     try:
         validate_name(args.world)  # every verb: a name like ../../x never becomes a path
         refuse_inside_a_world(getattr(args, "verb", None))

@@ -69,6 +69,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from lab import preflight
+from lab.debug import quietly
 from lab.errors import LabError
 from lab.world import validate_name
 
@@ -213,7 +214,7 @@ class LabProcess(AppService):
         if process.returncode is None and not started:
             self.signal_group(signal.SIGTERM)
         code = await process.wait()
-        with contextlib.suppress(Exception):
+        with quietly("reading the lab's stderr"):
             await asyncio.wait_for(stderr_task, 1.0)
         stderr_task.cancel()
         if not self.exit_said and self._stopping is None:
@@ -222,7 +223,7 @@ class LabProcess(AppService):
             what = "the lab did not start" if not started else "the lab stopped"
             log.warning("%s (pid %s): %s", what, process.pid, why)
             text = f"\r\n\x1b[1;31mcnlab: {what}: {why}\x1b[0m\r\n"
-            with contextlib.suppress(Exception):
+            with quietly("telling the browser the lab stopped"):
                 await self.remote_write_bytes(text.encode())
 
     def signal_group(self, sig: int) -> None:
@@ -242,11 +243,11 @@ class LabProcess(AppService):
         task = self._task
         if task is None:
             return
-        with contextlib.suppress(Exception):
+        with quietly("cancelling the app's downloads"):
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
         if self._process is not None and self._process.returncode is None:
             await self.send_meta({"type": "quit"})
-            with contextlib.suppress(Exception):
+            with quietly("closing the lab's stdin"):
                 self.stdin.close()
         for grace, sig in ((QUIT_GRACE, signal.SIGTERM), (TERM_GRACE, signal.SIGKILL)):
             try:
@@ -441,7 +442,7 @@ class LabServer(Server):
             await service.stop()
             self.services.discard(service)
             self.sockets.discard(websocket)
-            with contextlib.suppress(Exception):
+            with quietly("closing a websocket"):
                 await websocket.close()
         return websocket
 
@@ -501,7 +502,7 @@ class LabServer(Server):
     async def shutdown(self, runner: web.AppRunner) -> None:
         await asyncio.gather(*(s.stop() for s in list(self.services)), return_exceptions=True)
         for websocket in list(self.sockets):
-            with contextlib.suppress(Exception):
+            with quietly("closing a websocket at shutdown"):
                 await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopped")
         await runner.cleanup()
 

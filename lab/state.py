@@ -33,6 +33,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.nftables.main import NFTables
 
 from lab import inns, rules
+from lab.debug import ignored
 from lab.rules import Chain, Firewall, Match, Rule, parse_iptables_save
 from lab.world import HOST_NS, INTERNET_NS, World
 
@@ -408,6 +409,7 @@ def _nf_tables() -> list[tuple[str, int]] | None:
                 for t in nft.get_tables()
             ]
     except Exception:
+        ignored("listing nf_tables tables over netlink (both tools are asked instead)")
         return None
 
 

@@ -21,7 +21,6 @@ and cgroup name it handed out, whatever state the workers were left in.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.debug import quietly
 from lab.errors import LabError
 from lab.grading import cgroups
 from lab.grading.sandbox import Limits, RunResult, Sandbox
@@ -455,7 +455,7 @@ def sweep(run_id: int, subs: Sequence[Submission]) -> list[str]:
         world = World(world_name(run_id, sub.index))
         if world.dir.exists():
             left.append(world.name)
-            with contextlib.suppress(Exception):
+            with quietly("destroying a leftover grading world"):
                 world.destroy()
     cgroups.sweep(f"cnlab-grade-{run_id}-")
     return left

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lab.debug import quietly
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -82,7 +84,7 @@ class CheckClient:
 
     async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
-        with contextlib.suppress(Exception):
+        with quietly("reading the check server's stderr"):
             while line := await proc.stderr.readline():
                 self.last_stderr = line.decode(errors="replace").strip()[-300:]
 
@@ -158,13 +160,13 @@ class CheckClient:
             return
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
-        with contextlib.suppress(Exception):
+        with quietly("waiting for a killed check server"):
             await asyncio.wait_for(proc.wait(), 2)
 
     async def close(self) -> None:
         """Ask the server to stop (end of stdin), then kill it if it lingers."""
         for old in self._killed:
-            with contextlib.suppress(Exception):
+            with quietly("closing an old check server"):
                 if old.stdin is not None:
                     old.stdin.close()
                 await asyncio.wait_for(old.wait(), 2)
@@ -172,7 +174,7 @@ class CheckClient:
         proc, self.proc = self.proc, None
         if proc is None or proc.returncode is not None:
             return
-        with contextlib.suppress(Exception):
+        with quietly("closing the check server's stdin"):
             assert proc.stdin is not None
             proc.stdin.close()
         try:
@@ -180,5 +182,5 @@ class CheckClient:
         except asyncio.TimeoutError:  # not TimeoutError on 3.10
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            with contextlib.suppress(Exception):
+            with quietly("waiting for the check server to end"):
                 await asyncio.wait_for(proc.wait(), 2)

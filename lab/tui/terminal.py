@@ -48,6 +48,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from lab.debug import quietly
+
 SCROLLBACK = 5000
 DECCKM = 1 << 5  # pyte stores private mode N as N << 5
 
@@ -93,7 +95,7 @@ def _colour(name: str, bold: bool = False) -> Color | None:
         base = _COLOURS[name]
         return Color.parse(f"bright_{base}" if bold and base != "black" else base)
     if len(name) == 6:
-        with contextlib.suppress(Exception):
+        with quietly("parsing a colour"):
             return Color.parse(f"#{name}")
     return None
 
@@ -243,7 +245,7 @@ class Terminal(Widget, can_focus=True):
     def _close_fd(self) -> None:
         fd, self.fd = self.fd, None
         if fd is not None:
-            with contextlib.suppress(Exception):
+            with quietly("removing the pty reader"):
                 asyncio.get_running_loop().remove_reader(fd)
             with contextlib.suppress(OSError):
                 os.close(fd)
