@@ -12,6 +12,8 @@ then ``cnlab solve N`` applies the reference solution and the same two are
 measured as ``warm_passing`` and ``cold_passing``. ``engine_*_ms`` is the
 time the engine itself reported for the last warm run (without the JSON trip).
 Every report is verified: failing at the start, passing after the solution.
+``warm_trace`` times the check server's ``trace`` of the first failing milestone that
+sends a packet (``cnlab trace``: one probe, counters read before and after).
 ``must_fail_probes`` counts milestones that pass only when a probe gets *no*
 answer ("see it fail"): the probe decides by seeing where its packet ended
 (:mod:`checks.fate`), not by waiting out its timeout.
@@ -55,6 +57,27 @@ def _warm(
     return summarize(times), int(report["duration_ms"]), first
 
 
+def _warm_trace(server: CheckServer, lesson: Lesson, runs: int) -> dict[str, Any] | None:
+    """``trace`` requests for the first failing milestone that sends a packet (the TUI's
+    path view, ``cnlab check --trace``); None when no failing milestone sends one."""
+    from checks.trace import CONNECTIVITY
+
+    _, reply = server.request("check", lesson=lesson.id)
+    failing = {m["id"] for m in reply["report"]["milestones"] if not m["passed"]}
+    chosen = next(
+        (m for m in lesson.milestones if m.id in failing and m.check in CONNECTIVITY), None
+    )
+    if chosen is None:
+        return None
+    times = []
+    for _ in range(runs):
+        took, answer = server.request("trace", lesson=lesson.id, milestone=chosen.id)
+        if answer.get("trace") is None:
+            return None
+        times.append(took)
+    return summarize(times)
+
+
 def _cold(world: World, lesson: Lesson, runs: int) -> dict[str, Any]:
     args = ("check", str(lesson.number), "--world", world.name, "--json")
     return summarize([timed(lambda: cnlab(*args, check=False)) for _ in range(runs)])
@@ -66,11 +89,13 @@ def bench_lesson(
     build_lesson(world, lesson)
     failing, engine_failing, first = _warm(server, lesson, opts.runs, want_pass=False)
     cold_failing = _cold(world, lesson, opts.process_runs)
+    trace = _warm_trace(server, lesson, opts.runs)
     cnlab("solve", str(lesson.number), "--world", world.name)
     passing, engine_passing, _ = _warm(server, lesson, opts.runs, want_pass=True)
     cold_passing = _cold(world, lesson, opts.process_runs)
     return {
         "warm_failing": failing,
+        "warm_trace": trace,
         "warm_passing": passing,
         "cold_failing": cold_failing,
         "cold_passing": cold_passing,

@@ -99,6 +99,7 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
                 cell(c["warm_passing"], t["check_warm_passing"])
                 + (" †" if c.get("must_fail_probes") else ""),
                 cell(c["warm_failing"], t["check_warm_failing"]),
+                cell(c.get("warm_trace")),
                 cell(c["cold_passing"], t["check_cold"]),
                 cell(c["cold_failing"], t["check_cold"]),
             ]
@@ -108,6 +109,7 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
         "milestones",
         "warm passing",
         "warm failing (diagnosis)",
+        "trace of a failing milestone",
         "cold passing",
         "cold failing",
     ]

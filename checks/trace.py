@@ -683,7 +683,7 @@ def to_text(found: Trace, explain: bool = True) -> str:
 # ------------------------------------------------------------ milestones
 
 #: the check kinds that send a packet, and how to read (from, to, protocol, port) in their args
-_CONNECTIVITY = ("ping", "arp", "nat_source", "http", "dnat", "masquerade")
+CONNECTIVITY = ("ping", "arp", "nat_source", "http", "dnat", "masquerade")
 
 
 def milestone_flow(
@@ -719,7 +719,7 @@ def for_milestone(
     ``done`` holds the traces already made in this run: two milestones that
     send the same packet share one trace.
     """
-    if check not in _CONNECTIVITY:
+    if check not in CONNECTIVITY:
         return None
     done = {} if done is None else done
     try:
