@@ -429,6 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the report there ('-': standard output)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S")
     p.add_argument(
+        "--replay",
+        choices=["auto", "typed", "script"],
+        default="auto",
+        help="typed: each line at an interactive prompt, as the learner typed it; script: "
+        "`bash -s`; auto (default): typed for files `cnlab export` wrote, else script",
+    )
+    p.add_argument(
         "--fail-under",
         metavar="SCORE",
         help="exit 3 if a submission scored less (points, or a percentage such as 80%%)",

@@ -40,7 +40,10 @@ MARK_VAR = "CNLAB_PROMPT_MARK"
 DEFAULT_SETTLE = 5.0  # seconds without a prompt before a command counts as "still running"
 DEFAULT_LIMIT = 30.0  # seconds before the driver gives a command up entirely
 TRANSCRIPT_MAX = 256 * 1024
+TAIL_MAX = 8 * 1024
 ROWS, COLS = 50, 200
+FLOOD = 64 * 1024  # unread output beyond this goes to the transcript while waiting
+KEEP_SEARCHING = 1024  # ...all but this much, where a prompt may be starting
 POLL = 0.1  # how often a long wait also checks whether the shell has ended
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\r(?!\n)|\x07")
 
@@ -100,14 +103,19 @@ class TypedShell:
     history: list[Typed] = field(default_factory=list)
     _transcript: list[str] = field(default_factory=list)
     _size: int = 0
+    _last: str = ""
+    shown: int = 0  # characters shown in all
     prompt: Prompt | None = None
     alive: bool = True
     ended: Callable[[], bool] | None = None  # how to tell the shell ended (default: its pid)
+    max_shown: int | None = None  # stop (TooMuchOutput) once the terminal showed more
 
     def __post_init__(self) -> None:
         if self.on_hang not in ("background", "interrupt"):
             raise ValueError(f"on_hang must be background or interrupt, not {self.on_hang!r}")
         self.child.delaybeforesend = None  # pexpect's default waits 50 ms per send
+        self.child.searchwindowsize = KEEP_SEARCHING  # a flood is not searched again and again
+        self.child.maxread = 65536
         ps1, ps2 = prompt_regex(self.mark)
         self._patterns = [re.compile(ps1), re.compile(ps2), pexpect.EOF, pexpect.TIMEOUT]
 
@@ -116,6 +124,8 @@ class TypedShell:
     def _keep(self, text: str) -> None:
         text = re.sub(prompt_regex(self.mark)[0], lambda m: f"[{m.group(2)}] # ", plain(text))
         text = re.sub(prompt_regex(self.mark)[1], "> ", text)
+        self.shown += len(text)
+        self._last = (self._last + text)[-TAIL_MAX:]
         if self._size < TRANSCRIPT_MAX:
             self._transcript.append(text[: TRANSCRIPT_MAX - self._size])
             self._size += len(text)
@@ -136,6 +146,7 @@ class TypedShell:
             if self.exited():
                 index = 2
                 break
+            self._flush_flood()
             if left <= POLL:
                 return 3, _text(self.child.before)
         before = _text(self.child.before)
@@ -150,6 +161,16 @@ class TypedShell:
                 self.child.buffer = type(self.child.buffer)()
         self._keep(before + (_text(self.child.after) if index in (0, 1) else ""))
         return index, before
+
+    def _flush_flood(self) -> None:
+        """A command that floods the terminal: move all but the buffer's tail (where a
+        prompt may be starting) to the transcript, and stop at ``max_shown``."""
+        buffer = _text(self.child.buffer)
+        if len(buffer) > FLOOD:
+            self._keep(buffer[:-KEEP_SEARCHING])
+            self.child.buffer = buffer[-KEEP_SEARCHING:]
+        if self.max_shown is not None and self.shown > self.max_shown:
+            raise TooMuchOutput(f"more than {self.max_shown // 1024} KiB shown on the terminal")
 
     def exited(self) -> bool:
         """True once the shell (the process on the terminal) has ended."""
@@ -187,14 +208,14 @@ class TypedShell:
         """The command still runs in the foreground: Ctrl-Z and bg, or Ctrl-C."""
         # ``before`` is still in pexpect's buffer: the next wait returns it again.
         if self.on_hang == "interrupt":
-            self.child.sendcontrol("c")
+            self.child.send("\x03")  # Ctrl-C
             index, more = self._wait(self.limit)
             return "interrupted", index, more
-        self.child.sendcontrol("z")
+        self.child.send("\x1a")  # Ctrl-Z
         index, more = self._wait(self.limit)
         if index != 0:
             # No job control there (or it ignores SIGTSTP): interrupt it instead.
-            self.child.sendcontrol("c")
+            self.child.send("\x03")  # Ctrl-C
             index, again = self._wait(self.limit)
             return "interrupted", index, more + again
         self.child.send("bg\r")
@@ -234,7 +255,8 @@ class TypedShell:
         return "".join(self._transcript)
 
     def tail(self, lines: int = 20) -> str:
-        return "\n".join(self.transcript.rstrip().splitlines()[-lines:])
+        """The last ``lines`` lines on screen (however long the session was)."""
+        return "\n".join(self._last.rstrip().splitlines()[-lines:])
 
     def close(self) -> None:
         """Hang up, like closing the terminal window."""
@@ -247,6 +269,10 @@ class TypedShell:
 
 class ShellError(Exception):
     """The driven shell did not behave as a terminal's shell does."""
+
+
+class TooMuchOutput(ShellError):
+    """The terminal showed more than ``max_shown`` characters."""
 
 
 def shell_argv(rcfile: str) -> list[str]:

@@ -97,6 +97,8 @@ SUBMISSION_SHAPE = {
     "timing_ms": dict,
     "enforced": dict,
     "notes": list,
+    "replay": str,
+    "transcript_tail": str,
 }
 TOP_SHAPE = {
     "format": str,

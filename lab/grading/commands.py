@@ -60,7 +60,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     lesson = load_course().find(args.lesson)
     # Gradescope shows the student whatever results.json says: a file that cannot
     # be graded still gets one (0 points and why), never an autograder failure.
-    subs = load_submissions(args.submissions, lenient=args.format == "gradescope")
+    replay = getattr(args, "replay", "auto")
+    subs = load_submissions(args.submissions, lenient=args.format == "gradescope", replay=replay)
     out = check_out(args.out)
 
     total = len(subs)
@@ -72,13 +73,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         note = "" if grade.status == "ok" else f"  [{grade.status}: {grade.reason}]"
         print(
             f"graded {done[0]}/{total}: {grade.name}  {grade.score:g}/{grade.max_score:g}"
-            f"  ({took:.1f} s){note}",
+            f"  ({took:.1f} s, {grade.replay}){note}",
             file=sys.stderr,
         )
 
     old = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        run = grade_all(lesson, subs, args.jobs, Limits(timeout=args.timeout), on_result=show)
+        limits = Limits(timeout=args.timeout)
+        run = grade_all(lesson, subs, args.jobs, limits, on_result=show)
     finally:
         signal.signal(signal.SIGTERM, old)
     text = render(run, args.format)

@@ -69,6 +69,7 @@ def _suite(lesson_id: str, grade: SubmissionGrade) -> ET.Element:
         ("score", f"{grade.score:g}"),
         ("max_score", f"{grade.max_score:g}"),
         ("exit_code", "" if grade.exit_code is None else str(grade.exit_code)),
+        ("replay", grade.replay),
         *(("note", note) for note in grade.notes),
     ):
         ET.SubElement(props, "property", name=key, value=_xml_text(value))
@@ -93,6 +94,10 @@ def _suite(lesson_id: str, grade: SubmissionGrade) -> ET.Element:
             failures += 1
     out = ET.SubElement(suite, "system-out")
     out.text = _xml_text(grade.output)
+    if grade.transcript_tail:
+        err = ET.SubElement(suite, "system-err")
+        err.text = _xml_text(f"--- the last lines on screen ({grade.replay}) ---\n")
+        err.text += _xml_text(grade.transcript_tail)
     suite.set("tests", str(len(grade.milestones) + 1))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
@@ -122,7 +127,11 @@ def gradescope_results(grade: SubmissionGrade) -> dict[str, Any]:
     elif grade.status != "ok":
         summary += f"; the submission {grade.status}: {grade.reason}"
     summary += "".join(f"\nnote: {note}" for note in grade.notes)
+    how = "typed at a prompt, line by line" if grade.replay == "typed" else "run as a script"
+    summary += f"\nreplay: your commands were {how}"
     output = summary + "\n\n--- output of your commands ---\n" + grade.output
+    if grade.transcript_tail:
+        output += "\n\n--- the last lines on screen ---\n" + grade.transcript_tail
     return {
         "score": grade.score,
         "execution_time": round(grade.timing_ms.get("total", 0) / 1000, 3),

@@ -318,12 +318,38 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
     mount("cnlab-run", f"{new}/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m")
     os.mkdir(f"{new}/run/netns")
     mount("/run/netns", f"{new}/run/netns", None, MS_BIND | MS_REC)
+    world_rc(new, cfg)
     for keep in cfg["world_dirs"]:  # type: ignore[attr-defined]
         if os.path.isdir(keep):
             os.makedirs(new + keep, mode=0o755, exist_ok=True)
             mount(keep, new + keep, None, MS_BIND)
             mount(None, new + keep, None, _RO_BIND)
+    if cfg.get("world_rc"):
+        mount(None, new + str(cfg["world_dir"]), None, _RO_BIND | MS_NOEXEC)
     os.mkdir(f"{new}/.old")
+
+
+# A typed replay's shells read the world's rc files, as the learner's did: copies
+# of these (from the world's folder), on a small read-only tmpfs at the same path.
+# The shells' record of commands (events) and their history go to /dev/null.
+WORLD_RC = ("bashrc", "prompt.sh", "ps0.sh", "etc/profile", "etc/bash.bashrc", "etc/shrc")
+WORLD_SINKS = ("events", "history")
+
+
+def world_rc(new: str, cfg: dict[str, object]) -> None:
+    """Copy the world's rc files in, when the replay is typed (cfg ``world_rc``)."""
+    if not cfg.get("world_rc"):
+        return
+    where = new + str(cfg["world_dir"])
+    os.makedirs(where, mode=0o755)
+    mount("cnlab-world", where, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m")
+    os.mkdir(f"{where}/etc", 0o755)
+    for name in WORLD_RC:
+        source = f"{cfg['world_dir']}/{name}"
+        if os.path.isfile(source):
+            shutil.copyfile(source, f"{where}/{name}")
+    for name in WORLD_SINKS:
+        os.symlink("/dev/null", f"{where}/{name}")
 
 
 _RO_BIND = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
@@ -450,6 +476,9 @@ def main() -> int:
     if child == 0:
         os.close(status_fd)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        if cfg.get("world_rc"):  # typed: the learner's interactive shell, on the pty
+            rcfile = f"{cfg['world_dir']}/bashrc"
+            os.execve("/bin/bash", ["bash", "--rcfile", rcfile, "-i"], env)
         os.execve("/bin/bash", ["bash", "-s"], env)
     # Init: let go of the submission's input and output, report bash's status,
     # then reap orphans until nothing is left (the runner kills us after checks).

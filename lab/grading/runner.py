@@ -50,6 +50,11 @@ class Submission:
     data: bytes = b""  # what bash reads (line endings normalised)
     notes: tuple[str, ...] = ()  # what was changed on the way, for the report
     problem: str | None = None  # set when the file cannot be graded (lenient loading)
+    replay: str = "script"  # typed (line by line at a prompt, lab/typed.py) or script (bash -s)
+
+    def lines(self) -> list[str]:
+        """The lines a typed replay types, in order."""
+        return self.data.decode("utf-8").splitlines()
 
 
 @dataclass
@@ -87,6 +92,8 @@ class SubmissionGrade:
     timing_ms: dict[str, int] = field(default_factory=dict)
     enforced: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    replay: str = "script"
+    transcript_tail: str = ""  # the last lines on screen, for a submission that did not pass
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -122,6 +129,7 @@ class GradeRun:
                 "pids_max": self.limits.pids,
                 "memory_mb": self.limits.memory_mb,
                 "scratch_mb": self.limits.scratch_mb,
+                "settle_s": self.limits.settle,
             },
             "summary": {
                 "submissions": len(self.grades),
@@ -144,10 +152,24 @@ class GradeRun:
 
 
 CRLF_NOTE = "the file had Windows (CRLF) line endings; they were read as Unix (LF) ones"
+EXPORT_MARK = b"# cnlab submission"  # the first line of every file `cnlab export` writes
+REPLAYS = ("auto", "typed", "script")
 
 
-def load_submissions(paths: Sequence[str], lenient: bool = False) -> list[Submission]:
+def replay_of(data: bytes, wanted: str) -> str:
+    """``typed`` or ``script``: ``auto`` means typed for files `cnlab export` made."""
+    if wanted != "auto":
+        return wanted
+    return "typed" if data.lstrip(b"\xef\xbb\xbf").startswith(EXPORT_MARK) else "script"
+
+
+def load_submissions(
+    paths: Sequence[str], lenient: bool = False, replay: str = "auto"
+) -> list[Submission]:
     """Check every submission file before any world is built; a folder means its files.
+
+    ``replay`` says how each is run: typed at a prompt, as a script, or ``auto``
+    (typed for the files `cnlab export` writes, which mark themselves).
 
     A file that cannot be graded (missing, binary, not UTF-8, too big, empty) is
     bad input (:class:`LabError`, status 2), unless ``lenient``: then it becomes a
@@ -189,7 +211,11 @@ def load_submissions(paths: Sequence[str], lenient: bool = False) -> list[Submis
                 raise LabError(f"{path}: {problem}", status=2)
             subs.append(Submission(path.absolute(), name, index, problem=problem))
             continue
-        subs.append(Submission(path.resolve(), name, index, data=data, notes=notes))
+        subs.append(
+            Submission(
+                path.resolve(), name, index, data=data, notes=notes, replay=replay_of(data, replay)
+            )
+        )
     return subs
 
 
@@ -272,7 +298,10 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         world.write_meta(lesson=lesson.id)
         lap("start")
         sandbox = Sandbox(world, limits)
-        run = sandbox.run(sub.data)
+        if sub.replay == "typed":
+            run = sandbox.run_typed(sub.lines(), settle=limits.settle)
+        else:
+            run = sandbox.run(sub.data)
         lap("submission")
         # The checks' helpers (one per namespace the submission left) run under
         # the same kind of limits as the submission.
@@ -300,7 +329,15 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         world.destroy()
         lap("cleanup")
         timing["total"] = round((time.perf_counter() - began) * 1000)
-    return _grade(lesson, sub, world, run, report, error, timing)
+    grade = _grade(lesson, sub, world, run, report, error, timing)
+    if not grade.passed:
+        tail = sandbox.transcript_tail if sandbox is not None and sub.replay == "typed" else ""
+        grade.transcript_tail = tail or _tail(grade.output)
+    return grade
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def _grade(
@@ -361,6 +398,7 @@ def _grade(
         timing_ms=timing,
         enforced=run.enforced if run else {},
         notes=list(sub.notes),
+        replay=sub.replay,
     )
 
 

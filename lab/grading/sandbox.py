@@ -23,17 +23,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pexpect import fdpexpect
+
+from lab import typed
 from lab.grading.cgroups import LIMITED, JobCgroups
 from lab.world import World
 
@@ -52,6 +58,7 @@ class Limits:
     memory_mb: int = 512
     scratch_mb: int = 64
     shm_mb: int = 16
+    settle: float = 5.0  # typed replay: seconds before a command counts as still running
 
 
 @dataclass
@@ -93,6 +100,46 @@ def parse_status(line: bytes, ready: bool, exited: bool) -> tuple[str, str | int
     return None
 
 
+class _StatusPipe:
+    """The jail's status lines, read as they come (see :func:`parse_status`)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.ready = False
+        self.setup_error: str | None = None
+        self.exit_code: int | None = None
+        self.closed = False
+        self._buf = b""
+
+    def poll(self, timeout: float = 0.0) -> None:
+        if self.closed:
+            return
+        readable, _, _ = select.select([self.fd], [], [], timeout)
+        if not readable:
+            return
+        chunk = os.read(self.fd, 4096)
+        if not chunk:
+            self.closed = True
+            return
+        self._buf = (self._buf + chunk)[-STATUS_MAX:]
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            event = parse_status(line, self.ready, self.exit_code is not None)
+            if event is None:
+                continue
+            if event[0] == "ready":
+                self.ready = True
+            elif event[0] == "setup":
+                self.setup_error = str(event[1])
+            else:
+                self.exit_code = int(event[1])
+
+    def exited(self) -> bool:
+        """True once the learner's shell has exited (or the sandbox is gone)."""
+        self.poll()
+        return self.exit_code is not None or self.closed
+
+
 class Sandbox:
     """One submission's sandbox in ``world``; use as a context manager."""
 
@@ -101,6 +148,9 @@ class Sandbox:
         self.limits = limits
         self.cgroups = JobCgroups(f"cnlab-{world.name}", limits.pids, limits.memory_mb << 20)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.mark = typed.new_mark()
+        self._master: int | None = None
+        self.transcript_tail = ""  # a typed replay's last lines on screen
 
     def __enter__(self) -> Sandbox:
         return self
@@ -116,39 +166,90 @@ class Sandbox:
         started = time.perf_counter()
         # The world's /run/netns must be shared so that `ip netns add` in the
         # sandbox's copy shows up in the world, where the checks look.
+        self._share_netns()
+        self.cgroups.create()
+        refused = self._refuse_unfenced(started)
+        if refused is not None:
+            return refused
+        status_r, status_w = os.pipe()
+        argv = self._argv(status_w, interactive=False)
+        cgroups = self.cgroups
+
+        def in_child() -> None:
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            cgroups.enter()
+
+        # Through a pipe, not the file: bash reads a pipe byte by byte, so a
+        # nested `bash` (after nsenter) reads the next lines and `exit` returns
+        # to the outer shell at the right place, exactly as when typed.
+        data = script if isinstance(script, bytes) else script.read_bytes()
+        try:
+            self.proc = self._start(argv, status_w, in_child)
+        except subprocess.SubprocessError as exc:  # raised by in_child: the cgroups
+            return self._no_cgroups(exc, started)
+        finally:
+            os.close(status_w)
+        try:
+            return self._watch(status_r, started, data)
+        finally:
+            os.close(status_r)
+
+    def _share_netns(self) -> None:
+        """The world's /run/netns must be shared so that `ip netns add` in the
+        sandbox's copy shows up in the world, where the checks look."""
         subprocess.run(
             ["nsenter", f"--mount={self.world.mnt}", "--", "mount", "--make-shared", "/run/netns"],
             check=True,
             capture_output=True,
             timeout=10,
         )
-        self.cgroups.create()
-        if "pids" not in self.cgroups.limits:
-            # Root ignores RLIMIT_NPROC: without a pids cgroup a fork bomb would
-            # take the machine down. Refuse rather than run unfenced.
-            return RunResult(
-                status="setup-failed",
-                reason="no pids cgroup could be made here, so a fork bomb could not be "
-                "stopped: refusing to run untrusted code (see docs/grading.md, cgroups)",
-                exit_code=None,
-                output="",
-                output_bytes=0,
-                output_truncated=False,
-                seconds=time.perf_counter() - started,
-                enforced=self.enforced(),
-            )
-        status_r, status_w = os.pipe()
-        env = self.world.env(term="dumb")
+
+    def _refuse_unfenced(self, started: float) -> RunResult | None:
+        """Root ignores RLIMIT_NPROC: without a pids cgroup a fork bomb would take
+        the machine down. Refuse rather than run unfenced."""
+        if "pids" in self.cgroups.limits:
+            return None
+        return RunResult(
+            status="setup-failed",
+            reason="no pids cgroup could be made here, so a fork bomb could not be "
+            "stopped: refusing to run untrusted code (see docs/grading.md, cgroups)",
+            exit_code=None,
+            output="",
+            output_bytes=0,
+            output_truncated=False,
+            seconds=time.perf_counter() - started,
+            enforced=self.enforced(),
+        )
+
+    def _no_cgroups(self, exc: Exception, started: float) -> RunResult:
+        return RunResult(
+            status="setup-failed",
+            reason=f"the sandbox could not join its cgroups ({exc}): "
+            + ", ".join(str(p) for p in self.cgroups.dirs),
+            exit_code=None,
+            output="",
+            output_bytes=0,
+            output_truncated=False,
+            seconds=time.perf_counter() - started,
+            enforced=self.enforced(),
+        )
+
+    def _argv(self, status_w: int, interactive: bool) -> list[str]:
+        env = self.world.env(term="xterm-256color" if interactive else "dumb")
         env["CNLAB_SANDBOX"] = "1"
         config = {
             "status_fd": status_w,
             "env": env,
             "cwd": env["HOME"] if os.path.isdir(env["HOME"]) else "/",
             "world_dirs": [str(self.world.dir / "bin"), env["HOME"]],
+            "world_dir": str(self.world.dir),
+            "world_rc": interactive,
             "scratch_mb": self.limits.scratch_mb,
             "shm_mb": self.limits.shm_mb,
         }
-        argv = [
+        if interactive:
+            env[typed.MARK_VAR] = self.mark
+        return [
             *self.world.enter_argv(),
             "unshare",
             "--pid",
@@ -166,36 +267,126 @@ class Sandbox:
             str(JAIL),
             json.dumps(config),
         ]
+
+    # ------------------------------------------------------------ typed replay
+
+    def run_typed(self, lines: Sequence[str], settle: float = typed.DEFAULT_SETTLE) -> RunResult:
+        """Type ``lines`` one at a time into the learner's interactive bash, on a
+        pseudo-terminal, inside the same jail as :meth:`run` (see lab/typed.py)."""
+        started = time.perf_counter()
+        self._share_netns()
+        self.cgroups.create()
+        refused = self._refuse_unfenced(started)
+        if refused is not None:
+            return refused
+        status_r, status_w = os.pipe()
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", typed.ROWS, typed.COLS, 0, 0))
+        argv = self._argv(status_w, interactive=True)
         cgroups = self.cgroups
 
         def in_child() -> None:
             ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             cgroups.enter()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty is this session's terminal
 
-        # Through a pipe, not the file: bash reads a pipe byte by byte, so a
-        # nested `bash` (after nsenter) reads the next lines and `exit` returns
-        # to the outer shell at the right place, exactly as when typed.
-        data = script if isinstance(script, bytes) else script.read_bytes()
         try:
-            self.proc = self._start(argv, status_w, in_child)
-        except subprocess.SubprocessError as exc:  # raised by in_child: the cgroups
-            return RunResult(
-                status="setup-failed",
-                reason=f"the sandbox could not join its cgroups ({exc}): "
-                + ", ".join(str(p) for p in self.cgroups.dirs),
-                exit_code=None,
-                output="",
-                output_bytes=0,
-                output_truncated=False,
-                seconds=time.perf_counter() - started,
-                enforced=self.enforced(),
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                pass_fds=(status_w,),
+                env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")},
+                start_new_session=True,
+                preexec_fn=in_child,
             )
+        except subprocess.SubprocessError as exc:
+            os.close(master)
+            return self._no_cgroups(exc, started)
         finally:
             os.close(status_w)
+            os.close(slave)
+        self._master = master
+        status = _StatusPipe(status_r)
         try:
-            return self._watch(status_r, started, data)
+            return self._type(status, master, lines, started, settle)
         finally:
             os.close(status_r)
+
+    def _type(
+        self, status: _StatusPipe, master: int, lines: Sequence[str], started: float, settle: float
+    ) -> RunResult:
+        deadline = started + self.limits.timeout
+        verdict: tuple[str, str] | None = None
+        while not status.ready and status.setup_error is None and not status.closed:
+            if time.perf_counter() >= deadline:
+                break
+            status.poll(max(0.0, deadline - time.perf_counter()))
+        shell: typed.TypedShell | None = None
+        if not status.ready or status.setup_error is not None:
+            verdict = (
+                "setup-failed",
+                "the sandbox could not be built: " + (status.setup_error or "it exited early"),
+            )
+        else:
+            child = fdpexpect.fdspawn(master, encoding="utf-8", codec_errors="replace")
+            shell = typed.TypedShell(
+                child,
+                self.mark,
+                settle=settle,
+                limit=max(0.1, deadline - time.perf_counter()),
+                ended=status.exited,
+                max_shown=self.limits.output_max,
+            )
+            try:
+                shell.wait_prompt()
+                verdict = self._type_lines(shell, lines, deadline)
+            except typed.TooMuchOutput:
+                verdict = ("output-limit", self._too_much())
+            except typed.ShellError as exc:
+                verdict = ("killed", f"the learner's shell did not behave as expected: {exc}")
+        self.transcript_tail = shell.tail() if shell else ""
+        if verdict is None or verdict[0] in ("timeout", "killed", "setup-failed"):
+            verdict = self.limit_hit() or verdict
+        if verdict is not None:
+            self.stop()
+        transcript = shell.transcript if shell else ""
+        kept = transcript.encode()[: self.limits.output_keep]
+        last = shell.history[-1].status if shell and shell.history else None
+        return RunResult(
+            status="ok" if verdict is None else verdict[0],
+            reason=None if verdict is None else verdict[1],
+            exit_code=status.exit_code if status.exit_code is not None else last,
+            output=kept.decode("utf-8", errors="replace"),
+            output_bytes=shell.shown if shell else 0,
+            output_truncated=shell is not None and shell.shown > len(kept),
+            seconds=time.perf_counter() - started,
+            enforced=self.enforced(),
+        )
+
+    def _too_much(self) -> str:
+        return f"wrote more than {self.limits.output_max // 1024} KiB of output"
+
+    def _type_lines(
+        self, shell: typed.TypedShell, lines: Sequence[str], deadline: float
+    ) -> tuple[str, str] | None:
+        for line in lines:
+            if not shell.alive:
+                return None  # the learner's last `exit` closed the terminal
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return ("timeout", f"still typing after the {self.limits.timeout:g} s limit")
+            shell.limit = left
+            done = shell.type(line, settle=min(shell.settle, left))
+            if shell.shown > self.limits.output_max:
+                return ("output-limit", self._too_much())
+            if done.outcome == "stuck":
+                return (
+                    "timeout",
+                    f"`{line[:80]}` never gave the prompt back, even after Ctrl-Z and Ctrl-C",
+                )
+        return None
 
     def _start(
         self, argv: list[str], status_w: int, in_child: Callable[[], None]
@@ -335,4 +526,8 @@ class Sandbox:
                 proc.wait(timeout=5)
             if proc.stdout is not None:
                 proc.stdout.close()
+        if self._master is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._master)
+            self._master = None
         self.cgroups.destroy()
