@@ -6,6 +6,7 @@ median meets the target (✔) or not (✘).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 #: Targets in milliseconds (medians).
@@ -213,12 +214,12 @@ def render(results: dict[str, Any]) -> str:
     """Every section as Markdown."""
     parts: list[str] = []
     sections = results["sections"]
-    order = [
-        ("World lifecycle", "world", lambda s: world_lines(s)),
-        ("Reset to a lesson's start state (ms)", "reset", lambda s: reset_lines(s)),
-        ("Checks per lesson (ms)", "checks", lambda s: check_lines(s)),
-        ("TUI", "tui", lambda s: tui_lines(s)),
-        ("Grading", "grade", lambda s: grade_lines(s)),
+    order: list[tuple[str, str, Callable[[Any], list[str]]]] = [
+        ("World lifecycle", "world", world_lines),
+        ("Reset to a lesson's start state (ms)", "reset", reset_lines),
+        ("Checks per lesson (ms)", "checks", check_lines),
+        ("TUI", "tui", tui_lines),
+        ("Grading", "grade", grade_lines),
     ]
     for title, key, fn in order:
         if key in sections:

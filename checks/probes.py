@@ -46,6 +46,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.supersocket import SimpleSocket
 
 from checks import fate
+from checks.netfilter import Flow
 from lab import nsutil
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def _strerror(exc: OSError) -> str:
 def _checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
@@ -282,7 +283,7 @@ class _Watcher:
     def departed(self, dst: str, dport: int | None = None, sport: int | None = None) -> None:
         """Judge the first hop, as the packet leaves the sender."""
         if self.state is not None:
-            flow = fate.Flow(self.sender, dst, self.want["proto"], dport, None, sport)
+            flow = Flow(self.sender, dst, self.want["proto"], dport, None, sport)
             self.ended = fate.departure(self.state, self.sender, flow, self.proxy)
 
     def deadline(self, deadline: float, grace: float) -> float:

@@ -66,9 +66,9 @@ class Milestone:
         if self.check == "route_clash":
             return True
         if self.check == "ping":
-            return self.args.get("expect", "reply") != "reply"
+            return bool(self.args.get("expect", "reply") != "reply")
         if self.check == "http":
-            return self.args.get("expect", "ok") != "ok"
+            return bool(self.args.get("expect", "ok") != "ok")
         return False
 
 
@@ -184,7 +184,8 @@ def _render_args(args: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except FileNotFoundError as exc:
         raise LabError(f"{path}: file is missing") from exc
     except tomllib.TOMLDecodeError as exc:

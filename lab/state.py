@@ -244,7 +244,7 @@ def _firewall(data: dict[str, Any]) -> Firewall:
 
 
 def _namespace(data: dict[str, Any]) -> Namespace:
-    return _build(
+    namespace: Namespace = _build(
         Namespace,
         data,
         links=tuple(_build(Link, link) for link in data.get("links", [])),
@@ -254,6 +254,7 @@ def _namespace(data: dict[str, Any]) -> Namespace:
         neighbours=tuple(_build(Neighbour, n) for n in data.get("neighbours", [])),
         listening=tuple((a, int(p)) for a, p in data.get("listening", [])),
     )
+    return namespace
 
 
 # ------------------------------------------------------------ reading (in-ns)

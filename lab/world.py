@@ -53,7 +53,8 @@ from pathlib import Path
 
 from lab import nsutil, preflight, progress
 from lab.errors import LabError, WorldBusy, WorldMissing
-from lab.names import NAME_RE, validate_name
+from lab.names import NAME_RE as NAME_RE  # re-exported: callers name them lab.world
+from lab.names import validate_name as validate_name
 
 RUN_ROOT = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab"))
 ASSETS = Path(__file__).parent / "assets"
