@@ -189,7 +189,10 @@ def processes_with_mount(sources: set[str]) -> list[int]:
             continue
         if ident not in verdict:
             try:
-                with open(f"/proc/{entry.name}/mountinfo", encoding="utf-8") as fh:
+                # a path on this machine may hold any byte (a test made one): keep it as is
+                with open(
+                    f"/proc/{entry.name}/mountinfo", encoding="utf-8", errors="surrogateescape"
+                ) as fh:
                     text = fh.read()
             except OSError:
                 continue
