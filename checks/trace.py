@@ -141,7 +141,9 @@ class _Recorder(Tracer):
         self._reply = flow.reply
         if hook in ("output", "forward") and packet.out_if and not self._bridging:
             self._route_step(ns_name, ns, flow, packet.out_if)
-        if ns.firewall.at_hook(hook) or not verdict.accepted:
+        if (ns.firewall.at_hook(hook) or not verdict.accepted) and not self._rerouted(
+            ns_name, hook, flow
+        ):
             rule, backend = _decider(verdict)
             self.add(
                 Step(
@@ -175,6 +177,14 @@ class _Recorder(Tracer):
                 )
             )
         return verdict
+
+    def _rerouted(self, ns_name: str, hook: str, flow: Flow) -> bool:
+        """The model asks OUTPUT again after its own DNAT; the kernel passes it once."""
+        recent = self.steps[-3:]
+        return hook == "output" and any(
+            s.kind == NAT and s.ns == ns_name and s.hook == "OUTPUT" and s.reply == flow.reply
+            for s in recent
+        )
 
     def _route_step(self, ns_name: str, ns: Namespace, flow: Flow, out_if: str) -> None:
         if out_if == "lo":
@@ -255,7 +265,28 @@ class _Recorder(Tracer):
                 reply=flow.reply,
             )
         )
+        if flow.reply and ns_name == trail.origin:
+            self._undo_own_dnat(ns_name, flow)
         return super()._arrive(ns_name, flow, in_if, trail, gateway)
+
+    def _undo_own_dnat(self, ns_name: str, flow: Flow) -> None:
+        """A reply to the sender's own DNATed connection (nat OUTPUT): conntrack gives it
+        back the address the client asked for as it arrives."""
+        answered = _end(flow.src, flow.sport)
+        for step in self.steps:
+            mine = step.kind == NAT and step.ns == ns_name and step.hook == "OUTPUT"
+            if mine and step.after == answered and not step.reply:
+                undone = Step(
+                    ns_name,
+                    NAT,
+                    "conntrack",
+                    "reply from a DNAT target",
+                    reply=True,
+                    before=answered,
+                    after=step.before,
+                )
+                self.add(undone)
+                return
 
     def _bridged(self, crossing: Crossing, flow: Flow, trail: _Trail) -> Diagnosis | None:
         bns = self.state.namespaces[crossing.ns]

@@ -152,6 +152,15 @@ def test_missing_dnat(named: str) -> None:
     assert _steps(found, ns="host", kind="arrive", in_if="eth0", seen=True)
     assert not _steps(found, kind="nat", hook="PREROUTING")
     assert not _steps(found, ns="netns0")
+    # the host's own connection still passes the nat OUTPUT chain's DNAT, there and back
+    local = _trace(named, "10.0.2.15:5000")
+    assert local["reached"] and local["src_ns"] == "host"
+    dnat = _steps(local, ns="host", kind="nat", hook="OUTPUT")
+    assert [(d["before"], d["after"]) for d in dnat] == [("10.0.2.15:5000", "172.18.0.10:5000")]
+    assert len(_steps(local, ns="host", kind="hook", hook="OUTPUT")) == 1
+    assert _steps(local, ns="netns0", kind="arrive", in_if="ceth0", seen=True)
+    back = _steps(local, ns="host", kind="nat", decision="conntrack", reply=True)
+    assert back and back[0]["after"] == "10.0.2.15:5000"
 
 
 def test_input_drop_stops_the_reply_in_the_sender(named: str) -> None:
