@@ -813,6 +813,7 @@ class World:
             ["nsenter", f"--mount={self.mnt}", "--", "ls", "-1", "/run/netns"],
             capture_output=True,
             text=True,
+            errors="replace",  # a name is bytes: the learner may make any
             timeout=5,
             check=False,
         ).stdout

@@ -271,3 +271,19 @@ def test_shell_ns_enters_only_the_worlds_own_namespaces(
     out = shell(ready, "ip -br link | cut -d' ' -f1", state_env, "--ns", "netns0")
     assert out.returncode == 0, out.stderr
     assert "ceth0" in out.stdout and "escA" not in out.stdout
+
+
+def test_a_mount_with_a_non_utf8_name_breaks_no_world(
+    ready: str, state_env: dict[str, str], names: list[str]
+) -> None:
+    """Mount tables are bytes: a learner's mount named b"\\xff" in one world (every
+    world's build reads every mount namespace's table) is no traceback anywhere."""
+    out = shell(
+        ready, "d=/run/netns/$(printf '\\377x'); mkdir $d && mount -t tmpfs t $d", state_env
+    )
+    assert out.returncode == 0, out.stderr
+    other = ready + "b"
+    names.append(other)
+    for world, verb in ((other, "reset"), (ready, "status"), (ready, "reset"), (other, "down")):
+        result = run_cli(world, verb, env=state_env)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
