@@ -1,93 +1,62 @@
 """Replay a lesson's reference solution in the live world, for a class to watch.
 
 Each step of ``solution.sh`` is shown (narration, then ``$ command``), typed
-into one persistent ``bash -s`` inside the world, and its output printed. The
-shell reads its input from a pipe byte by byte, so ``sudo nsenter ... bash``
-followed by lines and ``exit`` behaves as when typed: after each command we
-send a sentinel ``printf`` that whichever shell is current runs, and read up to
-it. After every step the lesson's checks run and the milestones that turned
-green are printed (``✔``), with a compact ``✔✔✘✘`` line of where the lesson is.
+into one interactive bash inside the world on a pseudo-terminal, exactly as a
+learner types at the lab's prompt (:mod:`lab.typed`): ``sudo nsenter ...`` with
+or without ``bash`` starts a nested shell that reads the next steps until
+``exit``; the driver waits for the prompt to come back after each step, never a
+fixed time. After every step the lesson's checks run and the milestones that
+turned green are printed (``✔``), with a compact ``✔✔✘✘`` line of where the
+lesson is.
 """
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
 import sys
 import time
 from typing import TextIO
 
+from lab import typed
 from lab.errors import LabError
 from lab.lessons import Lesson, Step
 from lab.world import World
 
-SENTINEL = "__cnlab_demo_done__"
-STEP_TIMEOUT = 60.0
+# A reference step returns; one that has not after this long is put in the
+# background (Ctrl-Z, bg), as a learner would, and the demo goes on.
+STEP_SETTLE = 60.0
 
 
 class Shell:
-    """One bash inside the world that keeps its state (and nesting) between steps."""
+    """One interactive bash inside the world that keeps its state (and nesting)."""
 
     def __init__(self, world: World) -> None:
-        self.proc = subprocess.Popen(
-            [*world.enter_argv(), "bash", "-s"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=world.env(term="dumb"),
-            cwd="/root" if os.path.isdir("/root") else "/",
-            start_new_session=True,
-        )
-        self.count = 0
+        try:
+            self.typed = typed.in_world(world, settle=STEP_SETTLE)
+        except typed.ShellError as exc:
+            raise LabError(
+                f"the demo's shell in world {world.name!r} did not start: {exc}"
+            ) from exc
 
     def run(self, command: str, out: TextIO) -> int | None:
-        """Type ``command``; copy its output to ``out`` as it comes; return its status."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.count += 1
-        mark = f"{SENTINEL}{self.count}"
-        self.proc.stdin.write(f"{command}\nprintf '\\n{mark} %s\\n' \"$?\"\n".encode())
-        self.proc.stdin.flush()
-        fd = self.proc.stdout.fileno()
-        buf = b""
-        deadline = time.monotonic() + STEP_TIMEOUT
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LabError(f"the demo step {command!r} did not finish in {STEP_TIMEOUT:g} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise LabError("the demo's shell in the world exited unexpectedly")
-            buf += chunk
-            at = buf.find(f"\n{mark} ".encode())
-            if at >= 0:
-                end = buf.find(b"\n", at + 1 + len(mark))
-                if end < 0:
-                    continue
-                out.write(buf[:at].decode(errors="replace") + ("\n" if at else ""))
+        """Type ``command`` (several lines if continued); print its output; its status."""
+        done: typed.Typed | None = None
+        try:
+            for line in command.split("\n"):
+                done = self.typed.type(line)
+                out.write(done.output)
                 out.flush()
-                status = buf[at + 1 + len(mark) : end].strip()
-                return int(status) if status.isdigit() else None
-            # Print complete lines as they arrive; keep a tail that may hold the mark.
-            cut = buf.rfind(b"\n", 0, max(0, len(buf) - len(mark) - 2))
-            if cut > 0:
-                out.write(buf[: cut + 1].decode(errors="replace"))
-                out.flush()
-                buf = buf[cut + 1 :]
+        except typed.ShellError as exc:
+            raise LabError(f"the demo's shell in the world stopped: {exc}") from exc
+        if done is None or done.outcome == "exited":
+            raise LabError("the demo's shell in the world exited unexpectedly")
+        if done.outcome == "stuck":
+            raise LabError(f"the demo step {command!r} never gave the prompt back")
+        if done.outcome == "backgrounded":
+            out.write(f"(still running after {STEP_SETTLE:g} s: put in the background)\n")
+        return done.status
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self.typed.close()
 
 
 def _marks(passed: dict[str, bool]) -> str:

@@ -865,11 +865,7 @@ class LabScreen(Screen[None]):
         self.build(self.lesson)
         while self.building or not self.shell.running:
             await asyncio.sleep(0.05)
-        first = self.tail.done_count
-        deadline = time.monotonic() + 10
-        while self.tail.done_count <= first and time.monotonic() < deadline:
-            self._poll_events()
-            await asyncio.sleep(0.05)
+        # run_demo starts by waiting for a prompt of its own (an empty Enter).
 
         def done_count() -> int:
             self._poll_events()
