@@ -307,8 +307,8 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "dev": ["cnlab dev check", "cnlab dev check 3 --json", "cnlab dev bench --quick"],
     "tui": ["cnlab", "cnlab tui 3"],
-    "classroom": ["cnlab classroom init 5"],
-    "gradescope": ["cnlab gradescope init 5"],
+    "classroom": ["cnlab classroom init 5", "cnlab classroom init 5 template --repo me/cnlab"],
+    "gradescope": ["cnlab gradescope init 5 autograder/", "cnlab gradescope init 5 . --force"],
     "map": ["cnlab map", "cnlab map --format svg > map.svg"],
 }
 
@@ -489,6 +489,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("task", choices=["check", "bench"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    for name, func, what in (
+        (
+            "classroom",
+            "cmd_classroom",
+            "GitHub Classroom workflow (.github/workflows/classroom.yml)",
+        ),
+        ("gradescope", "cmd_gradescope", "Gradescope autograder (setup.sh and run_autograder)"),
+    ):
+        p = verb(name, _lazy("lab.grading.templates", func), f"write a {what} for LESSON")
+        p.add_argument("action", choices=["init"], metavar="init")
+        p.add_argument("lesson", metavar="LESSON")
+        p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="default: here")
+        p.add_argument("--repo", default="cnlab/cnlab", metavar="OWNER/NAME", help="cnlab's repo")
+        p.add_argument("--ref", default="main", metavar="REF", help="its branch or tag")
+        p.add_argument("--force", action="store_true", help="replace files that exist")
 
     p = verb(
         "completion",

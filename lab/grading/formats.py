@@ -106,15 +106,16 @@ def _suite(lesson_id: str, grade: SubmissionGrade) -> ET.Element:
     return suite
 
 
-def gradescope_results(grade: SubmissionGrade) -> dict[str, Any]:
+def gradescope_results(grade: SubmissionGrade, lesson_number: int | None = None) -> dict[str, Any]:
+    """Gradescope's results.json for one submission; tests numbered "5.1", "5.2"..."""
     tests = []
-    for m in grade.milestones:
+    for index, m in enumerate(grade.milestones, start=1):
         lines = [] if m.passed else [f"cause: {m.cause}" if m.cause else "", m.explanation]
         lines += [f"· {e}" for e in ([] if m.passed else m.evidence)]
         tests.append(
             {
                 "name": m.title,
-                "number": m.id,
+                "number": m.id if lesson_number is None else f"{lesson_number}.{index}",
                 "score": m.points,
                 "max_score": m.max_points,
                 "status": "passed" if m.passed else "failed",
@@ -144,9 +145,10 @@ def gradescope_results(grade: SubmissionGrade) -> dict[str, Any]:
 
 def to_gradescope(run: GradeRun) -> dict[str, Any]:
     if len(run.grades) == 1:
-        return gradescope_results(run.grades[0])
+        return gradescope_results(run.grades[0], run.lesson.number)
     return {
         "submissions": [
-            {"submission": g.name, "results": gradescope_results(g)} for g in run.grades
+            {"submission": g.name, "results": gradescope_results(g, run.lesson.number)}
+            for g in run.grades
         ]
     }
