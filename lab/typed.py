@@ -202,7 +202,9 @@ class TypedShell:
         outcome = {0: "done", 1: "continued", 2: "exited"}.get(index, "")
         if index == 3:
             outcome, index, before = self._unstick(before)
-        return self._record(line, before, outcome if index != 3 else "stuck")
+        if index in (2, 3):  # no prompt came back: the shell ended, or nothing helped
+            outcome = "exited" if index == 2 else "stuck"
+        return self._record(line, before, outcome)
 
     def _unstick(self, before: str) -> tuple[str, int, str]:
         """The command still runs in the foreground: Ctrl-Z and bg, or Ctrl-C."""
