@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xmlschema
 from junitparser import Error, Failure, JUnitXml
 
 from lab import progress
@@ -201,6 +202,7 @@ def test_formats_junit_and_gradescope(tmp_path: Path) -> None:
     subs = [str(CLASS / n) for n in ("correct.sh", "partial.sh")]
     result = grade_cli("01-pair", *subs, "--format", "junit", "--out", str(junit))
     assert result.returncode == 0, result.stderr
+    xmlschema.validate(str(junit), str(ROOT / "tests" / "fixtures" / "junit-ant.xsd"))
     xml = JUnitXml.fromfile(str(junit))
     suites = list(xml)
     assert [s.name for s in suites] == ["correct.sh", "partial.sh"]
