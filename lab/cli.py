@@ -507,6 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help="replace files that exist")
 
     p = verb(
+        "map",
+        _lazy("lab.topomap", "cmd_map"),
+        "draw the live world's network: namespaces, links, bridges, addresses, routes, NAT",
+    )
+    p.add_argument("--format", choices=["text", "mermaid", "dot", "svg"], default="text")
+
+    p = verb(
         "completion",
         _lazy("lab.completion", "cmd_completion"),
         "print the shell completion script for bash or zsh",
