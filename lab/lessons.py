@@ -199,6 +199,34 @@ def _need_str(data: Mapping[str, Any], key: str, where: Path) -> str:
     return value
 
 
+def _load_milestone(
+    item: Any, index: int, meta_path: Path, variables: Mapping[str, Any], seen: set[str]
+) -> Milestone:
+    """One ``[[milestones]]`` table: its id unique in ``seen``, its args checked against
+    the spec of its check kind (so a typo fails at load, not in front of a learner)."""
+    where = Path(f"{meta_path} (milestone {index})")
+    if not isinstance(item, dict):
+        raise LabError(f"{where}: must be a table")
+    mid = _need_str(item, "id", where)
+    if mid in seen:
+        raise LabError(f"{where}: duplicate milestone id {mid!r}")
+    seen.add(mid)
+    args = item.get("args", {})
+    if not isinstance(args, dict):
+        raise LabError(f"{where}: 'args' must be a table")
+    try:
+        rendered = _render_args(args, variables)
+        title = _render_args({"t": _need_str(item, "title", where)}, variables)["t"]
+    except jinja2.TemplateError as exc:
+        raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
+    check = _need_str(item, "check", where)
+    try:
+        spec = specs.parse(check, rendered)
+    except specs.SpecError as exc:
+        raise LabError(f"{meta_path} (milestone {index}, {mid!r}): {exc}") from exc
+    return Milestone(id=mid, title=title, check=check, args=spec.as_args())
+
+
 def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
     match = LESSON_DIR_RE.match(path.name)
     if not match:
@@ -216,37 +244,11 @@ def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
     raw_milestones = meta.get("milestones")
     if not isinstance(raw_milestones, list) or not raw_milestones:
         raise LabError(f"{meta_path}: needs at least one [[milestones]] table")
-    milestones = []
     seen: set[str] = set()
-    for index, item in enumerate(raw_milestones, 1):
-        where = Path(f"{meta_path} (milestone {index})")
-        if not isinstance(item, dict):
-            raise LabError(f"{where}: must be a table")
-        mid = _need_str(item, "id", where)
-        if mid in seen:
-            raise LabError(f"{where}: duplicate milestone id {mid!r}")
-        seen.add(mid)
-        args = item.get("args", {})
-        if not isinstance(args, dict):
-            raise LabError(f"{where}: 'args' must be a table")
-        try:
-            rendered = _render_args(args, variables)
-            title = _render_args({"t": _need_str(item, "title", where)}, variables)["t"]
-        except jinja2.TemplateError as exc:
-            raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
-        check = _need_str(item, "check", where)
-        try:
-            spec = specs.parse(check, rendered)
-        except specs.SpecError as exc:
-            raise LabError(f"{meta_path} (milestone {index}, {mid!r}): {exc}") from exc
-        milestones.append(
-            Milestone(
-                id=mid,
-                title=title,
-                check=check,
-                args=spec.as_args(),
-            )
-        )
+    milestones = [
+        _load_milestone(item, index, meta_path, variables, seen)
+        for index, item in enumerate(raw_milestones, 1)
+    ]
     try:
         texts = _render_args(
             {

@@ -282,6 +282,24 @@ _MODELLED_MODULES = {
 }
 
 
+_MATCH_OPTS = frozenset(
+    {*_ADDR_OPTS, *_IF_OPTS, *_PORT_OPTS, "-p", "--protocol", "--ctstate", "--state"}
+    | {"--dst-type", "--src-type", "--icmp-type", "-m"}
+)
+_IGNORED_OPTS = frozenset(  # options with an argument that change no verdict we model
+    {
+        "--comment",
+        "--reject-with",
+        "--to-ports",
+        "--limit-iface-in",
+        "--limit-iface-out",
+        "--log-prefix",
+        "--log-level",
+    }
+)
+_FLAG_OPTS = frozenset({"--random", "--random-fully", "--persistent", "--log-uid"})
+
+
 def parse_rule(
     table: str, line: str, backend: str = IPTABLES_NFT, packets: int | None = None
 ) -> Rule:
@@ -297,63 +315,69 @@ def parse_rule(
     i = 2
     while i < len(tokens):
         tok = tokens[i]
-        arg = tokens[i + 1] if i + 1 < len(tokens) else ""
         if tok == "!":
             negate = True
             i += 1
             continue
-        step = 2
-        if tok in _ADDR_OPTS:
-            matches.append(Match(_ADDR_OPTS[tok], tuple(arg.split(",")), negate))
-        elif tok in _IF_OPTS:
-            matches.append(Match(_IF_OPTS[tok], (arg,), negate))
-        elif tok in ("-p", "--protocol"):
-            matches.append(Match("proto", (_proto_name(arg),), negate))
-        elif tok in _PORT_OPTS:
-            values = tuple(v.replace(":", "-") for v in arg.split(","))
-            matches.append(Match(_PORT_OPTS[tok], values, negate))
-        elif tok in ("--ctstate", "--state"):
-            matches.append(Match("ctstate", tuple(arg.upper().split(",")), negate))
-        elif tok in ("--dst-type", "--src-type"):
-            matches.append(Match(tok[2:], tuple(arg.upper().split(",")), negate))
-        elif tok == "--icmp-type":
-            matches.append(Match("icmp-type", (arg,), negate))
-        elif tok == "-m":
-            if arg not in _MODELLED_MODULES:
-                matches.append(Match("unknown", (f"-m {arg}",), negate))
-        elif tok in ("-j", "--jump", "-g", "--goto"):
-            out["target"] = arg
-            out["goto"] = tok in ("-g", "--goto")
-        elif tok in ("--to-destination", "--to"):
-            out["to_destination"] = arg
-        elif tok == "--to-source":
-            out["to_source"] = arg
-        elif tok in (
-            "--comment",
-            "--reject-with",
-            "--to-ports",
-            "--limit-iface-in",
-            "--limit-iface-out",
-            "--log-prefix",
-            "--log-level",
-        ):
-            pass
-        elif tok in ("--random", "--random-fully", "--persistent", "--log-uid"):
-            step = 1
-        elif tok.startswith("-"):
-            matches.append(
-                Match(
-                    "unknown", (tok if not arg or arg.startswith("-") else f"{tok} {arg}",), negate
-                )
-            )
-            step = 1 if not arg or arg.startswith("-") else 2
-        else:
-            step = 1
+        arg = tokens[i + 1] if i + 1 < len(tokens) else ""
+        i += _option(tok, arg, negate, matches, out)
         negate = False
-        i += step
     return _rule_from(
         table, chain, " ".join(_quote(t) for t in tokens[2:]), matches, out, backend, "ip", packets
     )
+
+
+def _option(tok: str, arg: str, negate: bool, matches: list[Match], out: dict[str, Any]) -> int:
+    """Apply one option of a rule (to ``matches``, or to the target in ``out``); return
+    how many tokens it used. An option we do not model becomes an ``unknown`` match."""
+    if tok in _MATCH_OPTS:
+        match = _match_for(tok, arg, negate)
+        if match is not None:
+            matches.append(match)
+        return 2
+    if _target_option(tok, arg, out) or tok in _IGNORED_OPTS:
+        return 2
+    if tok in _FLAG_OPTS or not tok.startswith("-"):
+        return 1
+    alone = not arg or arg.startswith("-")
+    matches.append(Match("unknown", (tok if alone else f"{tok} {arg}",), negate))
+    return 1 if alone else 2
+
+
+def _match_for(tok: str, arg: str, negate: bool) -> Match | None:
+    """The match an option of :data:`_MATCH_OPTS` makes (``-m`` of a module we model
+    makes none: its own options do)."""
+    if tok in _ADDR_OPTS:
+        return Match(_ADDR_OPTS[tok], tuple(arg.split(",")), negate)
+    if tok in _IF_OPTS:
+        return Match(_IF_OPTS[tok], (arg,), negate)
+    if tok in ("-p", "--protocol"):
+        return Match("proto", (_proto_name(arg),), negate)
+    if tok in _PORT_OPTS:
+        return Match(_PORT_OPTS[tok], tuple(v.replace(":", "-") for v in arg.split(",")), negate)
+    if tok in ("--ctstate", "--state"):
+        return Match("ctstate", tuple(arg.upper().split(",")), negate)
+    if tok in ("--dst-type", "--src-type"):
+        return Match(tok[2:], tuple(arg.upper().split(",")), negate)
+    if tok == "--icmp-type":
+        return Match("icmp-type", (arg,), negate)
+    if arg not in _MODELLED_MODULES:  # -m
+        return Match("unknown", (f"-m {arg}",), negate)
+    return None
+
+
+def _target_option(tok: str, arg: str, out: dict[str, Any]) -> bool:
+    """Record a target option (jump, NAT address) in ``out``; False if ``tok`` is none."""
+    if tok in ("-j", "--jump", "-g", "--goto"):
+        out["target"] = arg
+        out["goto"] = tok in ("-g", "--goto")
+    elif tok in ("--to-destination", "--to"):
+        out["to_destination"] = arg
+    elif tok == "--to-source":
+        out["to_source"] = arg
+    else:
+        return False
+    return True
 
 
 def _quote(token: str) -> str:
@@ -562,53 +586,64 @@ def _nft_values(value: Any) -> tuple[str, ...]:
     return (_nft_value(value),)
 
 
+_NFT_META = {"iifname": "iif", "oifname": "oif", "iif": "iif", "oif": "oif", "l4proto": "proto"}
+
+
 def _nft_match(body: dict[str, Any]) -> tuple[list[Match], str]:
     left, right, op = body.get("left"), body.get("right"), body.get("op", "==")
     negated = op == "!="
-    values = _nft_values(right)
-    field_name = "unknown"
-    what = json.dumps(left, sort_keys=True)
-    if isinstance(left, dict):
-        if "payload" in left:
-            p = left["payload"]
-            proto, name = p.get("protocol"), p.get("field")
-            what = f"{proto} {name}"
-            if proto == "ip" and name in ("saddr", "daddr"):
-                field_name = name
-            elif proto == "ip" and name == "protocol":
-                field_name = "proto"
-            elif name in ("dport", "sport") and proto in ("tcp", "udp", "th"):
-                field_name = name
-                implied = [] if proto == "th" else [Match("proto", (proto,))]
-                text = f"{what} {'!= ' if negated else ''}{_nft_value(right)}"
-                return [*implied, Match(name, values, negated)], text
-            elif proto == "icmp" and name == "type":
-                field_name = "icmp-type"
-        elif "meta" in left:
-            key = left["meta"].get("key")
-            what = f"meta {key}"
-            field_name = {
-                "iifname": "iif",
-                "oifname": "oif",
-                "iif": "iif",
-                "oif": "oif",
-                "l4proto": "proto",
-            }.get(key, "unknown")
-        elif "ct" in left:
-            key = left["ct"].get("key")
-            what = f"ct {key}"
-            if key == "state":
-                field_name = "ctstate"
-                values = tuple(v.upper() for v in values)
-        elif "fib" in left:
-            flags = left["fib"].get("flags", [])
-            what = f"fib {' . '.join(flags)} {left['fib'].get('result')}"
-            if left["fib"].get("result") == "type" and flags in (["daddr"], ["saddr"]):
-                field_name = "dst-type" if flags == ["daddr"] else "src-type"
-                values = tuple(v.upper() for v in values)
+    field_name, what, values, implied = _nft_left(left, _nft_values(right))
+    text = f"{what} {'!= ' if negated else ''}{_nft_value(right)}"
+    if implied is not None:  # a port: the protocol it belongs to is implied
+        return [*implied, Match(field_name, values, negated)], text
     if op not in ("==", "!=", "in"):
         field_name = "unknown"
-    text = f"{what} {'!= ' if negated else ''}{_nft_value(right)}"
     if field_name == "unknown":
         return [Match("unknown", (text,), negated)], text
     return [Match(field_name, values, negated)], text
+
+
+#: What the left side of an nft comparison names: the field, how it reads, the values
+#: as that field wants them, and the matches a port implies (None for other fields).
+_NftLeft = tuple[str, str, tuple[str, ...], "list[Match] | None"]
+
+
+def _nft_left(left: Any, values: tuple[str, ...]) -> _NftLeft:
+    if isinstance(left, dict):
+        if "payload" in left:
+            return _nft_payload(left["payload"], values)
+        if "meta" in left:
+            key = left["meta"].get("key")
+            return _NFT_META.get(key, "unknown"), f"meta {key}", values, None
+        if "ct" in left:
+            key = left["ct"].get("key")
+            if key == "state":
+                return "ctstate", f"ct {key}", tuple(v.upper() for v in values), None
+            return "unknown", f"ct {key}", values, None
+        if "fib" in left:
+            return _nft_fib(left["fib"], values)
+    return "unknown", json.dumps(left, sort_keys=True), values, None
+
+
+def _nft_payload(p: dict[str, Any], values: tuple[str, ...]) -> _NftLeft:
+    proto, name = p.get("protocol"), p.get("field")
+    what = f"{proto} {name}"
+    if proto == "ip" and name in ("saddr", "daddr"):
+        return str(name), what, values, None
+    if proto == "ip" and name == "protocol":
+        return "proto", what, values, None
+    if name in ("dport", "sport") and proto in ("tcp", "udp", "th"):
+        implied = [] if proto == "th" else [Match("proto", (str(proto),))]
+        return str(name), what, values, implied
+    if proto == "icmp" and name == "type":
+        return "icmp-type", what, values, None
+    return "unknown", what, values, None
+
+
+def _nft_fib(fib: dict[str, Any], values: tuple[str, ...]) -> _NftLeft:
+    flags = fib.get("flags", [])
+    what = f"fib {' . '.join(flags)} {fib.get('result')}"
+    if fib.get("result") == "type" and flags in (["daddr"], ["saddr"]):
+        field_name = "dst-type" if flags == ["daddr"] else "src-type"
+        return field_name, what, tuple(v.upper() for v in values), None
+    return "unknown", what, values, None

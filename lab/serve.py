@@ -190,23 +190,8 @@ class LabProcess(AppService):
         stderr_task = asyncio.create_task(read_stderr())
         started = False
         try:
-            for _ in range(10):  # textual's web driver announces itself first
-                line = await stdout.readline()
-                if not line:
-                    break
-                if line == b"__GANGLION__\n":
-                    started = True
-                    break
-            while started:
-                kind = await stdout.readexactly(1)
-                size = int.from_bytes(await stdout.readexactly(4), "big")
-                payload = await stdout.readexactly(size)
-                if kind == b"D":
-                    await self.on_data(payload)
-                elif kind == b"M":
-                    await self.on_meta(payload)
-                elif kind == b"P":
-                    await self.on_packed(payload)
+            started = await self._announced(stdout)
+            await self._relay(stdout, started)
         except (asyncio.IncompleteReadError, ConnectionResetError):
             pass
         except Exception as exc:  # the browser went away mid-write, or a bad frame
@@ -218,13 +203,41 @@ class LabProcess(AppService):
             await asyncio.wait_for(stderr_task, 1.0)
         stderr_task.cancel()
         if not self.exit_said and self._stopping is None:
-            lines = errors.decode("utf-8", "replace").strip().splitlines()
-            why = lines[-1].strip() if lines else f"exit status {code}"
-            what = "the lab did not start" if not started else "the lab stopped"
-            log.warning("%s (pid %s): %s", what, process.pid, why)
-            text = f"\r\n\x1b[1;31mcnlab: {what}: {why}\x1b[0m\r\n"
-            with quietly("telling the browser the lab stopped"):
-                await self.remote_write_bytes(text.encode())
+            await self._say_why(errors, code, started, process.pid)
+
+    @staticmethod
+    async def _announced(stdout: asyncio.StreamReader) -> bool:
+        """True once textual's web driver announced itself (within its first lines)."""
+        for _ in range(10):
+            line = await stdout.readline()
+            if not line:
+                return False
+            if line == b"__GANGLION__\n":
+                return True
+        return False
+
+    async def _relay(self, stdout: asyncio.StreamReader, started: bool) -> None:
+        """Pass the app's frames (data, meta, packed) on until its output ends."""
+        while started:
+            kind = await stdout.readexactly(1)
+            size = int.from_bytes(await stdout.readexactly(4), "big")
+            payload = await stdout.readexactly(size)
+            if kind == b"D":
+                await self.on_data(payload)
+            elif kind == b"M":
+                await self.on_meta(payload)
+            elif kind == b"P":
+                await self.on_packed(payload)
+
+    async def _say_why(self, errors: bytearray, code: int, started: bool, pid: int) -> None:
+        """Tell the log and the browser why the lab ended: its last line on stderr."""
+        lines = errors.decode("utf-8", "replace").strip().splitlines()
+        why = lines[-1].strip() if lines else f"exit status {code}"
+        what = "the lab did not start" if not started else "the lab stopped"
+        log.warning("%s (pid %s): %s", what, pid, why)
+        text = f"\r\n\x1b[1;31mcnlab: {what}: {why}\x1b[0m\r\n"
+        with quietly("telling the browser the lab stopped"):
+            await self.remote_write_bytes(text.encode())
 
     def signal_group(self, sig: int) -> None:
         """Signal the app's process group (it leads its own session)."""
