@@ -85,6 +85,8 @@ def needs_root(item: pytest.Item) -> bool:
     """Whether a collected test builds worlds, so needs root."""
     if item.get_closest_marker("integration") or item.get_closest_marker("root"):
         return True
+    if any("root" in str(m.kwargs.get("reason", "")) for m in item.iter_markers("skipif")):
+        return True  # a test that already skips without root ("... needs root")
     if ROOT_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
     return _calls_helper(getattr(item, "function", None))
