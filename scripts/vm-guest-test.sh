@@ -53,7 +53,9 @@ network() {  # the Debian mirror, for the packages setup.sh installs
 unpack() {
   mkdir -p "$lab" && tar -xf "$payload/repo.tar" -C "$lab" || return 1
   # Package access: wheels built on the host, no index (the guest's pip works offline).
-  printf '[global]\nno-index = true\nfind-links = %s/wheels\n' "$payload" > /etc/pip.conf
+  # no-compile: bytecode is written on first import instead (a long wait under emulation).
+  printf '[global]\nno-index = true\nfind-links = %s/wheels\nno-compile = true\n' \
+    "$payload" > /etc/pip.conf
 }
 
 fingerprint() {  # the guest's own network, which no world may change

@@ -59,8 +59,8 @@ image_recipe() {
   echo cnlab-vm > "$root/etc/hostname"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\tcnlab-vm\n' > "$root/etc/hosts"
   printf 'LABEL=cnlab-root / ext4 errors=remount-ro 0 1\n' > "$root/etc/fstab"
-  # As Debian's installer writes it for the one network card (pinned to PCI slot 3).
-  printf 'auto lo\niface lo inet loopback\n\nauto enp0s3\niface enp0s3 inet dhcp\n' \
+  # As Debian's installer writes it for the one network card (PCI slot 3: ens3).
+  printf 'auto lo\niface lo inet loopback\n\nallow-hotplug ens3\niface ens3 inet dhcp\n' \
     > "$root/etc/network/interfaces"
   # The host's apt sources (same mirror, security and updates), as an installed system has.
   rm -f "$root/etc/apt/sources.list"
@@ -149,7 +149,10 @@ for extra in p["project"].get("optional-dependencies", {}).values():
 print("\n".join(reqs))
 EOF
   "$py" -m pip wheel -q --disable-pip-version-check -w "$wheels" -r "$wheels/requirements.txt" \
-    || die "could not build the wheels (pip wheel failed)"
+    > "$wheels/pip.log" 2>&1 || {
+    grep -v '^WARNING: Location' "$wheels/pip.log" | tail -20 >&2
+    die "could not build the wheels (pip wheel failed)"
+  }
   touch "$wheels/.complete"
   find "$cache" -maxdepth 1 -name 'wheels-*' ! -path "$wheels" -exec rm -rf {} +
 fi
@@ -170,9 +173,10 @@ say "testing $(git rev-parse --short HEAD) ($(git log -1 --format=%s | cut -c1-6
 # ---- KVM when it works here, software emulation (TCG) otherwise
 kvm_works() {
   [ -w /dev/kvm ] || return 1
-  timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -display none \
+  # (Here /dev/kvm exists but QEMU aborts: a subshell keeps bash's "Aborted" quiet.)
+  (timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -display none \
     -no-reboot -serial "file:$run/kvm-probe.log" -kernel "$image/vmlinuz" \
-    -append "console=ttyS0 panic=-1" >/dev/null 2>&1 || return 1
+    -append "console=ttyS0 panic=-1" >/dev/null 2>&1) 2>/dev/null || return 1
   grep -q "Linux version" "$run/kvm-probe.log"
 }
 case ${CNLAB_VM_ACCEL:-auto} in
