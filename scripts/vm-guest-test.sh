@@ -127,12 +127,14 @@ sys.exit(1 if problems else 0)
 EOF
 }
 
-serve() {  # `cnlab serve` answers on loopback, and on loopback only
-  local pid i page=/root/serve.html rc=0
-  cnlab serve --port 8000 > /root/serve.log 2>&1 &
+serve() {  # `cnlab serve` answers on loopback only, and only with its token
+  local pid i page=/root/serve.html rc=0 token
+  token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  CNLAB_SERVE_TOKEN=$token "$lab/.venv/bin/cnlab" serve --port 8000 > /root/serve.log 2>&1 &
   pid=$!
   for i in $(seq 240); do
-    curl -fsS -o "$page" http://127.0.0.1:8000/ 2>/dev/null && break
+    curl -fsS -L -c /root/jar -b /root/jar -o "$page" "http://127.0.0.1:8000/?token=$token" \
+      2>/dev/null && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 1
   done
@@ -142,6 +144,8 @@ serve() {  # `cnlab serve` answers on loopback, and on loopback only
   else
     echo "no answer on 127.0.0.1:8000"; rc=1
   fi
+  [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/)" = 403 ] \
+    || { echo "answers without the token"; rc=1; }
   ss -ltnH 'sport = :8000'
   ss -ltnH 'sport = :8000' | awk '$4 !~ /^127\.0\.0\.1:/ { bad = 1 } END { exit bad }' \
     || { echo "listening beyond loopback"; rc=1; }

@@ -204,7 +204,7 @@ qemu_rc=$?
 set -e
 boot_s=$((SECONDS - t1))
 
-result=$(grep -a '^CNLAB-VM-RESULT:' "$log" | tail -1 | tr -d '\r')
+result=$(grep -a '^CNLAB-VM-RESULT:' "$log" | tail -1 | tr -d '\r' || true)
 if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
   say "the VM did not finish within ${vm_timeout} s; last lines of its console:"
   tail -60 "$log" | tr -d '\r' >&2
