@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,22 +51,30 @@ done
 echo "== grade"
 printf ':(){ :|:& };:\n' > "$OUT/forkbomb.sh"
 $CNLAB grade 5 "$CLASS/correct.sh" "$CLASS/cable-down.sh" "$OUT/forkbomb.sh" \
-  --timeout 20 --out "$OUT/grades.json"
+  --timeout 60 --out "$OUT/grades.json"
 $CNLAB --world "$W" down
 """
 
 
-def _processes_in(mntns: str) -> list[int]:
+def _processes_in(mntns: str) -> dict[int, str]:
     """Processes still in the container's mount namespace (only ours can be there)."""
-    found = []
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if os.readlink(entry / "ns" / "mnt") == mntns:
-                    found.append(int(entry.name))
+                    cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                    found[int(entry.name)] = cmd.decode(errors="replace").strip()
             except OSError:
                 continue
     return found
+
+
+def _brief(sub: dict[str, Any]) -> dict[str, Any]:
+    """What explains a grade: its status, failed milestones and the end of its output."""
+    failed = [(m["id"], m["cause"]) for m in sub["milestones"] if not m["passed"]]
+    keys = ("status", "reason", "exit_code", "timing_ms")
+    return {**{k: sub.get(k) for k in keys}, "failed": failed, "output": sub["output"][-600:]}
 
 
 @pytest.mark.parametrize("run", range(RUNS))
@@ -98,11 +107,12 @@ def test_lessons_and_grading_with_a_noexec_run(run: int, tmp_path: Path) -> None
 
     grades = json.loads((tmp_path / "grades.json").read_text())
     by_name = {s["name"]: s for s in grades["submissions"]}
-    assert by_name["correct.sh"]["passed"], by_name["correct.sh"]
-    assert by_name["correct.sh"]["status"] == "ok"
+    brief = {name: _brief(sub) for name, sub in by_name.items()}
+    assert by_name["correct.sh"]["passed"], brief
+    assert by_name["correct.sh"]["status"] == "ok", brief
     broken = by_name["cable-down.sh"]
-    assert not broken["passed"]
-    assert {m["cause"] for m in broken["milestones"] if not m["passed"]} == {"link-down"}
-    assert by_name["forkbomb.sh"]["status"] == "pid-limit"
+    assert not broken["passed"], brief
+    assert {m["cause"] for m in broken["milestones"] if not m["passed"]} == {"link-down"}, brief
+    assert by_name["forkbomb.sh"]["status"] == "pid-limit", brief
     assert all(s["enforced"]["pids"] and s["enforced"]["memory"] for s in by_name.values())
     assert host_fingerprint() == before
