@@ -173,7 +173,7 @@ say "testing $(git rev-parse --short HEAD) ($(git log -1 --format=%s | cut -c1-6
 # ---- KVM when it works here, software emulation (TCG) otherwise
 kvm_works() {
   [ -w /dev/kvm ] || return 1
-  # (Here /dev/kvm exists but QEMU aborts: a subshell keeps bash's "Aborted" quiet.)
+  # (Here /dev/kvm exists but QEMU aborts with SIGABRT: the caller hides the shell's notice.)
   (timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -display none \
     -no-reboot -serial "file:$run/kvm-probe.log" -kernel "$image/vmlinuz" \
     -append "console=ttyS0 panic=-1" >/dev/null 2>&1) 2>/dev/null || return 1
@@ -182,7 +182,7 @@ kvm_works() {
 case ${CNLAB_VM_ACCEL:-auto} in
   kvm) accel=(-accel kvm -cpu host) ;;
   tcg) accel=(-accel tcg,thread=multi -cpu max) ;;
-  *) if kvm_works; then accel=(-accel kvm -cpu host); else accel=(-accel tcg,thread=multi -cpu max); fi ;;
+  *) if kvm_works 2>/dev/null; then accel=(-accel kvm -cpu host); else accel=(-accel tcg,thread=multi -cpu max); fi ;;
 esac
 say "booting with ${accel[1]} (timeout ${vm_timeout} s)"
 
