@@ -24,13 +24,13 @@
 # could not be built or booted. The whole serial log is kept in $CNLAB_VM_CACHE/last.log.
 #
 # Environment: CNLAB_VM_ACCEL=kvm|tcg (default: kvm when it works, else tcg),
-# CNLAB_VM_TIMEOUT seconds for the boot and smoke (default 1080),
+# CNLAB_VM_TIMEOUT seconds for the boot and smoke (default 1500),
 # CNLAB_VM_MIRROR (default: the Debian mirror in this machine's apt sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 cache=${CNLAB_VM_CACHE:-/var/cache/cnlab-vm}
-vm_timeout=${CNLAB_VM_TIMEOUT:-1080}
+vm_timeout=${CNLAB_VM_TIMEOUT:-1500}
 suite=bookworm
 
 say() { printf 'vm-test: %s\n' "$*" >&2; }
