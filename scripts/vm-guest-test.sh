@@ -70,7 +70,9 @@ fingerprint() {  # the guest's own network, which no world may change
   nft list ruleset 2>&1
   sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding
   ip netns list
-  ls -A /run/netns 2>&1
+  # What is in /run/netns (the lab may leave the folder itself behind, empty: not a change
+  # to the network, as `ip netns add` makes it too).
+  ls -A /run/netns 2>/dev/null
   hostname
 }
 
