@@ -83,11 +83,14 @@ def test_lessons_and_grading_with_a_noexec_run(run: int, tmp_path: Path) -> None
         "CNLAB_LESSONS": "",
         "CNLAB_STATE_DIR": str(tmp_path / "state"),
     }
-    result = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
-         "--", "bash", "-c", SMOKE],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False,
-    )  # fmt: skip
+    argv = ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+            "--kill-child", "--mount-proc", "--", "bash", "-c", SMOKE]  # fmt: skip
+    try:
+        result = subprocess.run(
+            argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False
+        )
+    except subprocess.TimeoutExpired as exc:  # killing unshare ends the whole container
+        pytest.fail(f"the smoke took over 600 s; it was at:\n{str(exc.stdout)[-3000:]}")
     log = result.stdout[-6000:] + result.stderr[-4000:]
     assert "noexec" in (tmp_path / "run-options").read_text().split(",")
     assert result.returncode == 0, log
