@@ -4,7 +4,7 @@
 with its own kernel and systemd, boots it with QEMU and runs ``scripts/setup.sh``,
 lessons 2 and 8, a graded class with the sandbox's limits, ``cnlab serve`` and a
 comparison of the guest's network before and after (see the script). It takes minutes
-(software emulation here: ~10-15 minutes with a cached image, a few more to build it),
+(software emulation here: ~22 minutes on a shared, loaded machine with a cached image, 4-10 more to build it),
 so it runs only in CI (``CI=true``) or when asked for (``CNLAB_VM_TEST=1``).
 """
 
@@ -27,7 +27,7 @@ TIMEOUT_S = 40 * 60
 
 
 @pytest.mark.skipif(
-    not WANTED, reason="boots a VM for 10-20 minutes: runs in CI (CI=true) or with CNLAB_VM_TEST=1"
+    not WANTED, reason="boots a VM for about 20 minutes: runs in CI (CI=true) or with CNLAB_VM_TEST=1"
 )
 def test_quick_start_and_each_use_on_a_stock_debian_12_vm() -> None:
     # Its own process group, so that a timeout also ends the QEMU it started.
