@@ -27,7 +27,8 @@ TIMEOUT_S = 40 * 60
 
 
 @pytest.mark.skipif(
-    not WANTED, reason="boots a VM for about 20 minutes: runs in CI (CI=true) or with CNLAB_VM_TEST=1"
+    not WANTED,
+    reason="boots a VM for about 20 minutes: runs in CI (CI=true) or with CNLAB_VM_TEST=1",
 )
 def test_quick_start_and_each_use_on_a_stock_debian_12_vm() -> None:
     # Its own process group, so that a timeout also ends the QEMU it started.
