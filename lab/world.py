@@ -64,7 +64,7 @@ ROUTER_ADDR = "10.0.2.2"
 INTERNET_ADDR = "8.8.8.8"
 
 #: The learner's helpers (lab/assets/): first in every PATH inside a world.
-HELPERS = ("sudo", "su", "modprobe", "iptables")
+HELPERS = ("sudo", "su", "modprobe", "iptables", "ip")
 #: Helpers that also cover the real tool's file inside the world (called by full path).
 STAND_INS = ("sudo", "su")
 #: First in the PATH that Debian's profile, su and sudo's secure_path set for root.

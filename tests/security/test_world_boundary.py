@@ -191,6 +191,26 @@ def test_machine_wide_knobs_are_read_only_in_the_world(
     )
 
 
+def test_ip_netns_exec_keeps_machine_wide_sys_read_only(
+    ready: str, state_env: dict[str, str]
+) -> None:
+    """`ip netns exec` mounts a fresh sysfs for the namespace; it must not be a way out."""
+    paths = [p for p in MACHINE_WIDE if p.startswith("/sys") and os.path.exists(p)]
+    probe = "; ".join(f"if test -w {p}; then echo {p} rw; else echo {p} ro; fi" for p in paths)
+    out = shell(
+        ready,
+        f"ip netns exec netns0 sh -c '{probe}; ls /sys/class/net'",
+        state_env,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split()
+    assert {p: lines[lines.index(p) + 1] for p in paths} == dict.fromkeys(paths, "ro")
+    assert "ceth0" in lines  # the fresh /sys still shows netns0's own links
+    # the command's exit status and arguments pass through untouched
+    out = shell(ready, "ip netns exec netns0 sh -c 'exit 7' x; echo status=$?", state_env)
+    assert "status=7" in out.stdout
+
+
 INSIDE = ["check", "shell -c true", "status", "reset 1", "down", "solve", "demo 2"]
 
 
