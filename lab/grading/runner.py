@@ -8,15 +8,15 @@ One job = one submission::
     checks   checks.engine.check_lesson(...)         every milestone, with diagnoses
     cleanup  sandbox stopped, world destroyed        always, even on error/timeout/Ctrl-C
 
-Jobs run in a pool of worker processes forked from this one after the check
-engine (scapy, pyroute2) has been imported, so a job pays no import time. The
-engine forks per namespace and must run in a single-threaded process: each
-worker is one, and runs one job at a time. (A spawned pool re-imports scapy in
-every worker; see bench/grade_bench.py for the figures.)
+Each job runs in a child forked for it from this (single-threaded) process
+after the check engine (scapy, pyroute2) has been imported, so a job pays no
+import time; the engine forks per namespace and needs a single-threaded process,
+which each child is. A child that dies or hangs costs only its own submission an
+``error`` grade. (Spawned children re-import scapy; see bench/grade_bench.py.)
 
-If the run is interrupted, the workers get SIGTERM, which raises inside the job
+If the run is interrupted, the children get SIGTERM, which raises inside the job
 so that its ``finally`` tears the world down; the parent then sweeps every world
-and cgroup name it handed out, whatever state the workers were left in.
+and cgroup name it handed out, whatever state the children were left in.
 """
 
 from __future__ import annotations
@@ -466,24 +466,102 @@ def grade_all(
     return GradeRun(lesson, grades, jobs, limits, time.perf_counter() - started)
 
 
+#: Seconds a job may take beyond the submission's own time limit (world, start
+#: state, checks, cleanup) before the parent ends it as hung.
+JOB_GRACE_S = 180.0
+
+
+@dataclass
+class _Job:
+    """One submission graded in a child forked for it alone."""
+
+    sub: Submission
+    proc: Any  # multiprocessing.Process (BaseProcess; its context's class)
+    conn: Any  # the read end of the child's result pipe
+    deadline: float
+
+    def result(self) -> SubmissionGrade | str | None:
+        """The grade, a reason the job was lost, or None while it is still working."""
+        if self.conn.poll():
+            try:
+                grade: SubmissionGrade = self.conn.recv()
+            except (EOFError, OSError):
+                self.proc.join(5)
+                return f"the grading process ended without a grade (exit {self.proc.exitcode})"
+            self.proc.join(5)
+            return grade
+        if not self.proc.is_alive():
+            return f"the grading process ended without a grade (exit {self.proc.exitcode})"
+        if time.monotonic() > self.deadline:
+            self.stop()
+            return "grading this submission did not finish in time and was stopped"
+        return None
+
+    def stop(self) -> None:
+        """SIGTERM (the job's ``finally`` tears its world down), then SIGKILL."""
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(15)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(5)
+        self.conn.close()
+
+
+def _child(conn: Any, sub: Submission, lesson: Lesson, run_id: int, limits: Limits) -> None:
+    _worker_init(lesson, run_id, limits)
+    grade = _worker(sub)
+    conn.send(grade)
+    conn.close()
+
+
 def _pool_map(
     subs: Sequence[Submission], jobs: int, context: str, job: tuple[Lesson, int, Limits]
 ) -> Iterator[tuple[Submission, SubmissionGrade]]:
-    ctx = multiprocessing.get_context(context)
-    pool = ctx.Pool(jobs, initializer=_worker_init, initargs=job)
-    clean = False
+    """Grade ``subs``, at most ``jobs`` at a time, each in a child of its own.
+
+    The parent stays single-threaded (no pool threads), so every fork is safe,
+    and it notices a child that dies or hangs: that submission gets an ``error``
+    grade naming why, and the others go on (a ``multiprocessing.Pool`` waits
+    forever for the task of a worker that died).
+    """
+    from multiprocessing.connection import wait
+
+    ctx: Any = multiprocessing.get_context(context)  # fork or spawn: both have Process
+    lesson, run_id, limits = job
+    waiting = list(subs)
+    running: list[_Job] = []
     try:
-        by_index = {s.index: s for s in subs}
-        for grade in pool.imap_unordered(_worker, subs, chunksize=1):
-            index = int(grade.world.rsplit("-", 1)[1])
-            yield by_index[index], grade
-        clean = True
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                sub = waiting.pop(0)
+                read, write = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(write, sub, lesson, run_id, limits))
+                proc.start()
+                write.close()
+                deadline = time.monotonic() + limits.timeout + JOB_GRACE_S
+                running.append(_Job(sub, proc, read, deadline))
+            wait([j.conn for j in running] + [j.proc.sentinel for j in running], timeout=1.0)
+            for done in list(running):
+                outcome = done.result()
+                if outcome is None:
+                    continue
+                running.remove(done)
+                if isinstance(outcome, str):
+                    yield done.sub, _lost(lesson, done.sub, run_id, outcome)
+                else:
+                    yield done.sub, outcome
     finally:
-        if clean:
-            pool.close()
-        else:
-            pool.terminate()  # SIGTERM: each worker's job tears its world down
-        pool.join()
+        for left in running:
+            left.stop()
+
+
+def _lost(lesson: Lesson, sub: Submission, run_id: int, why: str) -> SubmissionGrade:
+    """The grade of a job whose process died or hung: its world is removed now."""
+    world = World(world_name(run_id, sub.index))
+    with quietly("destroying a lost job's world"):
+        world.destroy()
+    return _grade(lesson, sub, world, None, None, why, {})
 
 
 def sweep(run_id: int, subs: Sequence[Submission]) -> list[str]:
