@@ -210,15 +210,7 @@ def judge(
         return None  # a bridge port (the bridge device sees it next), or loopback
     if seen.reply and seen.ns != sender:
         return None  # replies may be un-NATed by conntrack on the way: judged at the sender
-    flow = Flow(
-        src_ns=sender,
-        dst=seen.dst,
-        proto=seen.proto,
-        dport=seen.dport,
-        src=seen.src,
-        sport=seen.sport,
-        reply=seen.reply,
-    )
+    flow = _flow_of(seen, sender)
     arriving = Packet(flow, in_if=link.name)
     if not seen.reply:
         before = run_hook(ns, "prerouting", arriving)
@@ -265,14 +257,7 @@ def _bridged(
     members = _bridge_members(state, ns.name, bridge, exclude=None)
     if not members or not any(_owner_ns(state, m, seen.dst) for m in members):
         return None
-    flow = Flow(
-        src_ns=sender,
-        dst=seen.dst,
-        proto=seen.proto,
-        dport=seen.dport,
-        src=seen.src,
-        sport=seen.sport,
-    )
+    flow = _flow_of(seen, sender)  # a request: replies returned above
     dropped = _blocked(ns, "forward", Packet(flow, in_if=bridge, out_if=bridge))
     if dropped is None:
         return None
@@ -319,3 +304,16 @@ def _delivered(
     if lost is None:
         return None
     return Fate(here, f"the request reached {here}, but its reply is lost: {lost.reason}")
+
+
+def _flow_of(seen: Sighting, sender: str) -> Flow:
+    """The flow of a packet the watches saw, as sent by ``sender``."""
+    return Flow(
+        src_ns=sender,
+        dst=seen.dst,
+        proto=seen.proto,
+        dport=seen.dport,
+        src=seen.src,
+        sport=seen.sport,
+        reply=seen.reply,
+    )
