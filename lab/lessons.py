@@ -9,6 +9,13 @@
         text.md.j2             the lesson text (Markdown, Jinja2, variables from course.toml)
         start.sh               builds the start state inside a fresh world (bash)
         solution.sh            what a learner would type; '#' lines are demo narration
+        lesson.zh.toml         the same title, goal, hints and milestone titles in Chinese
+        text.zh.md.j2          the lesson text in Chinese
+        solution.zh.sh         the same commands, with the narration in Chinese
+
+A lesson is read in one language (:mod:`lab.i18n`): a translated field replaces the
+English one, a field not translated yet stays English (``tests/test_i18n_lint.py`` says
+which ones are missing). Ids, checks and their arguments live only in ``lesson.toml``.
 
 Adding a lesson is adding a folder whose name starts with its two-digit number.
 Everything here is pure: it reads files and renders text, it touches no kernel.
@@ -28,8 +35,10 @@ from typing import Any
 import jinja2
 
 from checks import specs
+from lab import i18n
 from lab.compat import tomllib
 from lab.errors import LabError
+from lab.i18n import _
 
 #: The lessons an installed cnlab carries (a wheel or ``pipx install .``: setup.py copies
 #: the checkout's ``lessons/`` there); absent in a repository checkout.
@@ -90,6 +99,15 @@ class Lesson:
     milestones: tuple[Milestone, ...]
     path: Path
     variables: Mapping[str, Any]
+    #: the language the title, goal, hints, milestone titles and text are read in
+    lang: str = i18n.DEFAULT
+
+    def localized(self, stem: str, suffix: str) -> str:
+        """``stem.<lang>.suffix`` when this lesson has it in its language, else the
+        English ``stem.suffix`` (``text``, ``.md.j2`` -> ``text.zh.md.j2``)."""
+        if self.lang != i18n.DEFAULT and (self.path / f"{stem}.{self.lang}{suffix}").is_file():
+            return f"{stem}.{self.lang}{suffix}"
+        return f"{stem}{suffix}"
 
     def _render(self, filename: str) -> str:
         env = jinja2.Environment(
@@ -108,8 +126,10 @@ class Lesson:
             raise LabError(f"{self.path / filename}{line}: template error: {exc}") from exc
 
     def text(self) -> str:
-        """The lesson text as Markdown, variables filled in."""
-        return self._render("text.md.j2")
+        """The lesson text as Markdown in the lesson's language, variables filled in
+        (Chinese paragraphs joined where the source breaks their lines)."""
+        text = self._render(self.localized("text", ".md.j2"))
+        return i18n.join_cjk_lines(text) if self.lang != i18n.DEFAULT else text
 
     def start_script(self) -> str:
         return self._render("start.sh")
@@ -118,7 +138,17 @@ class Lesson:
         return self._render("solution.sh")
 
     def solution_steps(self) -> list[Step]:
-        return parse_steps(self.solution_script())
+        """The reference solution's commands (always ``solution.sh``'s), each with its
+        narration in the lesson's language when ``solution.<lang>.sh`` has the very same
+        commands (the lint test makes sure it does)."""
+        steps = parse_steps(self.solution_script())
+        name = self.localized("solution", ".sh")
+        if name == "solution.sh":
+            return steps
+        translated = parse_steps(self._render(name))
+        if [s.command for s in translated] != [s.command for s in steps]:
+            return steps
+        return translated
 
 
 def _template_line(exc: BaseException, filename: str) -> int | None:
@@ -200,7 +230,12 @@ def _need_str(data: Mapping[str, Any], key: str, where: Path) -> str:
 
 
 def _load_milestone(
-    item: Any, index: int, meta_path: Path, variables: Mapping[str, Any], seen: set[str]
+    item: Any,
+    index: int,
+    meta_path: Path,
+    variables: Mapping[str, Any],
+    seen: set[str],
+    titles: Mapping[str, str] | None = None,
 ) -> Milestone:
     """One ``[[milestones]]`` table: its id unique in ``seen``, its args checked against
     the spec of its check kind (so a typo fails at load, not in front of a learner)."""
@@ -216,7 +251,8 @@ def _load_milestone(
         raise LabError(f"{where}: 'args' must be a table")
     try:
         rendered = _render_args(args, variables)
-        title = _render_args({"t": _need_str(item, "title", where)}, variables)["t"]
+        title = _need_str(item, "title", where)
+        title = _render_args({"t": (titles or {}).get(mid, title)}, variables)["t"]
     except jinja2.TemplateError as exc:
         raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
     check = _need_str(item, "check", where)
@@ -227,7 +263,45 @@ def _load_milestone(
     return Milestone(id=mid, title=title, check=check, args=spec.as_args())
 
 
-def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
+def read_translation(path: Path, lang: str, english: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields ``lesson.<lang>.toml`` translates: any of ``title``, ``goal``, ``hints``
+    (as many as the English) and ``[milestones]`` (id = title, ids of ``lesson.toml``).
+    No file (or English): nothing translated. A wrong shape is one error line."""
+    meta_path = path / f"lesson.{lang}.toml"
+    if lang == i18n.DEFAULT or not meta_path.is_file():
+        return {}
+    data = _read_toml(meta_path)
+    unknown = sorted(set(data) - {"title", "goal", "hints", "milestones"})
+    if unknown:
+        raise LabError(f"{meta_path}: unknown field(s) {', '.join(unknown)}")
+    found: dict[str, Any] = {}
+    for key in ("title", "goal"):
+        if key in data:
+            found[key] = _need_str(data, key, meta_path)
+    if "hints" in data:
+        hints = data["hints"]
+        if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
+            raise LabError(f"{meta_path}: 'hints' must be a list of non-empty strings")
+        if len(hints) != len(english.get("hints", [])):
+            raise LabError(
+                f"{meta_path}: {len(hints)} hints, but lesson.toml has "
+                f"{len(english.get('hints', []))} (translate each one, in order)"
+            )
+        found["hints"] = hints
+    titles = data.get("milestones", {})
+    if not isinstance(titles, dict) or not all(
+        isinstance(t, str) and t.strip() for t in titles.values()
+    ):
+        raise LabError(f"{meta_path}: [milestones] maps milestone ids to non-empty titles")
+    ids = {m.get("id") for m in english.get("milestones", []) if isinstance(m, dict)}
+    stray = sorted(set(titles) - ids)
+    if stray:
+        raise LabError(f"{meta_path}: [milestones] names no milestone of lesson.toml: {stray}")
+    found["milestones"] = titles
+    return found
+
+
+def load_lesson(path: Path, variables: Mapping[str, Any], lang: str = i18n.DEFAULT) -> Lesson:
     match = LESSON_DIR_RE.match(path.name)
     if not match:
         raise LabError(f"{path}: a lesson folder is named NN-some-name")
@@ -244,17 +318,18 @@ def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
     raw_milestones = meta.get("milestones")
     if not isinstance(raw_milestones, list) or not raw_milestones:
         raise LabError(f"{meta_path}: needs at least one [[milestones]] table")
+    translated = read_translation(path, lang, meta)
     seen: set[str] = set()
     milestones = [
-        _load_milestone(item, index, meta_path, variables, seen)
+        _load_milestone(item, index, meta_path, variables, seen, translated.get("milestones"))
         for index, item in enumerate(raw_milestones, 1)
     ]
     try:
         texts = _render_args(
             {
-                "title": _need_str(meta, "title", meta_path),
-                "goal": _need_str(meta, "goal", meta_path),
-                "hints": hints,
+                "title": translated.get("title", _need_str(meta, "title", meta_path)),
+                "goal": translated.get("goal", _need_str(meta, "goal", meta_path)),
+                "hints": translated.get("hints", hints),
             },
             variables,
         )
@@ -269,14 +344,16 @@ def load_lesson(path: Path, variables: Mapping[str, Any]) -> Lesson:
         milestones=tuple(milestones),
         path=path,
         variables=variables,
+        lang=lang,
     )
 
 
 @dataclass(frozen=True)
 class Course:
-    """The ordered lessons of one lessons folder."""
+    """The ordered lessons of one lessons folder, read in one language."""
 
     root: Path
+    lang: str = i18n.DEFAULT
 
     @cached_property
     def variables(self) -> dict[str, Any]:
@@ -296,7 +373,7 @@ class Course:
         )
         if not folders:
             raise LabError(f"{self.root}: no lessons found (folders named NN-name)")
-        lessons = tuple(load_lesson(p, self.variables) for p in folders)
+        lessons = tuple(load_lesson(p, self.variables, self.lang) for p in folders)
         numbers = [lesson.number for lesson in lessons]
         if len(set(numbers)) != len(numbers):
             raise LabError(f"{self.root}: two lessons share a number")
@@ -312,12 +389,18 @@ class Course:
                 return lesson
         known = ", ".join(lesson.id for lesson in self.lessons)
         shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} characters)"
-        raise LabError(f"unknown lesson {shown!r}; the lessons are: {known}", status=2)
+        raise LabError(
+            _("unknown lesson {lesson}; the lessons are: {known}").format(
+                lesson=repr(shown), known=known
+            ),
+            status=2,
+        )
 
     def next_after(self, lesson: Lesson) -> Lesson | None:
         index = self.lessons.index(lesson)
         return self.lessons[index + 1] if index + 1 < len(self.lessons) else None
 
 
-def load_course(root: Path | None = None) -> Course:
-    return Course(root or lessons_dir())
+def load_course(root: Path | None = None, lang: str | None = None) -> Course:
+    """The course in ``lang`` (default: the current language, :func:`lab.i18n.language`)."""
+    return Course(root or lessons_dir(), lang or i18n.language())

@@ -85,6 +85,12 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# The translated strings of the code: each lab/locale/*/LC_MESSAGES/cnlab.po compiled to
+# its .mo (cnlab also compiles a missing or older one in memory, more slowly).
+if [ -x .venv/bin/pybabel ]; then
+  scripts/i18n.sh compile || die "the translation catalogs in lab/locale did not compile"
+fi
+
 # Completion of cnlab's verbs and options in bash (zsh: see `cnlab completion --help`),
 # generated from the parser; rewritten only when it changed.
 if [ -x .venv/bin/cnlab ] && [ -d /etc/bash_completion.d ]; then
