@@ -1,7 +1,7 @@
 """A session typed at the learner's prompt grades exactly as the learner's screen showed.
 
-The session is typed through the same driver a learner's terminal amounts to
-(lab/typed.py) into a world at lesson 8's start: a shell entered with
+The session is typed into the TUI's own terminal (Pilot key presses into its pty)
+in a world at lesson 8's start: a shell entered with
 ``sudo nsenter --net=...`` and no program, a web server started in the
 foreground (put in the background with Ctrl-Z and ``bg``, as a learner would),
 ``exit`` back out, the article's ``!-o br0`` line (an iptables error on screen),
@@ -13,14 +13,15 @@ world leave the same network (links, addresses, routes, rules, listening sockets
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from checks.engine import check_lesson
-from lab import progress, state, typed
+from lab import progress, state
 from lab.cli import main as cli_main
 from lab.course_run import build_lesson
 from lab.grading.sandbox import Limits, Sandbox
@@ -30,6 +31,7 @@ from tests.conftest import cnlab
 
 pytestmark = pytest.mark.integration
 
+PROMPT = re.compile(r"^\[[\w.-]+\] \S+ #", re.MULTILINE)  # the lab's prompt: [netns0] ~ #
 SESSION = [
     "sudo nsenter --net=/var/run/netns/netns0",
     "python3 -m http.server --bind 172.18.0.10 5000",
@@ -56,42 +58,81 @@ def comparable(snapshot: state.WorldState) -> dict[str, Any]:
     return data
 
 
-def typed_commands(world: World) -> list[str]:
-    """What the world's shells recorded as typed (the source of `cnlab export`)."""
-    lines = (world.dir / "events").read_text(encoding="utf-8").splitlines()
-    return [p[3] for p in (line.split("\t", 3) for line in lines) if len(p) == 4 and p[2] == "cmd"]
+def _type_in_the_tui(world: World, lesson_id: str) -> tuple[state.WorldState, dict[str, bool]]:
+    """Type SESSION into the TUI's own terminal (its pty, its bash, its prompt), as a
+    learner at the keyboard: the foreground server is stopped with Ctrl-Z and sent
+    to the background with ``bg``. Returns the world as the learner leaves it and the
+    milestones the screen shows."""
+    from textual.pilot import Pilot
+
+    from lab.tui.app import LabApp
+    from tests.tui.conftest import wait_for
+
+    seen: dict[str, Any] = {}
+
+    def prompts(text: str) -> int:
+        return len(PROMPT.findall(text))
+
+    def screen(app: LabApp) -> str:
+        return "\n".join(app.lab.shell.display_lines())
+
+    async def at_prompt(app: LabApp, pilot: Pilot[Any], where: str, count: int) -> None:
+        ok = await wait_for(pilot, lambda: app.lab.shell.text().count(f"[{where}]") >= count, 20)
+        assert ok, f"no prompt number {count} in [{where}]:\n{screen(app)}"
+
+    async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
+        shell = app.lab.shell
+        await at_prompt(app, pilot, "host", 1)
+        for line in SESSION:
+            before = prompts(shell.text())
+            await pilot.press(*line, "enter")
+            if "http.server" in line:
+                assert await wait_for(pilot, lambda: "Serving HTTP" in shell.text(), 20)
+                await pilot.press("ctrl+z")
+                assert await wait_for(pilot, lambda: "Stopped" in shell.text(), 10)
+                await pilot.press(*"bg", "enter")
+                before += 1
+            ok = await wait_for(pilot, lambda b=before: prompts(shell.text()) > b, 20)
+            assert ok, f"no prompt after {line!r}:\n{screen(app)}"
+        text = shell.text()
+        assert "[netns0] ~ # python3 -m http.server" in text
+        assert "Bad argument `!-o'" in text  # the article's typo, as bash passed it on
+        assert "<!DOCTYPE HTML>" in text  # the published port answered
+        assert "command not found" not in text and "event not found" not in text
+        ok = await wait_for(
+            pilot,
+            lambda: bool(app.lab.report) and all(m["passed"] for m in app.lab.report["milestones"]),
+            20,
+        )
+        assert ok, app.lab.report
+        seen["state"] = state.read_world(world)
+        seen["milestones"] = {m["id"]: m["passed"] for m in app.lab.report["milestones"]}
+
+    async def main() -> None:
+        app = LabApp(world.name, lesson_id, demo_char_delay=0, demo_pause=0.05)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+    return seen["state"], seen["milestones"]
 
 
-def test_typed_session_grades_as_the_screen_showed(
+def test_a_session_typed_in_the_tui_grades_as_the_screen_showed(
     make_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     lesson = load_course().find("8")
+    state_dir = tmp_path / "state"
+    monkeypatch.delenv("CNLAB_LESSONS", raising=False)
+    monkeypatch.setenv("CNLAB_STATE_DIR", str(state_dir))
+    monkeypatch.setattr(progress, "STATE_ROOT", state_dir)
     learner: World = make_world("tsa")
     build_lesson(learner, lesson)
-    shell = typed.in_world(learner, settle=3.0)
-    try:
-        screen = [shell.type(line) for line in SESSION]
-        assert screen[0].namespace == "netns0" and screen[0].depth == 2
-        assert screen[1].outcome == "backgrounded"
-        assert screen[2].namespace == "host" and screen[2].depth == 1
-        assert screen[3].status == 2 and "Bad argument `!-o'" in screen[3].output
-        assert "<!DOCTYPE HTML>" in screen[6].output  # the published port answered
-        # The world as the learner leaves it (their terminal still open).
-        seen = state.read_world(learner)
-        report = check_lesson(learner, lesson)
-    finally:
-        shell.close()
-    milestones = {m.id: m.passed for m in report.milestones}
+    seen, milestones = _type_in_the_tui(learner, lesson.id)
     assert all(milestones.values()), milestones
 
-    # Export, as the learner would hand it in.
-    monkeypatch.setattr(progress, "STATE_ROOT", tmp_path / "state")
-    commands = typed_commands(learner)
-    assert "bg" in commands  # what the learner typed after Ctrl-Z
-    prog = progress.load(learner.name)
-    prog.current = lesson.id
-    prog.lesson(lesson.id).commands = commands
-    progress.save(prog)
+    # Export what the TUI recorded, as the learner would hand it in.
+    recorded = progress.load(learner.name).lessons[lesson.id].commands
+    assert recorded == [*SESSION[:2], "bg", *SESSION[2:]], recorded
     assert cli_main(["--world", learner.name, "export", lesson.id]) == 0
     exported = tmp_path / "alice.sh"
     exported.write_text(capsys.readouterr().out, encoding="utf-8")
@@ -104,7 +145,8 @@ def test_typed_session_grades_as_the_screen_showed(
     assert "Bad argument `!-o'" in result["output"]
     assert "[netns0] # python3 -m http.server" in result["output"]
 
-    # The same lines replayed in a fresh world's sandbox: the same network.
+    # The exported lines replayed in a fresh world's sandbox, through the grader's
+    # typed driver: the same network as the learner's screen left.
     replayed: World = make_world("tsb")
     build_lesson(replayed, lesson)
     sandbox = Sandbox(replayed, Limits(timeout=60, settle=3.0))
