@@ -6,7 +6,7 @@ when it binds) get a fast answer instead of hanging. It knows a handful of
 names and answers NXDOMAIN for everything else; it never forwards anything.
 
 Run as ``python3 -I -S dnsd.py --fd N WORLD`` with a socket already bound on
-8.8.8.8:53 (see lab.world), or ``dnsd.py ADDRESS``; it serves until killed.
+8.8.8.8:53 (see lab.world.build), or ``dnsd.py ADDRESS``; it serves until killed.
 """
 
 from __future__ import annotations

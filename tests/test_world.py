@@ -125,7 +125,7 @@ def test_creator_killed_mid_way_leaves_a_world_the_next_command_cleans(
 ) -> None:
     world = make_world(create=False)
     code = (
-        "import os, signal; from lab.world import World; from lab import world as w;"
+        "import os, signal; from lab.world import World; from lab.world import build as w;"
         "orig = w._run\n"
         "def boom(*a, **k):\n"
         "    orig(*a, **k); os.kill(os.getpid(), signal.SIGKILL)\n"

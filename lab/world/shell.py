@@ -1,0 +1,178 @@
+"""Entering a world: the ``nsenter`` line, the environment and the script runner.
+
+Everything the lab runs as the learner goes through one argv prefix::
+
+    nsenter --mount=W/mnt --net=W/host|W/inet --pid=W/pid --uts=W/uts --wd=HOME --
+        [python nsgate.py NS ALLOWED --]      only for a namespace the learner made
+            COMMAND
+
+so ``ps``/``pkill`` see only the world, ``hostname`` names only the world, and
+``netns 1`` is the world's own init. A namespace the learner made (``ip netns add
+netns0``) is entered through :mod:`lab.nsgate`, which refuses any namespace the world
+did not make itself: a learner who bind-mounts the real machine's namespace into
+the world's ``/run/netns`` does not get a shell in it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from lab import nsutil
+from lab.errors import LabError
+from lab.names import NAME_RE
+from lab.world.paths import (
+    HOST_NS,
+    INTERNET_NS,
+    LOCAL_SBIN,
+    NSGATE_SCRIPT,
+    SYSTEM_PATH,
+    WorldPaths,
+    list_worlds,
+)
+from lab.world.teardown import namespace_ids
+
+
+def shell_vars(w: WorldPaths) -> dict[str, str]:
+    """What every shell of the world exports (its prompt, history and sh's rc file)."""
+    return {
+        "CNLAB_WORLD": w.name,
+        "CNLAB_DIR": str(w.dir),
+        "PROMPT_COMMAND": '. "$CNLAB_DIR/prompt.sh"',
+        "PS0": '$(. "$CNLAB_DIR/ps0.sh")',
+        "HISTFILE": str(w.dir / "history"),
+        "HISTCONTROL": "",
+        "ENV": str(w.dir / "etc" / "shrc"),
+    }
+
+
+def env(w: WorldPaths, term: str | None = None) -> dict[str, str]:
+    """The environment of a learner's shell inside this world."""
+    result = {
+        "PATH": f"{w.dir / 'bin'}:{LOCAL_SBIN}:/usr/local/bin:{SYSTEM_PATH}",
+        "HOME": str(w.home),
+        "USER": "root",
+        "LOGNAME": "root",
+        "SHELL": "/bin/bash",
+        "LANG": "C.UTF-8",
+        "TERM": term or os.environ.get("TERM", "xterm-256color"),
+    }
+    result.update(shell_vars(w))
+    return result
+
+
+def nsenter_argv(
+    *,
+    mount: Path | None = None,
+    net: Path | None = None,
+    pid: Path | None = None,
+    uts: Path | None = None,
+    wd: Path | None = None,
+) -> list[str]:
+    """``nsenter`` with the namespace files given (and no others), ending in ``--``."""
+    options = (("mount", mount), ("net", net), ("pid", pid), ("uts", uts), ("wd", wd))
+    return ["nsenter", *(f"--{opt}={path}" for opt, path in options if path), "--"]
+
+
+def learner_namespaces(w: WorldPaths) -> list[str]:
+    """Names in the world's /run/netns (what `ip netns list` shows inside)."""
+    out = subprocess.run(
+        [*nsenter_argv(mount=w.mnt), "ls", "-1", "/run/netns"],
+        capture_output=True,
+        text=True,
+        errors="replace",  # a name is bytes: the learner may make any
+        timeout=5,
+        check=False,
+    ).stdout
+    return sorted(line for line in out.splitlines() if line)
+
+
+def enter_argv(w: WorldPaths, ns: str | None = None) -> list[str]:
+    """argv prefix that runs a command inside this world, in namespace ``ns``.
+
+    Everything the lab runs as the learner enters the world's mount, PID and
+    UTS namespaces: ``ps``/``pkill`` see only the world, ``hostname`` names
+    only the world, and ``netns 1`` is the world's own init.
+    """
+    net = w.inet if ns == INTERNET_NS else w.host
+    argv = nsenter_argv(mount=w.mnt, net=net, pid=w.pidns, uts=w.uts, wd=w.home)
+    if ns is None or ns in (HOST_NS, INTERNET_NS):
+        return argv
+    have = learner_namespaces(w)
+    if not NAME_RE.match(ns) or ns not in have:
+        names = ", ".join([HOST_NS, INTERNET_NS, *have])
+        raise LabError(f"no namespace {ns!r} in world {w.name!r} (it has: {names})", 2)
+    allowed = ",".join(f"{dev}:{ino}" for dev, ino in sorted(own_netns_ids(w)))
+    return [*argv, sys.executable, "-I", "-S", str(NSGATE_SCRIPT), ns, allowed, "--"]
+
+
+def own_netns_ids(w: WorldPaths) -> set[tuple[int, int]]:
+    """The network namespaces the world made itself (its host, its internet and
+    what ``ip netns add`` made in it): never the real machine's, nor another
+    world's, whatever is linked or bind-mounted into the world's /run/netns."""
+    net, _ = namespace_ids(w)
+    points = nsutil.mountpoints()
+    for other in list_worlds():
+        theirs = WorldPaths(other)
+        for path in (theirs.host, theirs.inet):
+            if other != w.name and points.get(str(path)) == "nsfs":
+                net.discard(nsutil.ns_id(path))
+    return net
+
+
+def run(
+    w: WorldPaths,
+    script: str,
+    ns: str | None = None,
+    timeout: float = 30.0,
+    check: bool = False,
+    shims: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a bash script inside the world (non-interactively) and capture it.
+
+    Output goes through temporary files rather than pipes, so a server the
+    script leaves running in the background cannot keep this call waiting.
+    ``shims=False`` leaves the learner's helpers (sudo, iptables...) out of
+    PATH: lesson start scripts call the real tools, one process fewer each.
+    """
+    environ = env(w)
+    if not shims:
+        environ["PATH"] = SYSTEM_PATH
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.run(
+                [*enter_argv(w, ns), "bash", "-s"],
+                input=script.encode(),
+                stdout=out,
+                stderr=err,
+                env=environ,
+                cwd=w.home,
+                timeout=timeout,
+                check=False,
+            )
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            code = 124
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(
+            proc.args if code != 124 else [],
+            code,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
+    if check and result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise LabError(
+            f"a command failed in world {w.name!r} (exit {result.returncode})"
+            + (f": {lines[-1]}" if lines else "")
+        )
+    return result
+
+
+def sh_quote(value: str) -> str:
+    """``value`` as one word for sh (single quotes, any ``'`` spelled out)."""
+    return "'" + value.replace("'", "'\\''") + "'"
