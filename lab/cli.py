@@ -16,12 +16,13 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lab import debug as lab_debug
-from lab import preflight, progress
+from lab import i18n, preflight, progress
 from lab.course_run import build_lesson, current_lesson, record_result
 from lab.errors import LabError
+from lab.i18n import N_, _
 from lab.lessons import Course, Lesson, load_course
 from lab.world import World, inside_world, lock_path, locked, validate_name
 
@@ -68,7 +69,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         mark = "✔" if row["completed"] else ("▶" if row["current"] else " ")
-        print(f"{mark} {row['id']:<22} {row['title']:<44} {row['passed']}/{row['milestones']}")
+        title = i18n.ljust(str(row["title"]), 44)  # by terminal cells: Chinese is two wide
+        print(f"{mark} {row['id']:<22} {title} {row['passed']}/{row['milestones']}")
     return 0
 
 
@@ -81,10 +83,14 @@ def cmd_reset(args: argparse.Namespace) -> int:
     # was, rather than rebuilt at a lesson the saved progress does not know.
     prog = progress.load(world.name)
     prog.current = lesson.id
-    _save_progress(prog, "the world was left as it was")
+    _save_progress(prog, _("the world was left as it was"))
     with locked(world.name):
         took = build_lesson(world, lesson)
-    print(f"world {world.name!r} is at the start of {lesson.id} ({took * 1000:.0f} ms)")
+    print(
+        _("world {world} is at the start of {lesson} ({ms} ms)").format(
+            world=repr(world.name), lesson=lesson.id, ms=f"{took * 1000:.0f}"
+        )
+    )
     return 0
 
 
@@ -95,7 +101,9 @@ def _save_progress(prog: progress.Progress, consequence: str) -> None:
     except OSError as exc:
         where = progress.progress_path(prog.world).parent
         raise LabError(
-            f"progress could not be saved in {where}: {exc.strerror or exc}; {consequence}",
+            _("progress could not be saved in {where}: {error}; {consequence}").format(
+                where=where, error=exc.strerror or exc, consequence=consequence
+            ),
             status=EXIT_IOERR,
         ) from exc
 
@@ -144,19 +152,25 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _trace_target(text: str, proto: str | None) -> tuple[str, str, int | None]:
     """DEST[:PORT] and the protocol flags: (destination, protocol, port), or one line."""
-    dest, _, port_text = text.partition(":")
+    dest, _colon, port_text = text.partition(":")
     port: int | None = None
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise LabError(f"bad port {port_text!r} in {text!r} (a number from 1 to 65535)")
+            raise LabError(
+                _("bad port {port} in {text} (a number from 1 to 65535)").format(
+                    port=repr(port_text), text=repr(text)
+                )
+            )
         port = int(port_text)
     if not dest:
-        raise LabError("trace needs a destination: an address or a namespace name")
+        raise LabError(_("trace needs a destination: an address or a namespace name"))
     chosen = proto or ("tcp" if port else "icmp")
     if chosen == "icmp" and port:
-        raise LabError("an ICMP trace has no port: drop :PORT or add --tcp/--udp")
+        raise LabError(_("an ICMP trace has no port: drop :PORT or add --tcp/--udp"))
     if chosen != "icmp" and port is None:
-        raise LabError(f"a {chosen} trace needs a port: {dest}:PORT")
+        raise LabError(
+            _("a {protocol} trace needs a port: {dest}:PORT").format(protocol=chosen, dest=dest)
+        )
     return dest, chosen, port
 
 
@@ -181,7 +195,7 @@ def _record_progress(world: str, reports: Sequence[LessonReport]) -> None:
     for report in reports:
         passed = [m.id for m in report.milestones if m.passed]
         record_result(prog, report.lesson, passed, report.passed)
-    _save_progress(prog, "the results above were not recorded")
+    _save_progress(prog, _("the results above were not recorded"))
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -195,8 +209,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
-        raise LabError(f"the reference solution of {lesson.id} failed (exit {result.returncode})")
-    print(f"applied the reference solution of {lesson.id} to world {world.name!r}")
+        raise LabError(
+            _("the reference solution of {lesson} failed (exit {status})").format(
+                lesson=lesson.id, status=result.returncode
+            )
+        )
+    print(
+        _("applied the reference solution of {lesson} to world {world}").format(
+            lesson=lesson.id, world=repr(world.name)
+        )
+    )
     return 0
 
 
@@ -218,17 +240,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    name = repr(world.name)
     if state == "absent":
-        print(f"world {world.name!r} does not exist (run `cnlab reset 1` to build it)")
+        print(
+            _("world {world} does not exist (run `cnlab reset 1` to build it)").format(world=name)
+        )
     elif state == "broken":
-        print(f"world {world.name!r} is broken (left by a crash?); `cnlab reset` rebuilds it")
+        print(
+            _("world {world} is broken (left by a crash?); `cnlab reset` rebuilds it").format(
+                world=name
+            )
+        )
     elif state == "elsewhere":
-        print(f"world {world.name!r} was made in another mount namespace: not visible from here")
+        print(
+            _("world {world} was made in another mount namespace: not visible from here").format(
+                world=name
+            )
+        )
     else:
-        names = ", ".join(info["namespaces"]) or "none yet"  # type: ignore[arg-type]
-        print(f"world {world.name!r}: ready, lesson {info['lesson']}")
-        print(f"  namespaces made by the learner: {names}")
-        print(f"  processes inside: {info['processes']}")
+        names = ", ".join(info["namespaces"]) or _("none yet")  # type: ignore[arg-type]
+        print(_("world {world}: ready, lesson {lesson}").format(world=name, lesson=info["lesson"]))
+        print(_("  namespaces made by the learner: {names}").format(names=names))
+        print(_("  processes inside: {count}").format(count=info["processes"]))
     return 0 if state == "ready" else 1
 
 
@@ -240,7 +273,8 @@ def cmd_down(args: argparse.Namespace) -> int:
         existed = world.dir.exists()
         world.destroy()
         lock_path(world.name).unlink(missing_ok=True)
-    print(f"world {world.name!r} " + ("destroyed" if existed else "did not exist"))
+    done = _("world {world} destroyed") if existed else _("world {world} did not exist")
+    print(done.format(world=repr(world.name)))
     return 0
 
 
@@ -323,47 +357,91 @@ def _version() -> str:
 class _Parser(argparse.ArgumentParser):
     """argparse, with errors on one line and a suggestion for a mistyped verb."""
 
-    def error(self, message: str) -> NoReturn:
-        typo = re.search(r"invalid choice: '([^']*)'", message)
-        verbs = self._verbs()
-        if typo and verbs:
-            close = difflib.get_close_matches(typo.group(1), verbs, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else ""
-            message = f"unknown verb {typo.group(1)!r}" + (f"; {hint}" if hint else "")
-        message = re.sub(r"'([^']{40})[^']{2,}'", r"'\1…'", message)  # a 5000-digit --port
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            close = difflib.get_close_matches(str(value), list(action.choices), n=3, cutoff=0.6)
+            message = _("unknown verb {verb}").format(verb=repr(value))
+            if close:
+                verbs = _(" or ").join(map(repr, close))
+                message += "; " + _("did you mean {verbs}?").format(verbs=verbs)
+            raise argparse.ArgumentError(None, message)
+        super()._check_value(action, value)
 
-    def _verbs(self) -> list[str]:
-        for action in self._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return list(action.choices)
-        return []
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"'([^']{40})[^']{2,}'", r"'\1…'", message)  # a 5000-digit --port
+        see = _("see `{prog} --help`").format(prog=self.prog)
+        self.exit(2, f"{self.prog}: {message} ({see})\n")
+
+
+#: argparse's own words (it translates them with gettext: :func:`_argparse_speaks`).
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("unrecognized arguments: %s"),
+    N_("not allowed with argument %s"),
+    N_("the following arguments are required: %s"),
+    N_("one of the arguments %s is required"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+)
+
+
+def _argparse_speaks() -> None:
+    """argparse looks its messages up with ``gettext``: make that ours (the lab's language)."""
+    argparse._ = i18n.gettext  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+
+
+def _lang_option() -> dict[str, Any]:
+    return {
+        "choices": list(i18n.LANGUAGES),
+        "metavar": "en|zh",
+        "help": _(
+            "the language of everything you read (remembered; default: the one chosen"
+            " before, else LANG/LC_ALL: zh_* gives Chinese)"
+        ),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
+    lang_option = _lang_option()
     common = _Parser(add_help=False)
     common.add_argument(
-        "--world", default=argparse.SUPPRESS, metavar="NAME", help="which world (default: default)"
+        "--world",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help=_("which world (default: default)"),
     )
+    common.add_argument("--lang", default=argparse.SUPPRESS, **lang_option)
     parser = _Parser(
         prog="cnlab",
-        description=(
+        description=_(
             "An offline lab for learning how containers get their network: you type the real\n"
             "ip, nsenter and iptables commands in a sealed world, and checks that send real\n"
             "packets say what works and, when something does not, why."
         ),
-        epilog=(
+        epilog=_(
             "examples:\n  sudo cnlab                 open the lab at your lesson\n"
             "  sudo cnlab reset 3         start lesson 3 afresh\n"
             "  sudo cnlab check --json    check the milestones\n"
+            "  sudo cnlab --lang zh       the lab in Chinese (remembered)\n"
             "  cnlab VERB --help          what VERB does, with examples"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
-        "--world", default="default", metavar="NAME", help="which world (default: default)"
+        "--world", default="default", metavar="NAME", help=_("which world (default: default)")
     )
+    parser.add_argument("--lang", default=None, **lang_option)
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
 
     def verb(
@@ -373,119 +451,125 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             help=help_,
-            description=help_[0].upper() + help_[1:] + ".",
-            epilog=f"examples:{examples}" if examples else None,
+            description=help_[0].upper() + help_[1:] + _("."),
+            epilog=_("examples:") + examples if examples else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[common],
         )
         p.set_defaults(func=func)
         return p
 
-    p = verb("list", cmd_list, "lessons in order, with your progress")
+    p = verb("list", cmd_list, _("lessons in order, with your progress"))
     p.add_argument("--json", action="store_true")
 
-    p = verb("reset", cmd_reset, "destroy the world and build LESSON's start state")
+    p = verb("reset", cmd_reset, _("destroy the world and build LESSON's start state"))
     p.add_argument("lesson", nargs="?", metavar="LESSON")
 
-    p = verb("shell", cmd_shell, "bash inside the world (or run COMMANDS there)")
+    p = verb("shell", cmd_shell, _("bash inside the world (or run COMMANDS there)"))
     p.add_argument(
-        "--ns", metavar="NAME", help="namespace: host (default), internet, or one from `ip netns`"
+        "--ns",
+        metavar="NAME",
+        help=_("namespace: host (default), internet, or one from `ip netns`"),
     )
-    p.add_argument("-c", dest="command", metavar="COMMANDS", help="run COMMANDS like `bash -c`")
+    p.add_argument("-c", dest="command", metavar="COMMANDS", help=_("run COMMANDS like `bash -c`"))
 
-    p = verb("check", cmd_check, "check LESSON's milestones against the live world")
+    p = verb("check", cmd_check, _("check LESSON's milestones against the live world"))
     p.add_argument("lesson", nargs="?", metavar="LESSON")
-    p.add_argument("--all", action="store_true", help="every lesson")
+    p.add_argument("--all", action="store_true", help=_("every lesson"))
     p.add_argument("--json", action="store_true")
     p.add_argument(
-        "--trace", action="store_true", help="follow each failing milestone's packet, hop by hop"
+        "--trace", action="store_true", help=_("follow each failing milestone's packet, hop by hop")
     )
 
-    p = verb("trace", cmd_trace, "follow one packet hop by hop, with what decided each step")
-    p.add_argument("dest", metavar="DEST[:PORT]", help="an address or a namespace name")
-    p.add_argument("--from", dest="src", default="host", metavar="NS", help="default: host")
+    p = verb("trace", cmd_trace, _("follow one packet hop by hop, with what decided each step"))
+    p.add_argument("dest", metavar="DEST[:PORT]", help=_("an address or a namespace name"))
+    p.add_argument("--from", dest="src", default="host", metavar="NS", help=_("default: host"))
     group = p.add_mutually_exclusive_group()
     for proto in ("icmp", "tcp", "udp"):
         group.add_argument(f"--{proto}", dest="proto", action="store_const", const=proto)
     p.add_argument("--json", action="store_true")
 
-    p = verb("solve", cmd_solve, "apply LESSON's reference solution to the live world")
+    p = verb("solve", cmd_solve, _("apply LESSON's reference solution to the live world"))
     p.add_argument("lesson", nargs="?", metavar="LESSON")
 
-    p = verb("status", cmd_status, "does the world exist, which lesson, what is in it")
+    p = verb("status", cmd_status, _("does the world exist, which lesson, what is in it"))
     p.add_argument("--json", action="store_true")
 
-    verb("down", cmd_down, "destroy the world")
+    verb("down", cmd_down, _("destroy the world"))
 
     p = verb(
         "grade",
         _lazy("lab.grading.commands", "cmd_grade"),
-        "grade submissions of LESSON, each in its own fresh world",
+        _("grade submissions of LESSON, each in its own fresh world"),
     )
     p.add_argument("lesson", metavar="LESSON")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
     p.add_argument("--format", choices=["json", "junit", "gradescope"], default="json")
-    p.add_argument("--out", metavar="FILE", help="write the report there ('-': standard output)")
+    p.add_argument("--out", metavar="FILE", help=_("write the report there ('-': standard output)"))
     p.add_argument("--timeout", type=float, default=30.0, metavar="S")
     p.add_argument(
         "--replay",
         choices=["auto", "typed", "script"],
         default="auto",
-        help="typed: each line at an interactive prompt, as the learner typed it; script: "
-        "`bash -s`; auto (default): typed for files `cnlab export` wrote, else script",
+        help=_(
+            "typed: each line at an interactive prompt, as the learner typed it; script: "
+            "`bash -s`; auto (default): typed for files `cnlab export` wrote, else script"
+        ),
     )
     p.add_argument(
         "--fail-under",
         metavar="SCORE",
-        help="exit 3 if a submission scored less (points, or a percentage such as 80%%)",
+        help=_("exit 3 if a submission scored less (points, or a percentage such as 80%%)"),
     )
-    p.add_argument("--strict", action="store_true", help="exit 3 unless every submission passed")
+    p.add_argument("--strict", action="store_true", help=_("exit 3 unless every submission passed"))
 
     p = verb(
         "export",
         _lazy("lab.grading.commands", "cmd_export"),
-        "the commands you typed for LESSON, as a submission file",
+        _("the commands you typed for LESSON, as a submission file"),
     )
     p.add_argument("lesson", nargs="?", metavar="LESSON")
 
     p = verb(
         "demo",
         _lazy("lab.grading.commands", "cmd_demo"),
-        "replay LESSON's reference solution in the live world, with narration",
+        _("replay LESSON's reference solution in the live world, with narration"),
     )
     p.add_argument("lesson", metavar="LESSON")
-    p.add_argument("--step", action="store_true", help="wait for Enter between commands")
+    p.add_argument("--step", action="store_true", help=_("wait for Enter between commands"))
     p.add_argument("--speed", type=float, default=1.0, metavar="X")
 
     p = verb(
         "serve",
         _lazy("lab.serve", "cmd_serve"),
-        "the lab in a browser (textual-serve), on loopback by default",
+        _("the lab in a browser (textual-serve), on loopback by default"),
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--public",
         action="store_true",
-        help="allow a non-loopback --host (the page is a root shell)",
+        help=_("allow a non-loopback --host (the page is a root shell)"),
     )
     p.add_argument(
         "--allow-host",
         action="append",
         metavar="NAME",
-        help="another Host name browsers may use to reach the server (repeatable)",
+        help=_("another Host name browsers may use to reach the server (repeatable)"),
     )
     p.add_argument(
         "--token",
-        help="the secret in the URL (default: random; or set CNLAB_SERVE_TOKEN, "
-        "which `ps` does not show)",
+        help=_(
+            "the secret in the URL (default: random; or set CNLAB_SERVE_TOKEN, "
+            "which `ps` does not show)"
+        ),
     )
 
     p = verb(
         "dev",
         _lazy("lab.devtools", "cmd_dev"),
-        "developer tools: `dev check` proves every lesson, `dev bench` measures",
+        _("developer tools: `dev check` proves every lesson, `dev bench` measures"),
     )
     p.add_argument("task", choices=["check", "bench"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -494,33 +578,39 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "classroom",
             "cmd_classroom",
-            "GitHub Classroom workflow (.github/workflows/classroom.yml)",
+            _("write a GitHub Classroom workflow (.github/workflows/classroom.yml) for LESSON"),
         ),
-        ("gradescope", "cmd_gradescope", "Gradescope autograder (setup.sh and run_autograder)"),
+        (
+            "gradescope",
+            "cmd_gradescope",
+            _("write a Gradescope autograder (setup.sh and run_autograder) for LESSON"),
+        ),
     ):
-        p = verb(name, _lazy("lab.grading.templates", func), f"write a {what} for LESSON")
+        p = verb(name, _lazy("lab.grading.templates", func), what)
         p.add_argument("action", choices=["init"], metavar="init")
         p.add_argument("lesson", metavar="LESSON")
-        p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="default: here")
-        p.add_argument("--repo", default="cnlab/cnlab", metavar="OWNER/NAME", help="cnlab's repo")
-        p.add_argument("--ref", default="main", metavar="REF", help="its branch or tag")
-        p.add_argument("--force", action="store_true", help="replace files that exist")
+        p.add_argument("dir", nargs="?", default=".", metavar="DIR", help=_("default: here"))
+        p.add_argument(
+            "--repo", default="cnlab/cnlab", metavar="OWNER/NAME", help=_("cnlab's repo")
+        )
+        p.add_argument("--ref", default="main", metavar="REF", help=_("its branch or tag"))
+        p.add_argument("--force", action="store_true", help=_("replace files that exist"))
 
     p = verb(
         "map",
         _lazy("lab.topomap", "cmd_map"),
-        "draw the live world's network: namespaces, links, bridges, addresses, routes, NAT",
+        _("draw the live world's network: namespaces, links, bridges, addresses, routes, NAT"),
     )
     p.add_argument("--format", choices=["text", "mermaid", "dot", "svg"], default="text")
 
     p = verb(
         "completion",
         _lazy("lab.completion", "cmd_completion"),
-        "print the shell completion script for bash or zsh",
+        _("print the shell completion script for bash or zsh"),
     )
-    p.add_argument("shell", choices=["bash", "zsh"], metavar="SHELL", help="bash or zsh")
+    p.add_argument("shell", choices=["bash", "zsh"], metavar="SHELL", help=_("bash or zsh"))
 
-    p = verb("tui", cmd_tui, "open the lab (the same as `cnlab` with no verb)")
+    p = verb("tui", cmd_tui, _("open the lab (the same as `cnlab` with no verb)"))
     p.add_argument("lesson", nargs="?", metavar="LESSON")
     return parser
 
@@ -538,14 +628,53 @@ def refuse_inside_a_world(verb: str | None) -> None:
     inside = inside_world()
     if inside is not None:
         raise LabError(
-            f"this shell is inside the lab's world {inside!r}: run `cnlab"
-            f"{' ' + verb if verb else ''}` in a terminal of the machine itself"
-            " (outside the lab)",
+            _(
+                "this shell is inside the lab's world {world}: run `{command}` in a terminal"
+                " of the machine itself (outside the lab)"
+            ).format(world=repr(inside), command="cnlab" + (f" {verb}" if verb else "")),
             status=2,
         )
 
 
+def _language_arguments(argv: Sequence[str]) -> tuple[str | None, str]:
+    """``--lang`` and ``--world`` wherever they are in ``argv`` (before the parser that
+    speaks the language is built); a value the real parser refuses is left to it."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--lang")
+    pre.add_argument("--world", default="default")
+    try:
+        found, _rest = pre.parse_known_args(list(argv))
+    except SystemExit:  # a bare `--lang`: the real parser says what is wrong
+        return None, "default"
+    return i18n.normalize(found.lang), str(found.world)
+
+
+def choose_language(argv: Sequence[str]) -> str:
+    """Set the language of this run: ``--lang``, else the world's learner's saved
+    choice, else the locale environment (:func:`lab.i18n.resolve`). A ``--lang`` is
+    saved with the progress (best effort: a language is not worth failing for)."""
+    explicit, world = _language_arguments(argv)
+    saved: str | None = None
+    prog: progress.Progress | None = None
+    try:
+        prog = progress.load(world)
+        saved = prog.lang
+    except (LabError, OSError):
+        pass
+    lang = i18n.set_language(i18n.resolve(explicit, saved))
+    if explicit and prog is not None and prog.lang != explicit:
+        prog.lang = explicit
+        try:
+            progress.save(prog)
+        except OSError:
+            lab_debug.ignored("saving the chosen language")
+    return lang
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    choose_language(argv)
+    _argparse_speaks()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_tui)
@@ -559,7 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cnlab: {exc.message}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
-        print("cnlab: interrupted", file=sys.stderr)
+        print("cnlab: " + _("interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 141
@@ -574,8 +703,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
             return EXIT_SOFTWARE
         print(
-            f"cnlab: unexpected error: {type(exc).__name__}: {str(exc)[:300]} "
-            "(a bug: run again with CNLAB_DEBUG=1 for the traceback, and report it)",
+            "cnlab: "
+            + _(
+                "unexpected error: {error} (a bug: run again with CNLAB_DEBUG=1 for the"
+                " traceback, and report it)"
+            ).format(error=f"{type(exc).__name__}: {str(exc)[:300]}"),
             file=sys.stderr,
         )
         return EXIT_SOFTWARE

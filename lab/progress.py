@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.i18n import normalize
 from lab.names import validate_name  # a name like ../../x must never become a path
 
 STATE_ROOT = Path(os.environ.get("CNLAB_STATE_DIR", "/var/lib/cnlab"))
@@ -41,6 +42,8 @@ class Progress:
     current: str | None = None
     lessons: dict[str, LessonProgress] = field(default_factory=dict)
     updated: float = 0.0
+    #: the language the learner chose (``--lang``, the TUI's palette); None: not chosen
+    lang: str | None = None
 
     def lesson(self, lesson_id: str) -> LessonProgress:
         return self.lessons.setdefault(lesson_id, LessonProgress())
@@ -52,6 +55,7 @@ class Progress:
             "current": self.current,
             "updated": self.updated,
             "lessons": {k: asdict(v) for k, v in self.lessons.items()},
+            "lang": self.lang,
         }
 
 
@@ -80,11 +84,13 @@ def load(world: str) -> Progress:
             for k, v in dict(data.get("lessons", {})).items()
         }
         current = data.get("current")
+        lang = data.get("lang")
         return Progress(
             world=world,
             current=str(current) if current else None,
             lessons=lessons,
             updated=float(data.get("updated", 0.0)),
+            lang=normalize(lang) if isinstance(lang, str) else None,
         )
     except FileNotFoundError:
         return Progress(world=world)

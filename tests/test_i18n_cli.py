@@ -1,0 +1,63 @@
+"""The command line in Chinese: --lang on any verb, remembered, else the locale (no root)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import cnlab
+
+NO_LOCALE = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}
+
+
+def run(state: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    done = cnlab(*args, env={**NO_LOCALE, "CNLAB_STATE_DIR": str(state), **env})
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_lang_is_remembered_with_the_progress(tmp_path: Path) -> None:
+    code, out, _err = run(tmp_path, "list")
+    assert code == 0 and "A network stack of its own" in out
+    code, out, _err = run(tmp_path, "list", "--lang", "zh")  # after the verb
+    assert code == 0 and "属于自己的网络栈" in out
+    saved = json.loads((tmp_path / "default" / "progress.json").read_text())
+    assert saved["lang"] == "zh"
+    code, out, _err = run(tmp_path, "list")  # remembered
+    assert "属于自己的网络栈" in out
+    code, out, _err = run(tmp_path, "--lang", "en", "list")  # before the verb
+    assert "A network stack of its own" in out
+    assert json.loads((tmp_path / "default" / "progress.json").read_text())["lang"] == "en"
+
+
+def test_the_locale_chooses_when_nothing_was_chosen(tmp_path: Path) -> None:
+    _code, out, _err = run(tmp_path, "list", LANG="zh_CN.UTF-8")
+    assert "属于自己的网络栈" in out
+    _code, out, _err = run(tmp_path, "list", LANGUAGE="zh_CN:en", LANG="en_US.UTF-8")
+    assert "属于自己的网络栈" in out
+    assert not (tmp_path / "default" / "progress.json").exists()  # nothing chosen, nothing saved
+
+
+def test_json_keeps_machine_fields_english(tmp_path: Path) -> None:
+    _code, out, _err = run(tmp_path, "list", "--json", "--lang", "zh")
+    rows = json.loads(out)["lessons"]
+    assert rows[0]["id"] == "01-namespace" and rows[0]["title"] == "属于自己的网络栈"
+    assert set(rows[0]) == {"id", "number", "title", "milestones", "passed", "completed", "current"}
+
+
+def test_errors_and_help_in_chinese(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path, "--lang", "zh", "lsit")
+    assert code == 2 and "未知的子命令 'lsit'" in err and "'list'" in err
+    code, out, err = run(tmp_path, "--lang", "zh", "check", "--help")
+    assert code == 0 and "用法：" in out and "对照正在运行的世界检查" in out
+    code, out, err = run(tmp_path, "--lang", "fr", "list")
+    assert code == 2 and "--lang" in err and len(err.strip().splitlines()) == 1
+
+
+def test_list_columns_align_by_terminal_cells(tmp_path: Path) -> None:
+    from lab.i18n import width
+
+    _code, out, _err = run(tmp_path, "--lang", "zh", "list")
+    first = out.splitlines()[0]
+    count_at = width(first[: first.rindex(" ")])
+    second = out.splitlines()[1]
+    assert width(second[: second.rindex(" ")]) == count_at
