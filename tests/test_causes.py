@@ -69,7 +69,7 @@ def assert_cause(result: MilestoneResult, cause: str, *evidence: str) -> None:
 def test_the_full_article_world_passes(world: World) -> None:
     world.run(ARTICLE + SERVER + PUBLISH, check=True, timeout=30)
     ctx = CheckContext(world)
-    for check, args in [
+    checks: list[tuple[str, dict[str, object]]] = [
         ("ping", {"from": "netns0", "to": "172.18.0.20"}),
         ("ping", {"from": "netns1", "to": "8.8.8.8"}),
         ("nat_source", {"from": "netns0", "to": "8.8.8.8", "seen": "10.0.2.15"}),
@@ -77,7 +77,8 @@ def test_the_full_article_world_passes(world: World) -> None:
         ("http", {"from": "internet", "to": "10.0.2.15", "port": 5000}),
         ("http", {"from": "host", "to": "10.0.2.15", "port": 5000}),
         ("masquerade", {"source": "172.18.0.0/16"}),
-    ]:
+    ]
+    for check, args in checks:
         result = run_milestone(ctx, Milestone("m", "m", check, args))
         assert result.passed, (check, args, result.explanation, result.evidence)
 

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -32,9 +33,11 @@ from tests.conftest import ROOT
 LESSON = load_course().find("5")
 
 
-def _workflow(tmp_path: Path) -> dict:
+def _workflow(tmp_path: Path) -> dict[str, Any]:
     assert main(["classroom", "init", "5", str(tmp_path)]) == 0
-    return yaml.safe_load((tmp_path / ".github/workflows/classroom.yml").read_text())
+    flow = yaml.safe_load((tmp_path / ".github/workflows/classroom.yml").read_text())
+    assert isinstance(flow, dict)
+    return flow
 
 
 def test_classroom_workflow_has_one_graded_step_per_milestone(tmp_path: Path) -> None:
@@ -122,7 +125,7 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
     assert run.returncode == 1 and "run" in run.stdout, run.stdout + run.stderr
 
 
-def _autograder(tmp_path: Path, submission: str | None, cnlab: str) -> dict:
+def _autograder(tmp_path: Path, submission: str | None, cnlab: str) -> dict[str, Any]:
     assert main(["gradescope", "init", "1", str(tmp_path / "zip")]) == 0
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)
@@ -134,6 +137,7 @@ def _autograder(tmp_path: Path, submission: str | None, cnlab: str) -> dict:
     )
     assert run.returncode == 0, run.stderr
     results = json.loads((root / "results/results.json").read_text())
+    assert isinstance(results, dict)
     assert isinstance(results["score"], (int, float))
     assert isinstance(results["output"], str)
     for test in results["tests"]:

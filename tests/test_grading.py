@@ -53,8 +53,8 @@ def leftovers(run_id: int | None = None) -> dict[str, list[str]]:
         ["pgrep", "-af", f"lab/grading/jail.py.*{prefix}"], capture_output=True, text=True
     ).stdout.splitlines()
     for line in listed:
-        run = re.search(r"grade-(\d+)-", line)
-        if run_id is None and run and Path(f"/proc/{run.group(1)}").exists():
+        owner = re.search(r"grade-(\d+)-", line)
+        if run_id is None and owner and Path(f"/proc/{owner.group(1)}").exists():
             continue  # a grading run still going (another test process's): not a leak
         procs.append(line.split()[0])
     return {"worlds": worlds, "cgroups": groups, "processes": procs}
@@ -209,7 +209,9 @@ def test_formats_junit_and_gradescope(tmp_path: Path) -> None:
     subs = [str(CLASS / n) for n in ("correct.sh", "partial.sh")]
     result = grade_cli("01-pair", *subs, "--format", "junit", "--out", str(junit))
     assert result.returncode == 0, result.stderr
-    xmlschema.validate(str(junit), str(ROOT / "tests" / "fixtures" / "junit-ant.xsd"))
+    xmlschema.validate(
+        str(junit), xmlschema.XMLSchema(ROOT / "tests" / "fixtures" / "junit-ant.xsd")
+    )
     xml = JUnitXml.fromfile(str(junit))
     suites = list(xml)
     assert [s.name for s in suites] == ["correct.sh", "partial.sh"]

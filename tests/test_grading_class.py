@@ -56,14 +56,16 @@ def grade(lesson: str, folder: Path, tmp_path: Path) -> dict[str, dict[str, obje
     [("8", "class-08", CLASS_08), ("5", "class-05", CLASS_05)],
 )
 def test_class_folder_of_a_real_lesson(
-    lesson: str, folder: str, expected: dict, tmp_path: Path
-) -> None:  # type: ignore[type-arg]
+    lesson: str, folder: str, expected: dict[str, tuple[bool, set[str]]], tmp_path: Path
+) -> None:
     before = host_fingerprint()
     graded = grade(lesson, FIXTURES / folder, tmp_path)
     assert set(graded) == set(expected)
     for name, (passed, causes) in expected.items():
         sub = graded[name]
-        failed = [m for m in sub["milestones"] if not m["passed"]]  # type: ignore[union-attr]
+        milestones = sub["milestones"]
+        assert isinstance(milestones, list)
+        failed = [m for m in milestones if not m["passed"]]
         assert sub["passed"] is passed, (name, failed)
         assert {m["cause"] for m in failed} == causes, (name, failed)
         assert all(m["explanation"] for m in failed), name

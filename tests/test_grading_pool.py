@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from lab.grading import runner
-from lab.grading.runner import Lesson, Limits, Submission, grade_all, load_submissions
-from lab.lessons import load_course
+from lab.grading.runner import Submission, grade_all, load_submissions
+from lab.grading.sandbox import Limits
+from lab.lessons import Lesson, load_course
+from lab.world import World
 from tests.test_grading import COURSE
 
 pytestmark = pytest.mark.integration
@@ -31,7 +33,7 @@ def _fake_job(
         os._exit(9)
     if sub.name.startswith("hangs"):
         time.sleep(3600)
-    world = runner.World(runner.world_name(run_id, sub.index))
+    world = World(runner.world_name(run_id, sub.index))
     return runner._grade(lesson, sub, world, None, None, "graded by the stand-in", {})
 
 

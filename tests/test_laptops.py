@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -92,7 +93,7 @@ def test_vagrant_validates_the_arm64_variant(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _lima() -> dict:
+def _lima() -> dict[str, Any]:
     data = yaml.safe_load(LIMA.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data

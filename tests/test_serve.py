@@ -181,7 +181,7 @@ def served() -> Iterator[Served]:
         cnlab("down", "--world", WORLD)  # in case the TUI built the test's world
 
 
-async def _screen_data(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> bytes:
+async def _screen_data(ws: aiohttp.ClientWebSocketResponse[bool], timeout: float) -> bytes:
     """Binary (terminal) messages from the app, until some arrive or the time is up."""
     got = b""
     deadline = time.monotonic() + timeout

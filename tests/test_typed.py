@@ -28,7 +28,7 @@ def test_prompt_regex_needs_the_mark_status_and_namespace() -> None:
 
 def test_bad_on_hang_is_refused() -> None:
     with pytest.raises(ValueError):
-        typed.TypedShell(child=None, mark="x", on_hang="sleep")  # type: ignore[arg-type]
+        typed.TypedShell(child=None, mark="x", on_hang="sleep")
 
 
 def _listening(world: World, ns: str, port: int) -> bool:

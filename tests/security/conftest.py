@@ -4,6 +4,7 @@ that once broke a promise of docs/security.md ("Grading"), graded for real."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def grading_course(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def grade(
-    lesson: str, scripts: dict[str, str | bytes], tmp: Path, jobs: int = 2, **limits: Any
+    lesson: str, scripts: Mapping[str, str | bytes], tmp: Path, jobs: int = 2, **limits: Any
 ) -> dict[str, dict[str, Any]]:
     """Grade ``scripts`` (name -> content) in-process; name -> the JSON grade."""
     folder = tmp / f"subs-{time.monotonic_ns()}"

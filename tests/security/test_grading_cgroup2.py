@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ print(json.dumps([g.to_json() for g in run.grades]))
 
 
 @pytest.fixture
-def session() -> Path:
+def session() -> Iterator[Path]:
     if "hugetlb" not in (V2 / "cgroup.controllers").read_text().split():
         pytest.skip("the unified cgroup tree offers no controller to test the rule with")
     base = V2 / f"cnlab-v2test-{os.getpid()}"

@@ -50,7 +50,7 @@ def sentinel(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     name = f"sentinel{os.getpid() % 100000}"
     link = tmp_path / name
     link.symlink_to("/bin/sleep")
-    proc = subprocess.Popen([str(link), "300"])
+    proc = subprocess.Popen([link, "300"])
     yield proc
     proc.kill()
     proc.wait()
@@ -59,7 +59,7 @@ def sentinel(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
 def test_pkill_in_the_world_never_reaches_the_real_machine(
     ready: str, state_env: dict[str, str], sentinel: subprocess.Popen[bytes]
 ) -> None:
-    name = Path(sentinel.args[0]).name  # type: ignore[index]
+    name = sentinel.args[0].name  # type: ignore[index, union-attr]
     # the world has its own PIDs: its init is PID 1, and `ps` lists only the world
     out = shell(ready, "cat /proc/1/comm; ps -e -o comm=", state_env)
     assert out.returncode == 0, out.stderr

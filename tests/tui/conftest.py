@@ -59,3 +59,8 @@ async def wait_for(pilot: object, cond: Callable[[], object], timeout: float = 1
             return True
         await pilot.pause(0.05)  # type: ignore[attr-defined]
     return bool(cond())
+
+
+def current(app: object) -> object:
+    """The screen on top (read by a call, so that an earlier isinstance does not narrow it)."""
+    return app.screen  # type: ignore[attr-defined]

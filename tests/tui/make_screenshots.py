@@ -13,7 +13,11 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from lab import progress
 from lab.world import World
@@ -21,7 +25,7 @@ from lab.world import World
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-async def wait(pilot, cond, timeout=20.0):  # type: ignore[no-untyped-def]
+async def wait(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end and not cond():

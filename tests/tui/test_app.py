@@ -20,9 +20,10 @@ from lab import progress
 from lab.tui.app import LabApp
 from lab.tui.dialogs import ConfirmScreen, TextScreen
 from lab.tui.help import HelpScreen
+from lab.tui.lessonlist import LessonList
 from lab.world import World
 
-from .conftest import wait_for
+from .conftest import current, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -224,7 +225,7 @@ def test_a_confirmation_ignores_letters(built_world: World) -> None:
         await pilot.press(*"yes no netns")
         assert isinstance(app.screen, ConfirmScreen), "a letter answered the dialog"
         await pilot.press("escape")
-        assert app.screen is app.lab
+        assert current(app) is app.lab
         assert not progress.load(built_world.name).lesson("01-first").solution_shown
 
     run(built_world, scenario, lesson="1")
@@ -318,7 +319,7 @@ def test_moving_on_asks_when_the_network_differs_and_keeps_it_on_no(built_world:
         assert app.lab.lesson.id == "01-first"
         assert sorted(built_world.learner_namespaces()) == ["box", "mine"]
         # the lesson list asks too
-        app.lab.on_lesson_list_chosen(app.lab.query_one("#lessons").Chosen("02-second"))
+        app.lab.on_lesson_list_chosen(LessonList.Chosen("02-second"))
         assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30)
         await pilot.press("escape")
         assert app.lab.lesson.id == "01-first"

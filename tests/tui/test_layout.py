@@ -27,6 +27,7 @@ from lab.tui.help import HelpScreen, help_renderable
 from lab.tui.keys import KEYS
 from lab.tui.milestones import Hints, Milestones
 
+from .conftest import current
 from .test_netmap import article_state
 
 Scenario = Callable[[LabApp, Pilot[Any]], Awaitable[None]]
@@ -51,7 +52,9 @@ def top(app: LabApp) -> str:
 
 def inside(app: LabApp, widget: Any) -> bool:
     region = widget.region
-    return region.width > 0 and region.right <= app.size.width and region.bottom <= app.size.height
+    return bool(
+        region.width > 0 and region.right <= app.size.width and region.bottom <= app.size.height
+    )
 
 
 def test_reading_mode_gives_the_lesson_the_whole_screen(tui_env: Path) -> None:
@@ -179,7 +182,7 @@ def test_help_scrolls_at_80x24_and_says_how_to_close(tui_env: Path) -> None:
             assert key.fkey.upper() in text and f"Ctrl+] {key.letter}" in text
         assert "last check took" in text  # the timings live here, not in the top bar
         await pilot.press("escape")
-        assert app.screen is app.lab
+        assert current(app) is app.lab
 
     run(scenario, (80, 24))
 

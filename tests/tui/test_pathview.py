@@ -80,6 +80,7 @@ def test_the_map_walks_the_failing_milestones_path(lesson7_world: World) -> None
             assert await wait_for(pilot, lambda: view.trace is not None, 30), view.render()
             trace = view.trace
             assert trace is not None and not trace["reached"]
+            assert lab.report is not None
             first = next(m for m in lab.report["milestones"] if not m["passed"])
             assert trace["cause"] == first["cause"]
             path = hops(trace)
