@@ -3,7 +3,8 @@
 ``cnlab dev check`` proves the content, like rustlings' ``dev check``: every
 lesson loads, renders and uses known check kinds with their required args, and,
 each in a fresh world, its start state FAILS its checks while its reference
-solution PASSES them. ``cnlab dev bench`` runs the benchmarks (see bench/).
+solution PASSES them. ``--diagrams DIR`` draws each solved world, the lesson's
+goal, as a picture (``docs/lessons/`` holds them, for the README). ``cnlab dev bench`` runs the benchmarks (see bench/).
 """
 
 from __future__ import annotations
@@ -52,8 +53,13 @@ def lint_lesson(lesson: Lesson) -> list[str]:
     return problems
 
 
-def prove_lesson(lesson: Lesson, world_name: str) -> LessonProof:
-    """Start state must fail, reference solution must pass, in a fresh world."""
+def prove_lesson(lesson: Lesson, world_name: str, diagrams: Path | None = None) -> LessonProof:
+    """Start state must fail, reference solution must pass, in a fresh world.
+
+    With ``diagrams`` (a folder), the solved world -- the lesson's goal -- is also
+    drawn there as ``<lesson id>.mmd`` (Mermaid) and ``<lesson id>.svg`` (Graphviz),
+    from the same snapshot the checks read (:mod:`lab.topomap`).
+    """
     from checks.engine import check_lesson
     from lab.course_run import build_lesson
 
@@ -76,9 +82,28 @@ def prove_lesson(lesson: Lesson, world_name: str) -> LessonProof:
                 proof.problems.append(
                     f"after the solution, milestone {m.id} fails: {m.cause}: {m.explanation}"
                 )
+        if diagrams is not None and proof.ok:
+            draw_goal(world, lesson, diagrams)
     finally:
         world.destroy()
     return proof
+
+
+def draw_goal(world: World, lesson: Lesson, folder: Path) -> None:
+    """Draw ``world`` (``lesson`` solved) into ``folder`` as Mermaid and SVG.
+
+    Raises :class:`LabError` if the folder cannot be written or Graphviz fails.
+    """
+    from lab import topomap
+    from lab.state import read_world
+
+    topo = topomap.topology(read_world(world))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{lesson.id}.mmd").write_text(topomap.to_mermaid(topo), encoding="utf-8")
+        (folder / f"{lesson.id}.svg").write_text(topomap.to_svg(topo), encoding="utf-8")
+    except OSError as exc:
+        raise LabError(f"{folder}: cannot write the diagrams: {exc.strerror}") from exc
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -91,10 +116,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
     parser = argparse.ArgumentParser(prog="cnlab dev check")
     parser.add_argument("lessons", nargs="*", metavar="LESSON")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--diagrams",
+        type=Path,
+        metavar="DIR",
+        help="also draw each solved lesson (its goal) as DIR/<lesson>.mmd and .svg",
+    )
     opts = parser.parse_args(args.rest)
     course: Course = load_course()
     lessons = [course.find(ref) for ref in opts.lessons] if opts.lessons else list(course.lessons)
-    proofs = [prove_lesson(lesson, f"devcheck-{os.getpid()}") for lesson in lessons]
+    name = f"devcheck-{os.getpid()}"
+    proofs = [prove_lesson(lesson, name, opts.diagrams) for lesson in lessons]
     if opts.json:
         print(
             json.dumps(

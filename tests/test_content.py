@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,8 @@ from lab.lessons import load_course
 from tests.conftest import cnlab, unique_world_name
 
 pytestmark = pytest.mark.integration
+
+DIAGRAMS = Path(__file__).resolve().parents[1] / "docs" / "lessons"
 
 EXPECTED = [
     "01-namespace",
@@ -29,13 +32,25 @@ def test_the_lessons_in_order() -> None:
     assert [lesson.id for lesson in load_course().lessons] == EXPECTED
 
 
-def test_every_lesson_start_fails_and_solution_passes() -> None:
-    out = cnlab("dev", "check", "--json", env={"CNLAB_LESSONS": ""}, timeout=600)
+def test_every_lesson_start_fails_and_solution_passes(tmp_path: Path) -> None:
+    """... and each solved world, the lesson's goal, draws as docs/lessons/ shows it."""
+    drawn = tmp_path / "diagrams"
+    out = cnlab(
+        "dev", "check", "--json", "--diagrams", str(drawn), env={"CNLAB_LESSONS": ""}, timeout=600
+    )
     proofs = json.loads(out.stdout)
     assert [p["lesson"] for p in proofs] == EXPECTED
     bad = {p["lesson"]: p["problems"] for p in proofs if not p["ok"]}
     assert bad == {}
     assert out.returncode == 0
+    stale = [
+        lesson
+        for lesson in EXPECTED
+        if (drawn / f"{lesson}.mmd").read_text(encoding="utf-8")
+        != (DIAGRAMS / f"{lesson}.mmd").read_text(encoding="utf-8")
+    ]
+    assert not stale, f"redraw with `cnlab dev check --diagrams docs/lessons`: {stale}"
+    assert all((drawn / f"{lesson}.svg").read_text().startswith("<?xml") for lesson in EXPECTED)
 
 
 def test_failure_lessons_confirm_the_failure_and_its_cause() -> None:
