@@ -92,19 +92,24 @@ def _type_in_the_tui(world: World, lesson_id: str) -> tuple[state.WorldState, di
                 assert await wait_for(pilot, lambda: "Stopped" in shell.text(), 10)
                 await pilot.press(*"bg", "enter")
                 before += 1
-            ok = await wait_for(pilot, lambda b=before: prompts(shell.text()) > b, 20)
+
+            def prompted(b: int = before) -> bool:
+                return prompts(shell.text()) > b
+
+            ok = await wait_for(pilot, prompted, 20)
             assert ok, f"no prompt after {line!r}:\n{screen(app)}"
         text = shell.text()
         assert "[netns0] ~ # python3 -m http.server" in text
         assert "Bad argument `!-o'" in text  # the article's typo, as bash passed it on
         assert "<!DOCTYPE HTML>" in text  # the published port answered
         assert "command not found" not in text and "event not found" not in text
-        ok = await wait_for(
-            pilot,
-            lambda: bool(app.lab.report) and all(m["passed"] for m in app.lab.report["milestones"]),
-            20,
-        )
-        assert ok, app.lab.report
+
+        def all_passed() -> bool:
+            report = app.lab.report
+            return report is not None and all(m["passed"] for m in report["milestones"])
+
+        assert await wait_for(pilot, all_passed, 20), app.lab.report
+        assert app.lab.report is not None
         seen["state"] = state.read_world(world)
         seen["milestones"] = {m["id"]: m["passed"] for m in app.lab.report["milestones"]}
 
