@@ -20,6 +20,7 @@ from checks import probes
 from checks.diagnose import Tracer
 from checks.witness import Witness
 from lab import inns, state
+from lab.state import WorldState
 from lab.world import HOST_NS, INTERNET_NS, World
 
 #: One probe call: (namespace, function, arguments), as a kind passes them to :meth:`probe`.
@@ -80,6 +81,11 @@ class CheckContext:
     def load_state(self, forget_unresolved: bool = False) -> None:
         """Read the snapshot now (optionally dropping stale neighbour entries first)."""
         self.__dict__["state"] = state.read_world(self.world, forget_unresolved)
+        self.__dict__.pop("tracer", None)
+
+    def use_state(self, snapshot: WorldState) -> None:
+        """Take a snapshot read by the caller (e.g. with the firewall's counters)."""
+        self.__dict__["state"] = snapshot
         self.__dict__.pop("tracer", None)
 
     def watch_paths(self) -> probes.Watched:

@@ -29,7 +29,7 @@ import random
 import select
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -452,14 +452,29 @@ def _probe(ctx: CheckContext, flow: Flow) -> dict[str, Any]:
     return inns.run(ctx.world, ns, probes.ping, flow.dst, 0.4, ident, watch, state, ns)
 
 
-def _observe(ctx: CheckContext, flow: Flow) -> tuple[dict[str, Any], list[witness.Counted]]:
-    """The probe, between two readings of every rule counter in the world."""
-    names = list(ctx.state.namespaces)
-    jobs = [(name, witness.read_counters_here, ()) for name in names]
-    before = inns.run_many(ctx.world, jobs)
+def _snapshot(ctx: CheckContext) -> tuple[WorldState, dict[str, witness.Counters]]:
+    """The world's snapshot and every rule counter, from one reading per namespace."""
+    read = state_module.read_each_namespace(ctx.world, witness.snapshot_and_counters_here)
+    snapshot = WorldState(
+        world=ctx.world.name,
+        namespaces={name: space for name, (space, _) in read.items()},
+        taken_at=time.time(),
+    )
+    ctx.use_state(snapshot)
+    return snapshot, {name: counters for name, (_, counters) in read.items()}
+
+
+def _observe(
+    ctx: CheckContext, flow: Flow, before: Mapping[str, witness.Counters]
+) -> tuple[dict[str, Any], list[witness.Counted]]:
+    """The probe, and the rule counters that moved while it travelled (``before``: read
+    with the snapshot). A namespace without a single rule or chain has nothing to count,
+    so its counters are not read again."""
     answer = _probe(ctx, flow)
+    names = [name for name, counters in before.items() if counters]
+    jobs = [(name, witness.read_counters_here, ()) for name in names]
     after = inns.run_many(ctx.world, jobs)
-    return answer, witness.moved(names, before, after)
+    return answer, witness.moved(names, [before[name] for name in names], after)
 
 
 def _is_reply(seen: dict[str, Any], flow: Flow) -> bool:
@@ -509,6 +524,10 @@ def resolve(state: WorldState, target: str) -> str:
     return usable[0][1]
 
 
+#: (from, to, protocol, port): the packet a trace sends
+Wanted = tuple[str, str, str, int | None]
+
+
 def trace(
     world: World, src_ns: str, target: str, proto: str = "icmp", port: int | None = None
 ) -> Trace:
@@ -517,10 +536,30 @@ def trace(
         raise LabError(f"unknown protocol {proto!r} (icmp, tcp or udp)")
     if proto != "icmp" and not port:
         raise LabError(f"a {proto} trace needs a port: DEST:PORT")
+    found = _traced(world, lambda _state: (src_ns, target, proto, port))
+    assert found is not None
+    return found
+
+
+def _traced(
+    world: World,
+    pick: Callable[[WorldState], Wanted | None],
+    done: dict[Wanted, Trace | None] | None = None,
+) -> Trace | None:
+    """The trace of the packet ``pick`` chooses once the snapshot is read (None: none).
+
+    One reading of every namespace gives both the snapshot the model walks and the
+    rule counters before the probe. ``done``: traces already made (by packet).
+    """
     ctx = CheckContext(world)
     try:
-        ctx.load_state(forget_unresolved=True)
-        state = ctx.state
+        state, before = _snapshot(ctx)
+        wanted = pick(state)
+        if wanted is None:
+            return None
+        if done is not None and wanted in done:
+            return done[wanted]
+        src_ns, target, proto, port = wanted
         if state.ns(src_ns) is None:
             known = ", ".join(state.namespaces)
             raise LabError(f"no namespace called {src_ns!r} to send from (namespaces: {known})")
@@ -528,10 +567,13 @@ def trace(
         sport = random.randint(32768, 60999) if proto != "icmp" else None
         flow = Flow(src_ns, dst, proto, port if proto != "icmp" else None, sport=sport)
         steps, found, trail = model(state, flow)
-        answer, counted = _observe(ctx, flow)
+        answer, counted = _observe(ctx, flow, before)
     finally:
         ctx.close()
-    return _judged(state, flow, target, steps, found, trail, answer, counted)
+    result = _judged(state, flow, target, steps, found, trail, answer, counted)
+    if done is not None:
+        done[wanted] = result
+    return result
 
 
 def _judged(
@@ -718,9 +760,10 @@ CONNECTIVITY = ("ping", "arp", "nat_source", "http", "dnat", "masquerade")
 
 
 def milestone_flow(
-    state: WorldState, check: str, args: Mapping[str, Any]
-) -> tuple[str, str, str, int | None] | None:
-    """(from, to, protocol, port) of the packet a milestone sends; None for a check of state."""
+    state: WorldState | None, check: str, args: Mapping[str, Any]
+) -> Wanted | None:
+    """(from, to, protocol, port) of the packet a milestone sends; None for a check of
+    state (and for ``masquerade`` without a snapshot: its sender is found in one)."""
     if check in ("ping", "arp", "nat_source"):
         return str(args["from"]), str(args["to"]), "icmp", None
     if check == "http":
@@ -730,7 +773,7 @@ def milestone_flow(
             "internet" if args["chain"] == "PREROUTING" else args.get("ns", "host")
         )
         return str(client), str(args["dst"]), "tcp", int(args["port"])
-    if check == "masquerade":
+    if check == "masquerade" and state is not None:
         net = ipaddress.IPv4Network(str(args["source"]), strict=False)
         for name in state.learner_namespaces():
             for cidr, _ in state.namespaces[name].addresses():
@@ -743,7 +786,7 @@ def for_milestone(
     world: World,
     check: str,
     args: Mapping[str, Any],
-    done: dict[tuple[str, str, str, int | None], Trace | None] | None = None,
+    done: dict[Wanted, Trace | None] | None = None,
 ) -> Trace | None:
     """The trace of the packet a milestone sends (None: the milestone sends none).
 
@@ -754,11 +797,9 @@ def for_milestone(
         return None
     done = {} if done is None else done
     try:
-        found = milestone_flow(state_module.read_world(world), check, args)
-        if found is None:
-            return None
-        if found not in done:
-            done[found] = trace(world, *found)
-        return done[found]
+        known = milestone_flow(None, check, args)  # most kinds name their packet outright
+        if known is not None and known in done:
+            return done[known]
+        return _traced(world, lambda state: milestone_flow(state, check, args), done)
     except (LabError, KeyError, ValueError, TypeError, OSError, inns.InNsError):
         return None  # a namespace gone, a malformed milestone: the check already said so

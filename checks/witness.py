@@ -33,9 +33,15 @@ import time
 from dataclasses import dataclass
 
 from checks.netfilter import Flow
-from lab import inns
-from lab.rules import NFTABLES, TRACE_TABLE
-from lab.state import WorldState, read_firewall
+from lab import inns, rules
+from lab.rules import NFTABLES, TRACE_TABLE, Firewall
+from lab.state import (
+    Namespace,
+    WorldState,
+    forget_unresolved_neighbours_here,
+    read_current_namespace,
+    read_firewall,
+)
 from lab.world import World
 
 #: how long the probe packet is given to cross the world before counters are read again
@@ -66,12 +72,27 @@ Counters = dict[tuple[str, ...], tuple[int, str, str | None, str, bool]]
 
 
 def read_counters_here() -> Counters:
-    """Every counter of every backend in the calling namespace.
+    """Every counter of every backend in the calling namespace (see :func:`counters_of`)."""
+    return counters_of(read_firewall(counters=True))
+
+
+def snapshot_and_counters_here(name: str) -> tuple[Namespace, Counters]:
+    """The calling namespace's snapshot and its counters, from ONE reading of its rules.
+
+    Stale neighbour entries are dropped first, as for a check
+    (:func:`lab.state.forget_unresolved_neighbours_here`): a probe follows.
+    """
+    forget_unresolved_neighbours_here()
+    counted = read_firewall(counters=True)
+    return read_current_namespace(name, rules.without_counters(counted)), counters_of(counted)
+
+
+def counters_of(fw: Firewall) -> Counters:
+    """Every counter of a firewall read with its counters.
 
     Key: (backend, family, table, chain, position); value: (packets, listing,
     hook, chain, drops).
     """
-    fw = read_firewall(counters=True)
     out: Counters = {}
     hooks = {(c.backend, c.family, c.table, c.name): c.hook for c in fw.all_chains}
     for chain in fw.all_chains:

@@ -25,8 +25,9 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -50,6 +51,8 @@ __all__ = [
     "parse_iptables_save",
     "read_world",
 ]
+
+T = TypeVar("T")
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
@@ -443,8 +446,11 @@ def _read_listening() -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
-def read_current_namespace(name: str) -> Namespace:
-    """Read the namespace the calling process is in (run inside it)."""
+def read_current_namespace(name: str, firewall: Firewall | None = None) -> Namespace:
+    """Read the namespace the calling process is in (run inside it).
+
+    ``firewall``: its rules, already read by the caller (see :func:`read_firewall`).
+    """
     links, all_routes, neighbours = _read_links_and_routes()
     routes, special = _split_routes(all_routes)
     return Namespace(
@@ -453,7 +459,7 @@ def read_current_namespace(name: str) -> Namespace:
         routes=routes,
         special_routes=special,
         ip_forward=_read_int("/proc/sys/net/ipv4/ip_forward") or 0,
-        firewall=read_firewall(),
+        firewall=read_firewall() if firewall is None else firewall,
         listening=_read_listening(),
         bridge_nf_call_iptables=_read_int("/proc/sys/net/bridge/bridge-nf-call-iptables"),
         rp_filter_all=_conf("all", "rp_filter") or 0,
@@ -503,6 +509,21 @@ def _forget_then_read(name: str) -> Namespace:
     return read_current_namespace(name)
 
 
+def read_each_namespace(world: World, reader: Callable[[str], T]) -> dict[str, T]:
+    """``reader(name)`` run inside every namespace of ``world`` (in parallel, one child
+    each); a namespace that vanished meanwhile is left out."""
+    names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
+    results: list[object] = []
+    for at in range(0, len(names), READ_PARALLEL):
+        batch = names[at : at + READ_PARALLEL]
+        results += inns.run_many(world, [(n, reader, (n,)) for n in batch])
+    return {
+        n: r  # type: ignore[misc]
+        for n, r in zip(names, results, strict=True)
+        if not isinstance(r, inns.NamespaceGone)
+    }
+
+
 def read_world(world: World, forget_unresolved: bool = False) -> WorldState:
     """Snapshot every namespace of ``world`` (in parallel, one child each).
 
@@ -510,13 +531,8 @@ def read_world(world: World, forget_unresolved: bool = False) -> WorldState:
     failed probe left behind (see :func:`forget_unresolved_neighbours_here`), as
     the engine wants before it sends probes.
     """
-    names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
     reader = _forget_then_read if forget_unresolved else read_current_namespace
-    results: list[object] = []
-    for at in range(0, len(names), READ_PARALLEL):
-        batch = names[at : at + READ_PARALLEL]
-        results += inns.run_many(world, [(n, reader, (n,)) for n in batch])
-    spaces = {n: r for n, r in zip(names, results, strict=True) if isinstance(r, Namespace)}
+    spaces = read_each_namespace(world, reader)
     return WorldState(world=world.name, namespaces=spaces, taken_at=time.time())
 
 
