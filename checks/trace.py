@@ -759,9 +759,7 @@ def to_text(found: Trace, explain: bool = True) -> str:
 CONNECTIVITY = ("ping", "arp", "nat_source", "http", "dnat", "masquerade")
 
 
-def milestone_flow(
-    state: WorldState | None, check: str, args: Mapping[str, Any]
-) -> Wanted | None:
+def milestone_flow(state: WorldState | None, check: str, args: Mapping[str, Any]) -> Wanted | None:
     """(from, to, protocol, port) of the packet a milestone sends; None for a check of
     state (and for ``masquerade`` without a snapshot: its sender is found in one)."""
     if check in ("ping", "arp", "nat_source"):
