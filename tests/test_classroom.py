@@ -181,3 +181,13 @@ def test_gradescope_without_a_working_cnlab_still_writes_results(tmp_path: Path)
     assert results["score"] == 0
     assert results["tests"] == []
     assert "Operation not permitted" in results["output"]
+
+
+def test_the_set_ups_fetch_the_repository_this_checkout_came_from() -> None:
+    from lab.grading.templates import github_repo
+
+    assert github_repo("https://github.com/alice/cnlab.git\n") == "alice/cnlab"
+    assert github_repo("git@github.com:alice/cnlab-fork.git") == "alice/cnlab-fork"
+    assert github_repo("ssh://git@github.com/alice/cnlab") == "alice/cnlab"
+    assert github_repo("https://gitlab.com/alice/cnlab.git") is None
+    assert github_repo("/work/main") is None  # a local clone: the default is used

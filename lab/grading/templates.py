@@ -26,13 +26,18 @@ import json
 import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 from lab.errors import LabError
 from lab.lessons import Lesson, load_course
 
-#: The cnlab repository the set-ups fetch (``--repo OWNER/NAME`` to use your fork).
+#: The cnlab repository the set-ups fetch when this checkout is not a GitHub clone
+#: (``--repo OWNER/NAME`` to name another, e.g. your fork).
 DEFAULT_REPO = "cnlab/cnlab"
+GITHUB_REMOTE = re.compile(
+    r"(?:https://|ssh://git@|git@)github\.com[:/]([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?"
+)
 SUBMISSION = "submission.sh"
 GRADE_JSON = "cnlab-grade.json"
 
@@ -177,7 +182,32 @@ def _write(path: Path, text: str, force: bool, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
-def _repo(raw: str) -> str:
+def github_repo(remote_url: str) -> str | None:
+    """``OWNER/NAME`` of a GitHub remote URL (https or ssh form), else None."""
+    found = GITHUB_REMOTE.fullmatch(remote_url.strip())
+    return found.group(1) if found else None
+
+
+def checkout_repo() -> str | None:
+    """The GitHub repository this cnlab was cloned from (its ``origin``), if any: an
+    instructor who works from a fork gets set-ups that fetch that fork."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return github_repo(done.stdout) if done.returncode == 0 else None
+
+
+def _repo(raw: str | None) -> str:
+    if raw is None:
+        return checkout_repo() or DEFAULT_REPO
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", raw):
         raise LabError(f"--repo wants OWNER/NAME on GitHub (got {raw!r})", status=2)
     return raw
@@ -187,18 +217,22 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     lesson = load_course().find(args.lesson)
     folder = Path(args.dir)
     target = folder / ".github" / "workflows" / "classroom.yml"
-    _write(target, classroom_workflow(lesson, _repo(args.repo), args.ref), args.force)
+    repo = _repo(args.repo)
+    _write(target, classroom_workflow(lesson, repo, args.ref), args.force)
     starter = folder / SUBMISSION
     if not starter.exists():
         _write(starter, f"# cnlab export {lesson.number} > {SUBMISSION}, then commit it\n", False)
     print(f"wrote {target} ({len(lesson.milestones)} milestones, one point each)")
+    print(f"it fetches cnlab from github.com/{repo}@{args.ref} (--repo/--ref to change)")
     return 0
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
     lesson = load_course().find(args.lesson)
     folder = Path(args.dir)
-    _write(folder / "setup.sh", gradescope_setup(_repo(args.repo), args.ref), args.force, 0o755)
+    repo = _repo(args.repo)
+    _write(folder / "setup.sh", gradescope_setup(repo, args.ref), args.force, 0o755)
     _write(folder / "run_autograder", gradescope_run(lesson), args.force, 0o755)
     print(f"wrote {folder / 'setup.sh'} and {folder / 'run_autograder'}: zip them for Gradescope")
+    print(f"setup.sh fetches cnlab from github.com/{repo}@{args.ref} (--repo/--ref to change)")
     return 0
