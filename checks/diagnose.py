@@ -36,12 +36,13 @@ with a :class:`checks.causes.Cause`), and a loss the model cannot explain is
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from checks.causes import Cause
 from checks.netfilter import Flow, Packet, Verdict, run_hook, translate
+from lab.model import Diagnosis
 from lab.rules import Rule
 from lab.state import Link, Namespace, Route, WorldState
 
@@ -52,21 +53,6 @@ UPLINK = "eth0"
 OUTSIDE = ("host", "internet")
 
 __all__ = ["Diagnosis", "Flow", "Tracer", "lookup", "unexplained"]
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """Why a packet does not get through: one cause, a sentence, the facts behind it."""
-
-    cause: Cause
-    explanation: str
-    evidence: Sequence[str] = ()  # kept as a tuple
-    #: commands that show more (always given for an unexplained failure)
-    look_further: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cause", Cause(self.cause))
-        object.__setattr__(self, "evidence", tuple(self.evidence))
 
 
 @dataclass

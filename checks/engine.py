@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from checks.context import CheckContext
-from checks.kinds import KINDS, PREPARE, Outcome
-from checks.report import LessonReport, MilestoneResult
+from checks.kinds import KINDS, PREPARE
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
+from lab.model import LessonReport, MilestoneResult, Outcome
 from lab.world import World
 
 
@@ -41,16 +41,8 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
             if not isinstance(exc, (InNsError, OSError)):  # a bug in the lesson's args
                 detail = f"{type(exc).__name__}: {detail} (milestone {milestone.id!r})"
             outcome = Outcome.fail(None, f"the check could not run: {detail}")
-    return MilestoneResult(
-        id=milestone.id,
-        title=milestone.title,
-        passed=outcome.passed,
-        cause=None if outcome.passed else outcome.cause,
-        # a passed milestone keeps an explanation only when it reached a failure on purpose
-        explanation=outcome.explanation,
-        evidence=outcome.evidence,
-        duration_ms=round((time.perf_counter() - started) * 1000),
-    )
+    took = round((time.perf_counter() - started) * 1000)
+    return MilestoneResult.from_outcome(milestone.id, milestone.title, outcome, took)
 
 
 def prepare_probes(ctx: CheckContext, milestones: Sequence[Milestone]) -> None:

@@ -16,46 +16,15 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from checks import probes, processes
 from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
-from checks.diagnose import Diagnosis
 from checks.specs import SPECS
+from lab.model import Outcome
 from lab.state import Link, Namespace
 from lab.world import INTERNET_ADDR
-
-
-@dataclass
-class Outcome:
-    passed: bool
-    cause: Cause | None = None
-    explanation: str = ""
-    evidence: list[str] = field(default_factory=list)
-
-    @classmethod
-    def ok(cls, *evidence: str) -> Outcome:
-        return cls(True, evidence=list(evidence))
-
-    @classmethod
-    def fail(cls, cause: Cause | None, explanation: str, *evidence: str) -> Outcome:
-        return cls(False, cause, explanation, list(evidence))
-
-    @classmethod
-    def from_diagnosis(cls, diag: Diagnosis | None, *evidence: str) -> Outcome:
-        if diag is None:
-            return cls(
-                False,
-                Cause.UNEXPLAINED,
-                "The packet was lost, but the lab's model of the network sees no reason; "
-                "look at `ip route`, `ip link` and `iptables -S` along the path.",
-                list(evidence),
-            )
-        further = [f"look further: {command}" for command in diag.look_further]
-        return cls(False, diag.cause, diag.explanation, [*evidence, *diag.evidence, *further])
-
 
 Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
 #: check kind -> its function; each takes the args its spec in :mod:`checks.specs` declares

@@ -30,7 +30,7 @@ import select
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from checks import probes, witness
@@ -41,6 +41,7 @@ from checks.netfilter import Flow, Packet, Verdict, translate
 from lab import inns
 from lab import state as state_module
 from lab.errors import LabError
+from lab.model import Step, Trace
 from lab.state import Link, Namespace, WorldState
 from lab.world import World
 
@@ -58,63 +59,6 @@ HOOK = "hook"
 NAT = "nat"
 DELIVER = "deliver"
 DROP = "drop"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One decision the kernel took for the packet (or its reply).
-
-    ``kind`` is one of route, neighbour, arrive, bridge, hook, nat, deliver,
-    drop. ``decision`` is the verdict in one word or two (``accept``, ``drop``,
-    ``MASQUERADE``, ``conntrack``, ``forward``...), ``rule`` the route or rule
-    that made it, with its ``backend`` for a firewall rule. ``seen``: the probe's
-    packet was observed there by the kernel (None: not observable at this step).
-    ``counted``: rules whose counters moved at this hook while the probe passed.
-    """
-
-    ns: str
-    kind: str
-    decision: str
-    rule: str = ""
-    backend: str | None = None
-    in_if: str | None = None
-    out_if: str | None = None
-    hook: str | None = None
-    reply: bool = False
-    before: str | None = None  # NAT: the address (and port) before the rewrite
-    after: str | None = None
-    beat: tuple[str, ...] = ()  # routes this one won over (a route clash)
-    br_netfilter: bool = False  # a bridged frame sent through the iptables hooks
-    seen: bool | None = None
-    counted: tuple[str, ...] = ()
-    reason: str | None = None  # drop: the kernel's reason (what the probe saw)
-    cause: str | None = None  # drop: the lab's cause code
-
-
-@dataclass(frozen=True)
-class Trace:
-    """The whole journey of one probe: its steps, and whether it got there and back."""
-
-    src_ns: str
-    dst: str
-    proto: str
-    port: int | None
-    target: str  # what the learner asked for (an address or a namespace's name)
-    reached: bool  # the kernel's verdict: the probe's answer came back
-    steps: tuple[Step, ...]
-    cause: str | None = None
-    explanation: str | None = None
-    kernel: str = ""  # the probe's own answer, in words
-    model_agrees: bool = True  # the model's path ends where the kernel's did
-    sightings: tuple[str, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["steps"] = [
-            {k: v for k, v in asdict(s).items() if v not in (None, (), "", False)}
-            for s in self.steps
-        ]
-        return data
 
 
 # ------------------------------------------------------------------- model

@@ -31,7 +31,7 @@ EXIT_SOFTWARE = 70
 EXIT_IOERR = 74
 
 if TYPE_CHECKING:  # the check engine (and scapy) load only for the verbs that need them
-    from checks.report import LessonReport
+    from lab.model import LessonReport
 
 
 def _world(args: argparse.Namespace) -> World:
@@ -143,8 +143,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         data = [r.to_json() for r in reports]
         print(json.dumps(data if args.all else data[0], indent=2))
     else:
+        from checks.report import to_text
+
         for report in reports:
-            print(report.to_text())
+            print(to_text(report))
     sys.stdout.flush()
     _record_progress(world.name, reports)
     return 0 if all(r.passed for r in reports) else 1

@@ -14,8 +14,9 @@ import pytest
 
 from lab.errors import LabError
 from lab.grading.commands import check_out, exit_status, parse_fail_under, write_report
-from lab.grading.runner import CRLF_NOTE, SubmissionGrade, load_submissions
+from lab.grading.runner import CRLF_NOTE, load_submissions
 from lab.grading.sandbox import parse_status
+from lab.model import SubmissionGrade
 
 
 def _grade(score: float, passed: bool, status: str = "ok") -> SubmissionGrade:

@@ -14,9 +14,10 @@ import xml.etree.ElementTree as ET
 import xmlschema
 
 from lab.grading.formats import to_junit
-from lab.grading.runner import GradeRun, MilestoneGrade, SubmissionGrade
+from lab.grading.runner import GradeRun
 from lab.grading.sandbox import Limits
 from lab.lessons import load_course
+from lab.model import MilestoneGrade, SubmissionGrade
 from tests.conftest import ROOT
 
 SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "fixtures" / "junit-ant.xsd")
@@ -26,14 +27,14 @@ LESSON = load_course().find("2")
 def _grade(name: str, passed: list[bool], status: str = "ok") -> SubmissionGrade:
     milestones = [
         MilestoneGrade(
-            m.id,
-            m.title,
-            ok,
-            float(ok),
-            1.0,
-            None if ok else "netns-missing",
-            "" if ok else "no netns0\x01",
-            [] if ok else ["ip netns: <empty>"],
+            id=m.id,
+            title=m.title,
+            passed=ok,
+            points=float(ok),
+            max_points=1.0,
+            cause=None if ok else "netns-missing",
+            explanation="" if ok else "no netns0\x01",
+            evidence=[] if ok else ["ip netns: <empty>"],
         )
         for m, ok in zip(LESSON.milestones, passed, strict=False)
     ]

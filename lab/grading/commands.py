@@ -27,8 +27,8 @@ from types import FrameType
 from lab import preflight, progress
 from lab.course_run import current_lesson
 from lab.errors import LabError
-from lab.grading.runner import SubmissionGrade
 from lab.lessons import Course, Lesson, load_course
+from lab.model import SubmissionGrade
 from lab.world import World, locked, validate_name
 
 

@@ -22,7 +22,8 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from lab.grading.runner import GradeRun, SubmissionGrade
+from lab.grading.runner import GradeRun
+from lab.model import SubmissionGrade
 
 FORMATS = ("json", "junit", "gradescope")
 

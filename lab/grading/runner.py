@@ -27,7 +27,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from lab.errors import LabError
 from lab.grading import cgroups
 from lab.grading.sandbox import Limits, RunResult, Sandbox
 from lab.lessons import Lesson
+from lab.model import LessonReport, MilestoneGrade, SubmissionGrade
 from lab.world import World
 
 MAX_SUBMISSION_BYTES = 256 * 1024
@@ -55,50 +56,6 @@ class Submission:
     def lines(self) -> list[str]:
         """The lines a typed replay types, in order."""
         return self.data.decode("utf-8").splitlines()
-
-
-@dataclass
-class MilestoneGrade:
-    id: str
-    title: str
-    passed: bool
-    points: float
-    max_points: float
-    cause: str | None
-    explanation: str
-    evidence: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class SubmissionGrade:
-    """The grade of one submission, in the shape docs/grading.md documents."""
-
-    submission: str
-    name: str
-    world: str
-    status: str
-    reason: str | None
-    passed: bool
-    score: float
-    max_score: float
-    milestones: list[MilestoneGrade]
-    exit_code: int | None = None
-    output: str = ""
-    output_bytes: int = 0
-    output_truncated: bool = False
-    timing_ms: dict[str, int] = field(default_factory=dict)
-    enforced: dict[str, bool] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    replay: str = "script"
-    transcript_tail: str = ""  # the last lines on screen, for a submission that did not pass
-
-    def to_json(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["milestones"] = [m.to_json() for m in self.milestones]
-        return data
 
 
 @dataclass
@@ -345,29 +302,16 @@ def _grade(
     sub: Submission,
     world: World,
     run: RunResult | None,
-    report: Any,
+    report: LessonReport | None,
     error: str | None,
     timing: dict[str, int],
 ) -> SubmissionGrade:
     milestones: list[MilestoneGrade] = []
     if report is not None:
-        for m in report.milestones:
-            milestones.append(
-                MilestoneGrade(
-                    m.id,
-                    m.title,
-                    m.passed,
-                    1.0 if m.passed else 0.0,
-                    1.0,
-                    m.cause,
-                    m.explanation,
-                    list(m.evidence),
-                )
-            )
+        milestones = [MilestoneGrade.of(m) for m in report.milestones]
     else:
-        for lm in lesson.milestones:
-            why = f"not checked: {error}" if error else "not checked"
-            milestones.append(MilestoneGrade(lm.id, lm.title, False, 0.0, 1.0, None, why, []))
+        why = f"not checked: {error}" if error else "not checked"
+        milestones = [MilestoneGrade.not_checked(lm.id, lm.title, why) for lm in lesson.milestones]
     status: str
     reason: str | None
     if sub.problem is not None:

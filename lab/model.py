@@ -1,0 +1,370 @@
+"""The results that cross every boundary: one typed model, JSON in and out.
+
+A check is judged in one process and read in another (the TUI asks a check server,
+a grader forks a child per submission, ``cnlab check --json`` prints for a script),
+so what a check found is plain data with one JSON shape::
+
+    Diagnosis        why a packet does not get through (the tracer's answer)
+        │ Outcome.from_diagnosis
+    Outcome          what one check kind found: passed, cause, explanation, evidence
+        │ MilestoneResult.from_outcome
+    MilestoneResult  an Outcome with the milestone's id and title (+ its Trace, asked for)
+        │                          │
+    LessonReport     every         MilestoneGrade   a result with points
+    milestone of a lesson              │
+                                   SubmissionGrade  one submission: status, score, output
+
+    Trace, Step      one probe's journey, decision by decision (``cnlab trace``)
+
+Every type has ``to_json`` (what is printed and sent; its shape is documented in
+docs/grading.md and kept byte for byte) and ``from_json`` (what a reader gets back:
+``X.from_json(json.loads(json.dumps(x.to_json()))) == x``). This module imports no
+netlink, no Textual and no check code: anything may read a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from checks.causes import Cause
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in value or ()]
+
+
+def _cause(value: Any) -> str | None:
+    """A cause code read back: the :class:`Cause` it names (a ``str``), or the code as is."""
+    if value is None:
+        return None
+    try:
+        return Cause(str(value))
+    except ValueError:  # a code published later than this reader
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a packet does not get through: one cause, a sentence, the facts behind it."""
+
+    cause: Cause
+    explanation: str
+    evidence: Sequence[str] = ()  # kept as a tuple
+    #: commands that show more (always given for an unexplained failure)
+    look_further: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cause", Cause(self.cause))
+        object.__setattr__(self, "evidence", tuple(self.evidence))
+        object.__setattr__(self, "look_further", tuple(self.look_further))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cause": str(self.cause),
+            "explanation": self.explanation,
+            "evidence": list(self.evidence),
+            "look_further": list(self.look_further),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Diagnosis:
+        return cls(
+            Cause(data["cause"]),
+            str(data.get("explanation", "")),
+            tuple(_strings(data.get("evidence"))),
+            tuple(_strings(data.get("look_further"))),
+        )
+
+
+@dataclass
+class Outcome:
+    """What one check kind found. A failure names a cause (a :class:`Cause` code)."""
+
+    passed: bool
+    cause: str | None = None
+    explanation: str = ""
+    evidence: list[str] = field(default_factory=list)
+
+    @classmethod
+    def ok(cls, *evidence: str) -> Outcome:
+        return cls(True, evidence=list(evidence))
+
+    @classmethod
+    def fail(cls, cause: str | None, explanation: str, *evidence: str) -> Outcome:
+        return cls(False, cause, explanation, list(evidence))
+
+    @classmethod
+    def from_diagnosis(cls, diag: Diagnosis | None, *evidence: str) -> Outcome:
+        """A failure as the tracer explained it (``None``: it could not)."""
+        if diag is None:
+            return cls(
+                False,
+                Cause.UNEXPLAINED,
+                "The packet was lost, but the lab's model of the network sees no reason; "
+                "look at `ip route`, `ip link` and `iptables -S` along the path.",
+                list(evidence),
+            )
+        further = [f"look further: {command}" for command in diag.look_further]
+        return cls(False, diag.cause, diag.explanation, [*evidence, *diag.evidence, *further])
+
+
+@dataclass(frozen=True)
+class Step:
+    """One decision the kernel took for the packet (or its reply).
+
+    ``kind`` is one of route, neighbour, arrive, bridge, hook, nat, deliver,
+    drop. ``decision`` is the verdict in one word or two (``accept``, ``drop``,
+    ``MASQUERADE``, ``conntrack``, ``forward``...), ``rule`` the route or rule
+    that made it, with its ``backend`` for a firewall rule. ``seen``: the probe's
+    packet was observed there by the kernel (None: not observable at this step).
+    ``counted``: rules whose counters moved at this hook while the probe passed.
+    """
+
+    ns: str
+    kind: str
+    decision: str
+    rule: str = ""
+    backend: str | None = None
+    in_if: str | None = None
+    out_if: str | None = None
+    hook: str | None = None
+    reply: bool = False
+    before: str | None = None  # NAT: the address (and port) before the rewrite
+    after: str | None = None
+    beat: tuple[str, ...] = ()  # routes this one won over (a route clash)
+    br_netfilter: bool = False  # a bridged frame sent through the iptables hooks
+    seen: bool | None = None
+    counted: tuple[str, ...] = ()
+    reason: str | None = None  # drop: the kernel's reason (what the probe saw)
+    cause: str | None = None  # drop: the lab's cause code
+
+    def to_json(self) -> dict[str, Any]:
+        """Only what is set: a step prints as the few facts that matter."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, (), "", False)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in ("beat", "counted"):
+            known[name] = tuple(_strings(known.get(name)))
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The whole journey of one probe: its steps, and whether it got there and back."""
+
+    src_ns: str
+    dst: str
+    proto: str
+    port: int | None
+    target: str  # what the learner asked for (an address or a namespace's name)
+    reached: bool  # the kernel's verdict: the probe's answer came back
+    steps: tuple[Step, ...]
+    cause: str | None = None
+    explanation: str | None = None
+    kernel: str = ""  # the probe's own answer, in words
+    model_agrees: bool = True  # the model's path ends where the kernel's did
+    sightings: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["steps"] = [s.to_json() for s in self.steps]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trace:
+        port = data.get("port")
+        return cls(
+            src_ns=str(data["src_ns"]),
+            dst=str(data["dst"]),
+            proto=str(data["proto"]),
+            port=int(port) if port is not None else None,
+            target=str(data.get("target", data["dst"])),
+            reached=bool(data["reached"]),
+            steps=tuple(Step.from_json(s) for s in data.get("steps", [])),
+            cause=data.get("cause"),
+            explanation=data.get("explanation"),
+            kernel=str(data.get("kernel", "")),
+            model_agrees=bool(data.get("model_agrees", True)),
+            sightings=tuple(_strings(data.get("sightings"))),
+        )
+
+
+@dataclass
+class MilestoneResult:
+    """One milestone judged: an :class:`Outcome` with the milestone's id and title."""
+
+    id: str
+    title: str
+    passed: bool
+    cause: str | None = None  # a code from checks.causes when failed
+    explanation: str = ""
+    evidence: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    #: the failing milestone's packet followed hop by hop (``cnlab check --trace``)
+    trace: Trace | None = None
+
+    @classmethod
+    def from_outcome(
+        cls, id: str, title: str, outcome: Outcome, duration_ms: int = 0
+    ) -> MilestoneResult:
+        """A passed milestone names no cause; it keeps an explanation only when it
+        reached a failure on purpose (the lesson's point)."""
+        return cls(
+            id=id,
+            title=title,
+            passed=outcome.passed,
+            cause=None if outcome.passed else outcome.cause,
+            explanation=outcome.explanation,
+            evidence=outcome.evidence,
+            duration_ms=duration_ms,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "passed": self.passed,
+            "cause": self.cause,
+            "explanation": self.explanation,
+            "evidence": list(self.evidence),
+        }
+        if self.trace is not None:
+            data["trace"] = self.trace.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MilestoneResult:
+        trace = data.get("trace")
+        return cls(
+            id=str(data["id"]),
+            title=str(data.get("title", data["id"])),
+            passed=bool(data["passed"]),
+            cause=_cause(data.get("cause")),
+            explanation=str(data.get("explanation") or ""),
+            evidence=_strings(data.get("evidence")),
+            trace=Trace.from_json(trace) if isinstance(trace, dict) else None,
+        )
+
+
+@dataclass
+class LessonReport:
+    """Every milestone of one lesson, judged in one world (``cnlab check --json``)."""
+
+    lesson: str
+    world: str
+    milestones: list[MilestoneResult]
+    duration_ms: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.milestones)
+
+    @property
+    def first_failure(self) -> MilestoneResult | None:
+        return next((m for m in self.milestones if not m.passed), None)
+
+    def result(self, milestone_id: str) -> MilestoneResult | None:
+        """The result of the milestone with this id, if the report has one."""
+        return next((m for m in self.milestones if m.id == milestone_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lesson": self.lesson,
+            "world": self.world,
+            "passed": self.passed,
+            "duration_ms": self.duration_ms,
+            "milestones": [m.to_json() for m in self.milestones],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LessonReport:
+        return cls(
+            lesson=str(data["lesson"]),
+            world=str(data.get("world", "")),
+            duration_ms=int(data.get("duration_ms", 0)),
+            milestones=[MilestoneResult.from_json(m) for m in data.get("milestones", [])],
+        )
+
+
+@dataclass
+class MilestoneGrade(MilestoneResult):
+    """A milestone result with the points it earned (``cnlab grade``)."""
+
+    points: float = 0.0
+    max_points: float = 1.0
+
+    @classmethod
+    def of(cls, result: MilestoneResult, max_points: float = 1.0) -> MilestoneGrade:
+        """All the points for a passed milestone, none for a failed one."""
+        return cls(
+            id=result.id,
+            title=result.title,
+            passed=result.passed,
+            cause=result.cause,
+            explanation=result.explanation,
+            evidence=list(result.evidence),
+            points=max_points if result.passed else 0.0,
+            max_points=max_points,
+        )
+
+    @classmethod
+    def not_checked(cls, id: str, title: str, why: str) -> MilestoneGrade:
+        return cls(id=id, title=title, passed=False, explanation=why)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "passed": self.passed,
+            "points": self.points,
+            "max_points": self.max_points,
+            "cause": self.cause,
+            "explanation": self.explanation,
+            "evidence": list(self.evidence),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MilestoneGrade:
+        result = MilestoneResult.from_json(data)
+        grade = cls.of(result, float(data.get("max_points", 1.0)))
+        grade.points = float(data.get("points", grade.points))
+        return grade
+
+
+@dataclass
+class SubmissionGrade:
+    """The grade of one submission, in the shape docs/grading.md documents."""
+
+    submission: str
+    name: str
+    world: str
+    status: str
+    reason: str | None
+    passed: bool
+    score: float
+    max_score: float
+    milestones: list[MilestoneGrade]
+    exit_code: int | None = None
+    output: str = ""
+    output_bytes: int = 0
+    output_truncated: bool = False
+    timing_ms: dict[str, int] = field(default_factory=dict)
+    enforced: dict[str, bool] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    replay: str = "script"
+    transcript_tail: str = ""  # the last lines on screen, for a submission that did not pass
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["milestones"] = [m.to_json() for m in self.milestones]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SubmissionGrade:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["milestones"] = [MilestoneGrade.from_json(m) for m in data.get("milestones", [])]
+        return cls(**known)
