@@ -19,15 +19,14 @@ from lab.grading import runner
 from lab.grading.runner import Submission, grade_all, load_submissions
 from lab.grading.sandbox import Limits
 from lab.lessons import Lesson, load_course
+from lab.model import SubmissionGrade
 from lab.world import World
 from tests.test_grading import COURSE
 
 pytestmark = pytest.mark.integration
 
 
-def _fake_job(
-    lesson: Lesson, sub: Submission, run_id: int, limits: Limits
-) -> runner.SubmissionGrade:
+def _fake_job(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> SubmissionGrade:
     """Stands in for grade_one inside the forked children: dies, hangs or grades."""
     if sub.name.startswith("dies"):
         os._exit(9)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from checks.netfilter import Flow
-from checks.trace import DELIVER, DROP, NAT, ROUTE, Step, Trace, _judged, _short, model, to_text
+from checks.trace import DELIVER, DROP, NAT, ROUTE, _judged, _short, model, to_text
 from lab.cli import _trace_target
 from lab.errors import LabError
+from lab.model import Step, Trace
 from tests.test_diagnose_unit import clash_world
 
 
