@@ -47,6 +47,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from lab.debug import quietly
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
 from lab.tui.checker import CheckClient, CheckError
@@ -64,7 +65,7 @@ from lab.tui.pathview import PathView
 from lab.tui.prefix import SEND_PREFIX, PrefixScreen
 from lab.tui.scheduler import Scheduler
 from lab.tui.session import Session
-from lab.tui.statediff import differences
+from lab.tui.statediff import differences, goal_differences
 from lab.tui.terminal import Terminal
 from lab.world import World, locked, validate_name
 
@@ -119,7 +120,8 @@ class LabScreen(Screen[None]):
         self.timings: dict[str, float] = {}
         self.reading = False
         self.goal_shown = False
-        self._start_states: dict[str, tuple[str, dict[str, Any]]] = {}
+        # scratch readings of a lesson's start (or goal), by lesson: (scripts, reading)
+        self._start_states: dict[str, tuple[tuple[str, str], asyncio.Future[dict[str, Any]]]] = {}
         self.last_check_ms = 0.0
         self.last_done_at = 0.0
         self.feedback_latencies: list[float] = []
@@ -623,29 +625,47 @@ class LabScreen(Screen[None]):
             f"{diffs[0]}{more}.\n\n",
         )
 
-    async def _start_state(self, lesson: Lesson) -> dict[str, Any]:
-        """``lesson``'s start state as the check server reads it, from a scratch world."""
-        script = lesson.start_script()
-        cached = self._start_states.get(lesson.id)
-        if cached is not None and cached[0] == script:
-            return cached[1]
-        scratch = World(validate_name(f"{self.world.name[:25]}-start"))
+    async def _start_state(self, lesson: Lesson, solved: bool = False) -> dict[str, Any]:
+        """``lesson``'s start state as the check server reads it, from a scratch world;
+        ``solved``: after its reference solution too (the lesson's goal).
+
+        Read once per lesson (and again when its scripts change). The reading is
+        shielded: a worker that is cancelled (the goal view redraws) never stops a
+        scratch world half-way; a later caller gets the same reading.
+        """
+        scripts = (lesson.start_script(), lesson.solution_script() if solved else "")
+        key = f"{lesson.id}{'+solved' if solved else ''}"
+        cached = self._start_states.get(key)
+        failed = cached is not None and cached[1].done() and cached[1].exception() is not None
+        if cached is None or cached[0] != scripts or failed:
+            job = asyncio.ensure_future(self._read_scratch(lesson, solved))
+            self._start_states[key] = cached = (scripts, job)
+        return await asyncio.shield(cached[1])
+
+    async def _read_scratch(self, lesson: Lesson, solved: bool) -> dict[str, Any]:
+        suffix = "goal" if solved else "start"
+        scratch = World(validate_name(f"{self.world.name[:25]}-{suffix}"))
         client = CheckClient(scratch.name)
         try:
-            await asyncio.to_thread(self._build_scratch, scratch, lesson)
-            state = await client.state()
+            await asyncio.to_thread(self._build_scratch, scratch, lesson, solved)
+            return await client.state()
         finally:
             await client.close()
             await asyncio.to_thread(scratch.destroy)
-        self._start_states[lesson.id] = (script, state)
-        return state
 
     @staticmethod
-    def _build_scratch(scratch: World, lesson: Lesson) -> None:
+    def _build_scratch(scratch: World, lesson: Lesson, solved: bool) -> None:
         from lab.course_run import build_lesson
 
         with locked(scratch.name, wait=60):
             build_lesson(scratch, lesson)
+            if solved:
+                result = scratch.run(lesson.solution_script(), timeout=120)
+                if result.returncode != 0:
+                    raise LabError(
+                        f"the reference solution of lesson {lesson.number} failed "
+                        f"(exit {result.returncode})"
+                    )
 
     async def keep_network_for(self, target: Lesson) -> None:
         """Move on to ``target`` in the same world: the network already is its start."""
@@ -707,8 +727,8 @@ class LabScreen(Screen[None]):
         return "\n".join(parts)
 
     def action_goal(self) -> None:
-        """Show (or hide) the goal beside the network: the end of this lesson, which is
-        the next lesson's start, compared with the live world."""
+        """Show (or hide) the goal beside the network: this lesson's end (its start
+        state with the reference solution applied) compared with the live world."""
         self.goal_shown = not self.goal_shown
         if self.goal_shown and not self.netmap.display:
             self.show_map(True)
@@ -718,27 +738,22 @@ class LabScreen(Screen[None]):
         if not self.goal_shown:
             self.netmap.show_goal(None)
             return
-        target = self.session.neighbour(self.lesson, 1)
-        if target is None:
-            self.netmap.show_goal(
-                goal_text("the end of the course (no next start to compare with)", [])
-            )
-            return
-        self._goal_worker(target)
+        self._goal_worker(self.lesson)
 
     @work(exclusive=True, group="goal", exit_on_error=False)
-    async def _goal_worker(self, target: Lesson) -> None:
-        goal = f"the end of lesson {self.lesson.number} (lesson {target.number}'s start)"
-        cached = self._start_states.get(target.id)
-        if cached is None:
-            self.netmap.show_goal(goal_text(goal, None))
+    async def _goal_worker(self, lesson: Lesson) -> None:
+        goal = f"the end of lesson {lesson.number} (its reference solution)"
+        if self.netmap.goal_for != lesson.id:
+            self.netmap.show_goal(goal_text(goal, None), lesson.id)
         try:
-            wanted = await self._start_state(target)
+            wanted = await self._start_state(lesson, solved=True)
         except (LabError, CheckError) as exc:
-            self.netmap.show_goal(Text(f"Goal: cannot be shown: {getattr(exc, 'message', exc)}"))
+            self.netmap.show_goal(
+                Text(f"Goal: cannot be shown: {getattr(exc, 'message', exc)}"), lesson.id
+            )
             return
-        if self.goal_shown and self.state is not None:
-            self.netmap.show_goal(goal_text(goal, differences(self.state, wanted)))
+        if self.goal_shown and self.state is not None and lesson is self.lesson:
+            self.netmap.show_goal(goal_text(goal, goal_differences(self.state, wanted)), lesson.id)
 
     async def action_path(self) -> None:
         """Show (or hide) the path of the first failing milestone's packet above the map."""
@@ -899,4 +914,7 @@ class LabScreen(Screen[None]):
         self.shell.stop()
         for term in self.extra_terminals:
             term.stop()
+        for _, job in self._start_states.values():  # a scratch world is never left behind
+            with quietly("waiting for a scratch world to be removed"):
+                await job
         await self.checker.close()

@@ -246,8 +246,9 @@ def colourise(lines: list[str]) -> Text:
 def goal_text(goal: str, diffs: list[str] | None) -> Text:
     """The goal beside the network: what the live world lacks or has in excess.
 
-    ``diffs`` comes from :func:`lab.tui.statediff.differences` (``None``: not
-    known yet). Missing things are red, extra ones yellow.
+    ``diffs`` comes from :func:`lab.tui.statediff.goal_differences` (``None``: not
+    known yet). Missing and wrong things are red, a route clash and extra
+    things yellow.
     """
     text = Text()
     text.append(f"Goal: {goal}\n", "bold")
@@ -257,11 +258,20 @@ def goal_text(goal: str, diffs: list[str] | None) -> Text:
         text.append("✔ your network is the goal\n", "bold green")
     for diff in diffs or []:
         kind, _, what = diff.partition(": ")
-        style = "red" if kind.startswith("missing") else "yellow"
-        text.append("✘ " if style == "red" else "+ ", style)
+        mark, style = _GOAL_MARKS.get(kind.split()[0], ("+ ", "yellow"))
+        text.append(mark, style)
         text.append(f"{kind}: ", style)
         text.append(f"{what}\n")
     return text
+
+
+# how each kind of difference (lab.tui.statediff.goal_differences) is marked
+_GOAL_MARKS = {
+    "missing": ("✘ ", "red"),
+    "wrong": ("✘ ", "red"),
+    "clash": ("⚠ ", "bold yellow"),
+    "extra": ("+ ", "yellow"),
+}
 
 
 class NetMap(VerticalScroll):
@@ -280,14 +290,16 @@ class NetMap(VerticalScroll):
         self._goal = Static("", id="map-goal")
         self._goal.display = False
         self._drawn: tuple[str, int] | None = None
+        self.goal_for = ""  # the lesson whose goal is shown
 
     def compose(self) -> ComposeResult:
         yield self._goal
         yield self._body
 
-    def show_goal(self, text: Text | None) -> None:
-        """Show the goal above the map (``None`` hides it)."""
+    def show_goal(self, text: Text | None, lesson_id: str = "") -> None:
+        """Show the goal of ``lesson_id`` above the map (``None`` hides it)."""
         self._goal.display = text is not None
+        self.goal_for = lesson_id if text is not None else ""
         if text is not None:
             self._goal.update(text)
 

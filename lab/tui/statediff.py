@@ -112,3 +112,79 @@ def differences(live: State, target: State) -> list[str]:
         found += [f"missing in {name}: {fact}" for fact in theirs]
         found += [f"extra in {name}: {fact}" for fact in mine]
     return found
+
+
+def _clashing_routes(ns: State) -> dict[str, list[str]]:
+    """Destinations with two or more routes in one namespace, and the routes' devices."""
+    by_dst: dict[str, list[str]] = {}
+    for route in ns.get("routes") or []:
+        by_dst.setdefault(str(route.get("dst")), []).append(str(route.get("dev") or "?"))
+    return {dst: devs for dst, devs in by_dst.items() if len(devs) > 1}
+
+
+def _pair_interfaces(missing: list[str], extra: list[str]) -> list[str]:
+    """An interface in both lists is one interface that is *wrong*: say what differs.
+
+    ``interface veth0 veth UP 172.18.0.11/16`` (live) against ``… 172.18.0.10/16``
+    (goal) is a wrong address, not a missing and an extra interface.
+    """
+    found = []
+    for want in list(missing):
+        if not want.startswith("interface "):
+            continue
+        name = want.split()[1]
+        have = next((f for f in extra if f.split()[:2] == ["interface", name]), None)
+        if have is None:
+            continue
+        missing.remove(want)
+        extra.remove(have)
+        lacks = [t for t in want.split()[2:] if t not in have.split()[2:]]
+        more = [t for t in have.split()[2:] if t not in want.split()[2:]]
+        if lacks and more:
+            found.append(f"{name} has {' '.join(more)} where the goal has {' '.join(lacks)}")
+        elif lacks:
+            found.append(f"{name} lacks {' '.join(lacks)}")
+        else:
+            found.append(f"{name} also has {' '.join(more)}")
+    return found
+
+
+def goal_differences(live: State, target: State) -> list[str]:
+    """What the learner's network still lacks, has wrong, or has in excess, for the goal view.
+
+    Like :func:`differences`, with two things a learner recognises: an interface
+    that exists in both but differs (a wrong address, DOWN instead of UP, no
+    bridge) is one ``wrong in NS:`` line, and two routes to one destination that
+    the goal does not have are a ``clash in NS:`` (the kernel uses the first).
+    Each line is ``kind: what``.
+    """
+    have, want = network_facts(live), network_facts(target)
+    spaces_live: dict[str, State] = live.get("namespaces") or {}
+    spaces_goal: dict[str, State] = target.get("namespaces") or {}
+    found: list[str] = []
+    for name in sorted(set(want) - set(have)):
+        found.append(f"missing: the namespace {name}")
+    for name in sorted(set(have) - set(want)):
+        found.append(f"extra: the namespace {name}")
+    for name in sorted(set(have) & set(want)):
+        mine, theirs = list(have[name]), list(want[name])
+        for fact in list(theirs):
+            if fact in mine:
+                mine.remove(fact)
+                theirs.remove(fact)
+        wrong = _pair_interfaces(theirs, mine)
+        goal_clashes = _clashing_routes(spaces_goal.get(name) or {})
+        clashes = {
+            dst: devs
+            for dst, devs in _clashing_routes(spaces_live.get(name) or {}).items()
+            if dst not in goal_clashes
+        }
+        found += [f"missing in {name}: {fact}" for fact in theirs]
+        found += [f"wrong in {name}: {what}" for what in wrong]
+        found += [
+            f"clash in {name}: {len(devs)} routes to {dst} (dev {', '.join(devs)}): "
+            "the kernel uses only the first"
+            for dst, devs in sorted(clashes.items())
+        ]
+        found += [f"extra in {name}: {fact}" for fact in mine]
+    return found

@@ -217,28 +217,30 @@ def test_browser_safe_keys_reach_every_action(tui_env: Path) -> None:
 
 
 def test_the_goal_beside_the_network_says_what_differs(tui_env: Path) -> None:
-    """The goal is the next lesson's start state (here a hand-made one, so no world)."""
+    """The goal is the lesson's start with its reference solution applied (here a
+    hand-made one, so no world): missing, wrong and extra things, each marked."""
 
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
-        course = app.course
-        target_lesson = course.find("2")
+        lesson = app.lab.lesson
         target = copy.deepcopy(article_state())
         target["namespaces"]["host"]["ip_forward"] = 0
         del target["namespaces"]["netns1"]
-        app.lab._start_states[target_lesson.id] = (target_lesson.start_script(), target)
+        target["namespaces"]["netns0"]["links"][1]["addresses"] = ["172.18.0.11/16"]
+        reading: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        reading.set_result(target)
+        scripts = (lesson.start_script(), lesson.solution_script())
+        app.lab._start_states[f"{lesson.id}+solved"] = (scripts, reading)
         goal = app.lab.netmap.query_one("#map-goal", Static)
         assert not goal.display
         await pilot.press("ctrl+right_square_bracket", "g")
         await pilot.pause(0.3)
         text = str(goal.render())
-        assert goal.display and "Goal: the end of lesson 1 (lesson 2's start)" in text, (
-            app.lab.goal_shown,
-            text,
-            app.lab.state is None,
-            app.lab.netmap.display,
-        )
+        assert goal.display and "Goal: the end of lesson 1 (its reference solution)" in text
         assert "extra: the namespace netns1" in text
         assert "missing in host: ip_forward 0" in text
+        assert "wrong in netns0: ceth0 has 172.18.0.10/16 where the goal has 172.18.0.11/16" in (
+            text
+        )
         # a network that is the goal says so
         await app.lab.freeze(None, target, b"", ())
         app.lab._refresh_goal()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from lab.tui.statediff import differences, network_facts
+from lab.tui.statediff import differences, goal_differences, network_facts
 
-from .test_netmap import article_state, link
+from .test_netmap import article_state, link, route
 
 
 def test_the_same_network_with_other_numbers_and_macs_has_no_difference() -> None:
@@ -58,3 +58,27 @@ def test_a_peer_is_found_by_both_ends_not_by_a_number_another_namespace_reuses()
     facts = network_facts(state)
     assert "interface veth0 veth UP in bridge br0 ↔ netns0:ceth0" in facts["host"]
     assert not any("internet:decoy" in f for f in facts["host"])
+
+
+def test_the_goal_view_names_a_wrong_address_a_down_link_and_a_route_clash() -> None:
+    target = article_state()
+    live = copy.deepcopy(target)
+    ns0 = live["namespaces"]["netns0"]
+    ns0["links"][1]["addresses"] = ["172.18.0.99/16"]
+    live["namespaces"]["host"]["links"][4]["up"] = False
+    live["namespaces"]["host"]["routes"].append(route("172.18.0.0/16", "veth0"))
+    found = goal_differences(live, target)
+    assert "wrong in netns0: ceth0 has 172.18.0.99/16 where the goal has 172.18.0.10/16" in found
+    assert "wrong in host: br0 has DOWN where the goal has UP" in found
+    assert (
+        "clash in host: 2 routes to 172.18.0.0/16 (dev br0, veth0): the kernel uses only the first"
+        in found
+    )
+    assert "extra in host: route 172.18.0.0/16 dev veth0" in found
+    # a clash the goal has too (lesson 3 ends on one) is no difference
+    assert goal_differences(live, copy.deepcopy(live)) == []
+    # an interface the goal lacks altogether is extra, one it has only there is missing
+    del live["namespaces"]["netns1"]["links"][1]
+    assert any(
+        f.startswith("missing in netns1: interface ceth1") for f in goal_differences(live, target)
+    )
