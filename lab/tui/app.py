@@ -17,7 +17,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from lab.lessons import Course, load_course
-from lab.tui.keys import KEYS, PREFIX_LABEL
+from lab.tui.keys import KEYS, PREFIX_LABEL, key_label
 from lab.tui.labscreen import LabScreen
 from lab.world import World, validate_name
 
@@ -65,7 +65,7 @@ class LabApp(App[int]):
                 continue
             yield SystemCommand(
                 key.does[0].upper() + key.does[1:],
-                f"{key.fkey.upper()} or {PREFIX_LABEL} {key.letter}",
+                f"{key_label(key.fkey)} or {PREFIX_LABEL} {key.letter}",
                 partial(lab.run_action, key.action),
             )
         for lesson in self.course.lessons:
@@ -75,6 +75,11 @@ class LabApp(App[int]):
                 lambda lesson=lesson: lab.request_lesson(lesson),
                 discover=False,
             )
+        yield SystemCommand(
+            "New shell in a tab (host or a namespace)",
+            f"Ctrl+T or {PREFIX_LABEL} c",
+            lab.action_new_terminal,
+        )
         yield SystemCommand("Quit", "F10", self.exit)
 
 

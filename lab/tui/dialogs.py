@@ -1,4 +1,4 @@
-"""Modal screens: confirm, help, solution, summary, "build the world?".
+"""Modal screens: confirm, a page of text (solution, summary), where a new shell starts.
 
 Each is dismissed with Escape (or its buttons) and hands back focus to the
 shell. Confirmations answer ``True``/``False`` through ``dismiss``.
@@ -6,36 +6,12 @@ shell. Confirmations answer ``True``/``False`` through ``dismiss``.
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Markdown, Static
-
-KEYS = [
-    ("F1", "help (this screen)"),
-    ("F2", "next hint"),
-    ("F3 / F4", "previous / next lesson (builds its start state)"),
-    ("F5", "reset this lesson (asks first)"),
-    ("F6", "show the reference solution (asks first)"),
-    ("F7", "demo: reset, then type the solution step by step (F7 again stops it)"),
-    ("F8", "show / hide the network map"),
-    ("F9", "command palette (every action by name)"),
-    ("F10", "quit (progress is saved all the time)"),
-    ("Shift+PgUp / PgDn, wheel", "scroll the shell's history"),
-    ("Ctrl+O", "move focus between the shell and the lesson list"),
-]
-
-
-def help_markdown() -> str:
-    rows = "\n".join(f"| {key} | {what} |" for key, what in KEYS)
-    return (
-        "# cnlab keys\n\n"
-        "Everything else you type goes to the shell (Tab completion, Ctrl-C, Ctrl-R...).\n\n"
-        f"| key | does |\n| --- | --- |\n{rows}\n\n"
-        "Milestones re-check by themselves after every command you run, "
-        "and the map follows the world as it changes.\n"
-    )
+from textual.widgets import Button, Markdown, OptionList, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -92,3 +68,52 @@ class TextScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class PlaceScreen(ModalScreen[str | None]):
+    """Where a new shell starts: on the host or inside one of the world's namespaces.
+
+    A shell *inside* netns0 is what ``sudo nsenter --net=/var/run/netns/netns0``
+    gives: every command in it sees netns0's interfaces, routes and firewall.
+    A digit picks a place at once; ↑ ↓ and Enter work too (Enter alone: the
+    host); Escape cancels.
+    """
+
+    BINDINGS = [Binding("escape", "pick(-1)", "Cancel", show=False)]
+
+    def __init__(self, places: list[str]) -> None:
+        super().__init__(classes="dialog")
+        self.places = places
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box place-box"):
+            yield Static(
+                "A new shell, in a tab of its own. Where? (a number, or ↑ ↓ Enter; Esc cancels)",
+                classes="dialog-question",
+            )
+            yield OptionList(
+                *(
+                    f"{n}  {place}"
+                    + ("  (the VM's own network)" if n == 1 else "  (inside it, as after nsenter)")
+                    for n, place in enumerate(self.places, 1)
+                ),
+                id="places",
+            )
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character and event.character.isdigit():
+            event.stop()
+            index = int(event.character) - 1
+            if 0 <= index < len(self.places):
+                self.dismiss(self.places[index])
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_pick(event.option_index)
+
+    def action_pick(self, index: int) -> None:
+        self.dismiss(self.places[index] if index >= 0 else None)

@@ -6,7 +6,7 @@ action also has a *browser-safe* second way (see :data:`PREFIX`), shown in the
 footer and the help.
 
 Panels are reached with Ctrl+O (next panel); what has the keys is always named
-in the top bar.
+in the top bar. Ctrl+T opens another shell in a tab (the host or a namespace).
 """
 
 from __future__ import annotations
@@ -44,21 +44,29 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("reset", "f5", "r", "Reset", "reset this lesson (asks first)"),
     Key("solution", "f6", "s", "Solve", "show the reference solution (asks first)"),
-    Key("demo", "f7", "d", "Demo", "demo: reset, then type the solution step by step", False),
+    Key(
+        "demo",
+        "f7",
+        "d",
+        "Demo",
+        "demo: reset, then type the solution step by step (counts as seeing it)",
+        False,
+    ),
     Key("toggle_map", "f8", "m", "Map", "show / hide the network map"),
     Key(
         "app.command_palette", "f9", "k", "Palette", "command palette: every action by name", False
     ),
     Key("app.quit", "f10", "q", "Quit", "quit (progress is saved all the time)"),
-    Key("reading", "f12", "t", "Read", "reading mode: the lesson text takes the whole screen"),
     Key(
         "goal",
         "f11",
         "g",
         "Goal",
-        "the goal beside the network: what your network still lacks, or has extra",
+        "the goal beside the network: what your network lacks, has wrong or extra,"
+        " compared with this lesson's end",
         False,
     ),
+    Key("reading", "f12", "t", "Read", "reading mode: the lesson text takes the whole screen"),
     Key(
         "path",
         "shift+f8",
@@ -70,6 +78,10 @@ KEYS: tuple[Key, ...] = (
 )
 
 FOCUS_KEY = "ctrl+o"
+# A new shell in a tab (on the host or inside a namespace), as browsers and terminals
+# open a tab; bash loses only transpose-chars. In a browser (which keeps Ctrl+T),
+# Ctrl+] c does the same.
+NEW_SHELL_KEY = "ctrl+t"
 # The browser-safe way: Ctrl+] (bash binds it to a search nobody uses; browsers and
 # macOS leave it alone), then a letter. Ctrl+] twice sends a real Ctrl+] to the shell.
 PREFIX = "ctrl+right_square_bracket"
@@ -77,6 +89,10 @@ PREFIX_LABEL = "Ctrl+]"
 
 PANELS = (
     ("shell", "the shell: everything you type goes to bash"),
+    (
+        "shell tabs",
+        "Ctrl+T opens one (host or a namespace); Ctrl+] Tab or a click moves between them",
+    ),
     ("lesson list", "↑ ↓ choose, Enter opens (asks before replacing your network)"),
     (
         "lesson text",
@@ -89,13 +105,29 @@ PANELS = (
 )
 
 
+def key_label(key: str) -> str:
+    """``shift+f8`` as people write it: ``Shift+F8``."""
+    *mods, last = key.split("+")
+    return "+".join([*(m.capitalize() for m in mods), last.upper()])
+
+
 def help_rows() -> list[tuple[str, str, str]]:
     """(F-key, browser-safe key, what it does) for every action, then focus."""
-    rows = [(k.fkey.upper(), f"{PREFIX_LABEL} {k.letter}", k.does) for k in KEYS]
+    rows = [(key_label(k.fkey), f"{PREFIX_LABEL} {k.letter}", k.does) for k in KEYS]
     rows.append(
-        ("Ctrl+O", f"{PREFIX_LABEL} o", "next panel: shell → lessons → text → milestones → map")
+        (
+            "Ctrl+O",
+            f"{PREFIX_LABEL} o",
+            "next panel: shell → lessons → text → milestones → hints → map",
+        )
     )
-    rows.append(("", f"{PREFIX_LABEL} c", "a new shell in the world, in a tab of its own"))
+    rows.append(
+        (
+            "Ctrl+T",
+            f"{PREFIX_LABEL} c",
+            "a new shell in a tab of its own: on the host or inside a namespace (netns0…)",
+        )
+    )
     rows.append(("", f"{PREFIX_LABEL} Tab", "the next shell tab (a click on a tab works too)"))
     rows.append(("Esc", "", "back to the shell (from a panel or reading mode)"))
     rows.append(("Shift+PgUp", "", "scroll the shell's history (Shift+PgDn, wheel)"))

@@ -46,16 +46,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker
 
 from lab.debug import quietly
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
 from lab.tui.checker import CheckClient, CheckError
 from lab.tui.demo import run_demo
-from lab.tui.dialogs import ConfirmScreen, TextScreen
+from lab.tui.dialogs import ConfirmScreen, PlaceScreen, TextScreen
 from lab.tui.events import EventsTail
 from lab.tui.help import HelpScreen
-from lab.tui.keys import FOCUS_KEY, KEYS, PREFIX
+from lab.tui.keys import FOCUS_KEY, KEYS, NEW_SHELL_KEY, PREFIX
 from lab.tui.lessonlist import LessonList
 from lab.tui.lessontext import LessonText
 from lab.tui.messages import BuildDone, BuildFailed, ReportReady, WorldChanged, WorldRead
@@ -67,7 +68,7 @@ from lab.tui.scheduler import Scheduler
 from lab.tui.session import Session
 from lab.tui.statediff import differences, goal_differences
 from lab.tui.terminal import Terminal
-from lab.world import World, locked, validate_name
+from lab.world import HOST_NS, INTERNET_NS, World, locked, validate_name
 
 WIDE = 120  # columns: below, the -narrow layout (app.HORIZONTAL_BREAKPOINTS)
 EVENTS_EVERY = 0.1
@@ -86,6 +87,7 @@ class LabScreen(Screen[None]):
     BINDINGS = [
         *(Binding(k.fkey, k.action, k.label, show=k.footer, priority=True) for k in KEYS),
         Binding(FOCUS_KEY, "switch_focus", "Focus", show=False, priority=True),
+        Binding(NEW_SHELL_KEY, "new_terminal", "Shell", key_display="^t", priority=True),
         Binding(PREFIX, "prefix", "keys", key_display="^]", priority=True),
         Binding("escape", "to_shell", "Shell", show=False),
     ]
@@ -114,7 +116,7 @@ class LabScreen(Screen[None]):
         self.check_status = ""
         self.sched = Scheduler(state_every=STATE_EVERY)
         self.builds_done = 0
-        self._demo_task: asyncio.Task[bool] | None = None
+        self._demo: Worker[bool] | None = None
         self.demo_char_delay = demo_char_delay
         self.demo_pause = demo_pause
         self.timings: dict[str, float] = {}
@@ -127,14 +129,22 @@ class LabScreen(Screen[None]):
         self.feedback_latencies: list[float] = []
         self.shell = self.new_terminal("shell")
         self.extra_terminals: list[Terminal] = []
+        self.terminal_titles: dict[Terminal, str] = {self.shell: HOST_NS}
+        self._terminals_made = 0
         self.netmap = NetMap(id="map")
         self.pathview = PathView(id="map-path")
 
-    def new_terminal(self, ident: str) -> Terminal:
-        """A bash in the world's host namespace (not started yet)."""
+    def new_terminal(self, ident: str, enter: list[str] | None = None) -> Terminal:
+        """A bash in the world (not started yet): on its host, or where ``enter`` leads."""
         world = self.world
         return Terminal(
-            [*world.enter_argv(None), "bash", "--rcfile", str(world.dir / "bashrc"), "-i"],
+            [
+                *(enter or world.enter_argv(None)),
+                "bash",
+                "--rcfile",
+                str(world.dir / "bashrc"),
+                "-i",
+            ],
             env=world.env(term="xterm-256color"),
             cwd=str(world.home),
             id=ident,
@@ -147,21 +157,59 @@ class LabScreen(Screen[None]):
         found = list(pane.query(Terminal)) if pane is not None else []
         return found[0] if found else self.shell
 
-    async def action_new_terminal(self) -> None:
-        """Ctrl+] c: another shell in the world, in a tab of its own."""
+    def places(self) -> list[str]:
+        """Where a new shell may start: the host, then the learner's namespaces (as
+        the last read of the world saw them)."""
+        spaces = (self.state or {}).get("namespaces") or {}
+        return [HOST_NS, *sorted(n for n in spaces if n not in (HOST_NS, INTERNET_NS))]
+
+    def action_new_terminal(self) -> None:
+        """Ctrl+T (or Ctrl+] c): another shell in the world, in a tab of its own, on
+        the host or inside a namespace (asked when the world has namespaces)."""
         if not self.ready:
             self.notify("the world is not ready yet", timeout=3)
             return
-        number = len(self.extra_terminals) + 2
-        term = self.new_terminal(f"shell-{number}")
+        if self.demo_running:  # the demo waits on the prompts of the world's shells
+            self.notify("the demo is running: F7 stops it, then Ctrl+T", timeout=3)
+            return
+        places = self.places()
+        if len(places) == 1:
+            self.open_terminal(HOST_NS)
+            return
+
+        def picked(place: str | None) -> None:
+            if place:
+                self.open_terminal(place)
+
+        self.app.push_screen(PlaceScreen(places), picked)
+
+    @work(group="terminal", exit_on_error=False)
+    async def open_terminal(self, place: str) -> None:
+        """Open a tab with a shell at ``place`` (the host or a namespace's name)."""
+        try:  # entering a namespace checks it is the world's own (a few processes)
+            enter = await asyncio.to_thread(
+                self.world.enter_argv, None if place == HOST_NS else place
+            )
+        except LabError as exc:
+            self.notify(exc.message, title="no new shell", severity="error", timeout=6)
+            return
+        self._terminals_made += 1
+        number = self._terminals_made + 1
+        term = self.new_terminal(f"shell-{number}", enter)
+        same = sum(1 for t in [self.shell, *self.extra_terminals] if self.place_of(t) == place)
+        self.terminal_titles[term] = place if not same else f"{place} ({same + 1})"
         self.extra_terminals.append(term)
         tabs = self.query_one("#terms", TabbedContent)
         tabs.remove_class("-single")
-        pane = TabPane(f"shell {number}", term, id=f"tab-{number}")
+        pane = TabPane(self.terminal_titles[term], term, id=f"tab-{number}")
         await tabs.add_pane(pane)
         tabs.active = pane.id or ""
         term.start()
         self.focus_panel(term)
+
+    def place_of(self, term: Terminal) -> str:
+        """Where ``term`` started (its tab's title without the number)."""
+        return self.terminal_titles.get(term, HOST_NS).split(" (")[0]
 
     def action_next_terminal(self) -> None:
         """Ctrl+] Tab: the next terminal tab."""
@@ -176,6 +224,7 @@ class LabScreen(Screen[None]):
         tabs = self.query_one("#terms", TabbedContent)
         for term in self.extra_terminals:
             term.stop()
+            self.terminal_titles.pop(term, None)
         for pane in list(tabs.query(TabPane)):
             if pane.id != "tab-1":
                 tabs.remove_pane(pane.id or "")
@@ -323,8 +372,8 @@ class LabScreen(Screen[None]):
             "hints": "hints",
             "map": "map",
         }
-        if isinstance(focused, Terminal) and focused is not self.shell:
-            return f"shell {focused.id.rsplit('-', 1)[-1] if focused.id else ''}".strip()
+        if isinstance(focused, Terminal) and len(self.terminal_titles) > 1:
+            return f"shell: {self.terminal_titles.get(focused, HOST_NS)}"
         while focused is not None:
             if focused.id in names:
                 return names[focused.id]
@@ -852,7 +901,7 @@ class LabScreen(Screen[None]):
     # ------------------------------------------------------------------ demo
 
     def action_demo(self) -> None:
-        if self._demo_task is not None and not self._demo_task.done():
+        if self.demo_running:
             self.stop_demo()
             return
 
@@ -869,24 +918,40 @@ class LabScreen(Screen[None]):
             answer,
         )
 
-    def start_demo(self) -> None:
-        self.stop_demo()
-        self._demo_task = asyncio.create_task(self._demo())
+    @property
+    def demo_running(self) -> bool:
+        return self._demo is not None and not self._demo.is_finished
 
-    async def _demo(self) -> bool:
+    def start_demo(self) -> None:
+        """Reset the lesson, then type its solution (a Textual worker; F7 stops it).
+
+        Seeing the demo is seeing the solution: the summary says so. The learner's
+        keys are refused in the demo's shell while it types, so they never mix.
+        """
+        self.stop_demo()
+        self.session.mark_solution_shown(self.lesson)
+        self._demo = self._demo_worker()
+
+    @work(exclusive=True, group="demo", exit_on_error=False)
+    async def _demo_worker(self) -> bool:
         narration = self.query_one("#narration", Static)
         narration.display = True
         narration.update("demo: resetting the lesson…")
         self.build(self.lesson)
-        while self.building or not self.shell.running:
-            await asyncio.sleep(0.05)
-        # run_demo starts by waiting for a prompt of its own (an empty Enter).
-
-        def done_count() -> int:
-            self._poll_events()
-            return self.tail.done_count
-
+        self.shell.locked = "The demo is typing in this shell: F7 (or Ctrl+] d) stops it."
         try:
+            while self.building or not self.shell.running:
+                if not self.building and not self.ready:  # the build failed
+                    narration.update("demo stopped: the lesson could not be built")
+                    return False
+                await asyncio.sleep(0.05)
+            self.focus_panel(self.shell)
+            # run_demo starts by waiting for a prompt of its own (an empty Enter).
+
+            def done_count() -> int:
+                self._poll_events()
+                return self.tail.done_count
+
             return await run_demo(
                 self.lesson.solution_steps(),
                 self.shell.write,
@@ -896,12 +961,14 @@ class LabScreen(Screen[None]):
                 pause=self.demo_pause,
             )
         finally:
+            self.shell.locked = ""
             self.set_timer(4, lambda: setattr(narration, "display", False))
 
     def stop_demo(self) -> None:
-        task, self._demo_task = self._demo_task, None
-        if task is not None and not task.done():
-            task.cancel()
+        demo, self._demo = self._demo, None
+        if demo is not None and not demo.is_finished:
+            demo.cancel()
+            self.shell.locked = ""
             narration = self.query_one("#narration", Static)
             narration.update("demo stopped")
             self.set_timer(2, lambda: setattr(narration, "display", False))

@@ -26,7 +26,7 @@ class PrefixScreen(ModalScreen[str | None]):
     BINDINGS = [
         *(Binding(k.letter, f"pick('{k.action}')", k.label) for k in KEYS),
         Binding("o", "pick('switch_focus')", "Focus"),
-        Binding("c", "pick('new_terminal')", "New shell"),
+        Binding("c", "pick('new_terminal')", "Shell"),
         Binding("tab", "pick('next_terminal')", "Next shell"),
         Binding(PREFIX, f"pick('{SEND_PREFIX}')", "Ctrl+] to bash", show=False),
         Binding("escape", "pick('')", "Cancel"),

@@ -176,6 +176,10 @@ class Terminal(Widget, can_focus=True):
         self.exited = False
         self.started_at = 0.0
         self.on_first_output: Callable[[], None] | None = None
+        # While set (the demo types here), the learner's keys are refused with this
+        # reason, so they never mix with the demo's commands.
+        self.locked = ""
+        self._lock_said_at = 0.0
 
     # ---------------------------------------------------------------- process
 
@@ -419,6 +423,11 @@ class Terminal(Widget, can_focus=True):
             page = max(self._rows - 1, 1)
             self.scroll_lines(page if event.key == "shift+pageup" else -page)
             return
+        if self.locked:
+            event.stop()
+            event.prevent_default()
+            self._refuse()
+            return
         if self.exited:
             if event.key == "enter":
                 event.stop()
@@ -434,8 +443,18 @@ class Terminal(Widget, can_focus=True):
             self.scroll_lines(-self.scrollback)
         self.write(data)
 
+    def _refuse(self) -> None:
+        """Say once in a while why typed keys go nowhere (not once per key)."""
+        now = time.monotonic()
+        if now - self._lock_said_at > 3:
+            self._lock_said_at = now
+            self.notify(self.locked, timeout=3)
+
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
+        if self.locked:
+            self._refuse()
+            return
         self.write(event.text.replace("\r\n", "\r").replace("\n", "\r"))
 
     def scroll_lines(self, delta: int) -> None:

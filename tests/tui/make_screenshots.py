@@ -3,8 +3,9 @@
 Run as root: ``.venv/bin/python -m tests.tui.make_screenshots``. Each size
 (80x24, 120x36, 200x50) gets: lesson 1 at its start with a hint, the goal
 beside the network, a first wrong try (the failing milestone's cause shows), milestones turning green, the
-help screen, reading mode, and lesson 3's route clash after the demo (the map
-marks the clash). The world is destroyed at
+help screen, reading mode, lesson 3's route clash after the demo (the map
+marks the clash), then Ctrl+T asking where and a second shell inside netns0 in a
+tab. Each size starts with no progress. The world is destroyed at
 the end; progress goes to a temporary folder.
 """
 
@@ -79,20 +80,29 @@ async def shoot(size: tuple[int, int]) -> None:
             await wait(pilot, lambda: app.lab.ready and app.lab.lesson.number == 3)
             await pilot.pause(0.5)
             app.lab.start_demo()
-            await wait(pilot, lambda: bool(app.lab._demo_task and app.lab._demo_task.done()), 90)
+            await wait(pilot, lambda: not app.lab.demo_running, 90)
             if not app.lab.netmap.display:
                 await pilot.press("f8")
             await pilot.pause(1.5)
             save("7-route-clash-demo")
+            await pilot.press("ctrl+t")  # a second shell, inside netns0
+            await pilot.pause(0.3)
+            save("8-new-shell-where")
+            await pilot.press("2")
+            await wait(pilot, lambda: len(app.lab.extra_terminals) == 1)
+            await wait(pilot, lambda: "[netns0]" in app.lab.extra_terminals[0].text())
+            await pilot.press(*"ip route", "enter")
+            await pilot.pause(1.0)
+            save("9-shell-tabs")
     finally:
         world.destroy()
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        progress.STATE_ROOT = Path(tmp)
-        for size in ((80, 24), (120, 36), (200, 50)):
+    for size in ((80, 24), (120, 36), (200, 50)):
+        with tempfile.TemporaryDirectory() as tmp:  # each size starts with no progress
+            progress.STATE_ROOT = Path(tmp)
             asyncio.run(shoot(size))
     print(f"screenshots in {OUT}")
 

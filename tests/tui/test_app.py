@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from lab import progress
 from lab.tui.app import LabApp
-from lab.tui.dialogs import ConfirmScreen, TextScreen
+from lab.tui.dialogs import ConfirmScreen, PlaceScreen, TextScreen
 from lab.tui.help import HelpScreen
 from lab.tui.lessonlist import LessonList
 from lab.world import World
@@ -32,7 +32,8 @@ Scenario = Callable[[LabApp, Pilot[Any]], Awaitable[None]]
 
 def run(world: World, scenario: Scenario, size: tuple[int, int] = (120, 36), **kw: Any) -> None:
     async def main() -> None:
-        app = LabApp(world.name, kw.pop("lesson", None), demo_char_delay=0, demo_pause=0.05, **kw)
+        kw.setdefault("demo_pause", 0.05)
+        app = LabApp(world.name, kw.pop("lesson", None), demo_char_delay=0, **kw)
         async with app.run_test(size=size) as pilot:
             await scenario(app, pilot)
 
@@ -181,22 +182,33 @@ def test_reset_hint_navigation_and_restore(built_world: World, tui_env: Any) -> 
 
 
 def test_demo_types_the_solution_and_milestones_turn_green(built_world: World) -> None:
+    """Cost: about 5 s (the demo pauses 1 s after each of its steps)."""
+
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
         await prompt(app, pilot)
         await pilot.press("f7")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("enter")
         narration = app.lab.query_one("#narration")
-        assert await wait_for(pilot, lambda: "demo" in str(narration.render()), 5)
+        assert app.lab._demo is not None and app.lab._demo.group == "demo"  # a Textual worker
+        assert await wait_for(pilot, lambda: "demo 1/" in str(narration.render()), 15)
+        assert app.lab.shell.locked
+        # the learner types while the demo types (it pauses 1 s after each step): refused
+        await pilot.press(*"zqzq")
+        assert await wait_for(pilot, lambda: any("The demo is typing" in n for n in notes(app)))
         ok = await wait_for(
             pilot, lambda: bool(app.lab.report and app.lab.report.get("passed")), 30
         )
         assert ok, screen_text(app)
         assert await wait_for(pilot, lambda: "demo finished" in str(narration.render()), 10)
-        assert "sudo nsenter --net=/var/run/netns/box bash" in app.lab.shell.text()
-        assert progress.load(built_world.name).lesson("01-first").completed
+        text = app.lab.shell.text()
+        assert "sudo nsenter --net=/var/run/netns/box bash" in text
+        assert "zq" not in text, text
+        assert not app.lab.shell.locked  # the shell is the learner's again
+        saved = progress.load(built_world.name).lesson("01-first")
+        assert saved.completed and saved.solution_shown  # the summary says "solution seen: yes"
 
-    run(built_world, scenario, lesson="1")
+    run(built_world, scenario, lesson="1", demo_pause=1.0)
 
 
 def test_missing_world_is_built_and_typing_never_quits(tui_world: World) -> None:
@@ -410,11 +422,21 @@ def test_several_terminals_as_tabs(built_world: World) -> None:
         await pilot.press("ctrl+c")
         await type_line(pilot, "iptables -N HOSTMARK")  # commands count from any tab
         assert await wait_for(pilot, lambda: passed(app, "mark"), 10)
-        # a reset ends the world's processes: the extra tab goes, the host shell stays
+        # Ctrl+T asks where once the world has a namespace: a shell inside box
+        assert await wait_for(pilot, lambda: "box" in app.lab.places(), 10)
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, PlaceScreen)
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: len(app.lab.extra_terminals) == 2, 5)
+        inside = app.lab.extra_terminals[1]
+        assert await wait_for(pilot, lambda: "[box]" in inside.text(), 10), inside.text()
+        assert inside.has_focus and app.lab.terminal_titles[inside] == "box"
+        assert "keys → shell: box" in str(app.lab.query_one("#top-score", Static).render())
+        # a reset ends the world's processes: the extra tabs go, the host shell stays
         await pilot.press("f5")
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: app.lab.ready and not app.lab.extra_terminals, 15)
-        assert tabs.has_class("-single") and not second.running
+        assert tabs.has_class("-single") and not second.running and not inside.running
         await prompt(app, pilot)
 
     run(built_world, scenario, lesson="1")

@@ -24,7 +24,7 @@ from textual.widgets._markdown import MarkdownFence
 from lab.lessons import DEFAULT_LESSONS_DIR, load_course
 from lab.tui.app import LabApp
 from lab.tui.help import HelpScreen, help_renderable
-from lab.tui.keys import KEYS
+from lab.tui.keys import KEYS, PANELS, key_label
 from lab.tui.milestones import Hints, Milestones
 
 from .conftest import current
@@ -100,7 +100,8 @@ def test_80x24_header_footer_lessons_and_hints(tui_env: Path) -> None:
         footer = app.lab.query_one(Footer)
         shown = [k for k in KEYS if k.footer]
         keys = [w for w in footer.query("FooterKey")]
-        assert len(keys) == len(shown) + 1  # and ^] for the browser-safe keys
+        # and ^t for a new shell, ^] for the browser-safe keys
+        assert len(keys) == len(shown) + 2
         assert all(inside(app, k) for k in keys), [k.region for k in keys]
         # the lesson list is reachable and visible while it has the keys
         lessons = app.lab.query_one("#lessons")
@@ -179,7 +180,10 @@ def test_help_scrolls_at_80x24_and_says_how_to_close(tui_env: Path) -> None:
         console.print(help_renderable(app.screen.debug))
         text = console.file.getvalue()  # type: ignore[attr-defined]
         for key in KEYS:
-            assert key.fkey.upper() in text and f"Ctrl+] {key.letter}" in text
+            assert key_label(key.fkey) in text and f"Ctrl+] {key.letter}" in text
+        assert "Ctrl+T" in text and "Ctrl+] c" in text  # a new shell, host or namespace
+        for panel, _ in PANELS:  # F1 says how to reach every panel
+            assert panel in text
         assert "last check took" in text  # the timings live here, not in the top bar
         await pilot.press("escape")
         assert current(app) is app.lab

@@ -1,4 +1,6 @@
-"""Snapshots of the main screen, reading mode and help at 80x24, 120x36 and 200x50.
+"""Snapshots at 80x24, 120x36 and 200x50: the main screen (with a failing milestone
+and its cause), reading mode, help and the goal beside the network; the "new shell:
+where?" question at 80x24.
 
 The app runs with ``live=False`` (no world, no pty, no timers) and is handed a
 fixed report, a fixed world state and fixed shell output, so nothing in the
@@ -7,6 +9,7 @@ picture depends on a clock or a kernel. Update with ``--snapshot-update``.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,9 @@ import pytest
 from textual.pilot import Pilot
 
 from lab.tui.app import LabApp
+from lab.tui.dialogs import PlaceScreen
 
-from .test_netmap import article_state
+from .test_netmap import article_state, route
 
 SHELL = (
     b"\x1b[1;32m[host]\x1b[0m / # sudo ip netns add box\r\n"
@@ -98,3 +102,42 @@ def test_help(snap_compare: Any, tui_env: Path, size: tuple[int, int]) -> None:
         await pilot.pause()
 
     assert snap_compare(frozen_app(), terminal_size=size, run_before=help_)
+
+
+def goal_state() -> dict[str, Any]:
+    """The lesson's goal as a scratch world would read it: here the article's network
+    with netns1 at another address and no MASQUERADE rule."""
+    target = article_state()
+    target["namespaces"]["netns1"]["links"][1]["addresses"] = ["172.18.0.30/16"]
+    target["namespaces"]["host"]["firewall"]["rules"] = []
+    return target
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_goal(snap_compare: Any, tui_env: Path, size: tuple[int, int]) -> None:
+    async def goal(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, LabApp)
+        live = article_state()  # and a route that clashes with the bridge's
+        live["namespaces"]["host"]["routes"].append(route("172.18.0.0/16", "veth0"))
+        await app.lab.freeze(REPORT, live, SHELL, COMMANDS)
+        lesson = app.lab.lesson
+        reading: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        reading.set_result(goal_state())
+        scripts = (lesson.start_script(), lesson.solution_script())
+        app.lab._start_states[f"{lesson.id}+solved"] = (scripts, reading)
+        await pilot.press("f11")
+        await pilot.pause()
+        app.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=size, run_before=goal)
+
+
+def test_new_shell_asks_where(snap_compare: Any, tui_env: Path) -> None:
+    async def where(pilot: Pilot[Any]) -> None:
+        await freeze(pilot)
+        pilot.app.push_screen(PlaceScreen(pilot.app.lab.places()))  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=where)
