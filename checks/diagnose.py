@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 from checks.causes import Cause
 from checks.netfilter import Flow, Packet, Verdict, run_hook, translate
+from lab.i18n import _
 from lab.model import Diagnosis
 from lab.rules import Rule
 from lab.state import Link, Namespace, Route, WorldState
@@ -122,9 +123,11 @@ def unexplained(
     target = f"{dst}:{port}" if port else dst
     return Diagnosis(
         Cause.UNEXPLAINED,
-        f"The packets from {src_ns} to {target} ({proto}) were lost, but the lab's model of "
-        "the network sees nothing that stops them. The evidence below is what it checked; "
-        "the commands show what the kernel really does.",
+        _(
+            "The packets from {src_ns} to {target} ({proto}) were lost, but the lab's "
+            "model of the network sees nothing that stops them. The evidence below is what "
+            "it checked; the commands show what the kernel really does."
+        ).format(src_ns=src_ns, target=target, proto=proto),
         tuple(evidence),
         look_further=(
             f"ip netns exec {src_ns} ip route get {dst}",
@@ -181,7 +184,9 @@ class Tracer:
         evidence = list(trail.hops) if trail else []
         if trail:
             evidence += [
-                f"{ns}: not modelled, could decide: {rule.listing()} ({rule.backend})"
+                _("{ns}: not modelled, could decide: {rule_listing} ({rule_backend})").format(
+                    ns=ns, rule_listing=rule.listing(), rule_backend=rule.backend
+                )
                 for ns, rule in trail.uncertain
             ]
         evidence += [c.evidence() for c in counted]
@@ -198,10 +203,19 @@ class Tracer:
         forward = first.hook == "forward"
         return Diagnosis(
             Cause.FORWARD_BLOCKED if forward else Cause.FIREWALL_BLOCKED,
-            f"The kernel's own counters show where the packet from {src_ns} to {dst} died: "
-            f"in {first.ns}, {first.listing} ({first.backend}, chain {first.chain}) counted "
-            "it while the probe travelled. (The lab's model could not judge that rule by "
-            "itself; the kernel could.)",
+            _(
+                "The kernel's own counters show where the packet from {src_ns} to {dst} died: "
+                "in {first_ns}, {first_listing} ({first_backend}, chain {first_chain}) counted "
+                "it while the probe travelled. (The lab's model could not judge that rule by "
+                "itself; the kernel could.)"
+            ).format(
+                src_ns=src_ns,
+                dst=dst,
+                first_ns=first.ns,
+                first_listing=first.listing,
+                first_backend=first.backend,
+                first_chain=first.chain,
+            ),
             [*(trail.hops if trail else []), *(c.evidence() for c in counted)],
         )
 
@@ -212,8 +226,10 @@ class Tracer:
         if self.state.ns(flow.src_ns) is None:
             return Diagnosis(
                 Cause.NETNS_MISSING,
-                f"There is no network namespace called {flow.src_ns} (yet), so nothing can "
-                "run in it.",
+                _(
+                    "There is no network namespace called {flow_src_ns} (yet), so nothing can run "
+                    "in it."
+                ).format(flow_src_ns=flow.src_ns),
                 [f"ip netns list: {', '.join(self.state.learner_namespaces()) or '(empty)'}"],
             )
         before = self._before_sending(flow)
@@ -240,20 +256,33 @@ class Tracer:
             return self._no_route(ns_name, ns, flow.dst, trail, routed=False)
         if route.kind != "unicast":
             return self._dropping_route(ns_name, route, flow, trail)
-        trail.hops.append(f"{ns_name}: ip route get {flow.dst} -> {route.text()}")
+        trail.hops.append(
+            _("{ns_name}: ip route get {flow_dst} -> {route_text}").format(
+                ns_name=ns_name, flow_dst=flow.dst, route_text=route.text()
+            )
+        )
         out = ns.link(route.dev) if route.dev else None
         if out is None:
             return Diagnosis(
-                Cause.LINK_MISSING, f"{ns_name} routes {flow.dst} to a missing device.", trail.hops
+                Cause.LINK_MISSING,
+                _("{ns_name} routes {flow_dst} to a missing device.").format(
+                    ns_name=ns_name, flow_dst=flow.dst
+                ),
+                trail.hops,
             )
         if flow.src is None:
             src = _source_for(ns, route)
             if src is None:
                 return Diagnosis(
                     Cause.ADDRESS_MISSING,
-                    f"{ns_name} has no IPv4 address to send from. Give its interface an "
-                    "address with `ip addr add`.",
-                    [*trail.hops, f"{ns_name}: no IPv4 address on any interface"],
+                    _(
+                        "{ns_name} has no IPv4 address to send from. Give its interface an address "
+                        "with `ip addr add`."
+                    ).format(ns_name=ns_name),
+                    [
+                        *trail.hops,
+                        _("{ns_name}: no IPv4 address on any interface").format(ns_name=ns_name),
+                    ],
                 )
             flow = replace(flow, src=src)
         verdict = self._hook(ns_name, ns, "output", Packet(flow, None, out.name), trail)
@@ -262,8 +291,15 @@ class Tracer:
         if verdict.nat is not None:
             changed = translate(flow, verdict.nat, ns, out.name)
             trail.hops.append(
-                f"{ns_name}: OUTPUT DNAT {flow.dst} -> {verdict.nat.to_destination} "
-                f"({verdict.nat.backend})"
+                _(
+                    "{ns_name}: OUTPUT DNAT {flow_dst} -> {verdict_nat_to_destination} "
+                    "({verdict_nat_backend})"
+                ).format(
+                    ns_name=ns_name,
+                    flow_dst=flow.dst,
+                    verdict_nat_to_destination=verdict.nat.to_destination,
+                    verdict_nat_backend=verdict.nat.backend,
+                )
             )
             trail.nat.append((ns_name, flow, changed))
             flow = changed
@@ -274,7 +310,11 @@ class Tracer:
                 return self._no_route(ns_name, ns, flow.dst, trail, routed=False)
             out = ns.link(route.dev) if route.dev else None
             if out is None:
-                return Diagnosis(Cause.LINK_MISSING, f"{ns_name}: no device", trail.hops)
+                return Diagnosis(
+                    Cause.LINK_MISSING,
+                    _("{ns_name}: no device").format(ns_name=ns_name),
+                    trail.hops,
+                )
         return self._transmit(ns_name, ns, flow, route, twins, out, None, trail)
 
     def _loopback(
@@ -285,9 +325,11 @@ class Tracer:
         if lo is not None and not lo.up:
             return Diagnosis(
                 Cause.LINK_DOWN,
-                f"In {ns_name} the loopback interface lo is down, so even its own "
-                f"address {flow.dst} does not answer. Bring lo up.",
-                [f"{ns_name}: lo is DOWN"],
+                _(
+                    "In {ns_name} the loopback interface lo is down, so even its own address "
+                    "{flow_dst} does not answer. Bring lo up."
+                ).format(ns_name=ns_name, flow_dst=flow.dst),
+                [_("{ns_name}: lo is DOWN").format(ns_name=ns_name)],
             )
         if flow.src is None:
             flow = replace(flow, src=flow.dst)
@@ -298,8 +340,15 @@ class Tracer:
             if verdict.nat is not None:
                 changed = translate(flow, verdict.nat, ns, "lo")
                 trail.hops.append(
-                    f"{ns_name}: OUTPUT DNAT {flow.dst} -> {verdict.nat.to_destination} "
-                    f"({verdict.nat.backend})"
+                    _(
+                        "{ns_name}: OUTPUT DNAT {flow_dst} -> {verdict_nat_to_destination} "
+                        "({verdict_nat_backend})"
+                    ).format(
+                        ns_name=ns_name,
+                        flow_dst=flow.dst,
+                        verdict_nat_to_destination=verdict.nat.to_destination,
+                        verdict_nat_backend=verdict.nat.backend,
+                    )
                 )
                 trail.nat.append((ns_name, flow, changed))
                 if not self._is_local(ns, changed.dst):
@@ -308,7 +357,9 @@ class Tracer:
         verdict = self._hook(ns_name, ns, "input", Packet(flow, "lo", None), trail)
         if not verdict.accepted:
             return self._blocked(ns_name, "INPUT", verdict, flow, trail)
-        trail.hops.append(f"{ns_name}: {flow.dst} is a local address")
+        trail.hops.append(
+            _("{ns_name}: {flow_dst} is a local address").format(ns_name=ns_name, flow_dst=flow.dst)
+        )
         return _Arrival(ns_name, flow, "lo")
 
     def _transmit(
@@ -333,8 +384,16 @@ class Tracer:
             changed = translate(flow, verdict.nat, ns, out.name)
             if changed.src != flow.src:
                 trail.hops.append(
-                    f"{ns_name}: {verdict.nat.target} rewrites the source {flow.src} -> "
-                    f"{changed.src} ({verdict.nat.backend})"
+                    _(
+                        "{ns_name}: {verdict_nat_target} rewrites the source {flow_src} -> "
+                        "{changed_src} ({verdict_nat_backend})"
+                    ).format(
+                        ns_name=ns_name,
+                        verdict_nat_target=verdict.nat.target,
+                        flow_src=flow.src,
+                        changed_src=changed.src,
+                        verdict_nat_backend=verdict.nat.backend,
+                    )
                 )
                 trail.nat.append((ns_name, flow, changed))
                 flow = changed
@@ -352,10 +411,14 @@ class Tracer:
             blocked = self._bridged(crossing, flow, trail)
             if blocked is not None:
                 return blocked
-        trail.hops.append(f"{ns_name} -> {there} (arrives on {there_if})")
+        trail.hops.append(
+            _("{ns_name} -> {there} (arrives on {there_if})").format(
+                ns_name=ns_name, there=there, there_if=there_if
+            )
+        )
         trail.depth += 1
         if trail.depth > 8:
-            return Diagnosis(Cause.ROUTE_MISSING, "The packet goes round in a loop.", trail.hops)
+            return Diagnosis(Cause.ROUTE_MISSING, _("The packet goes round in a loop."), trail.hops)
         return self._arrive(there, flow, there_if, trail, gateway=route.gateway)
 
     # ------------------------------------------------- arriving in a namespace
@@ -381,8 +444,15 @@ class Tracer:
         if verdict.nat is not None:
             changed = translate(flow, verdict.nat, ns, None)
             trail.hops.append(
-                f"{ns_name}: PREROUTING DNAT {flow.dst} -> {verdict.nat.to_destination} "
-                f"({verdict.nat.backend})"
+                _(
+                    "{ns_name}: PREROUTING DNAT {flow_dst} -> {verdict_nat_to_destination} "
+                    "({verdict_nat_backend})"
+                ).format(
+                    ns_name=ns_name,
+                    flow_dst=flow.dst,
+                    verdict_nat_to_destination=verdict.nat.to_destination,
+                    verdict_nat_backend=verdict.nat.backend,
+                )
             )
             trail.nat.append((ns_name, flow, changed))
             flow = changed
@@ -390,7 +460,11 @@ class Tracer:
             verdict = self._hook(ns_name, ns, "input", Packet(flow, in_if, None), trail)
             if not verdict.accepted:
                 return self._blocked(ns_name, "INPUT", verdict, flow, trail)
-            trail.hops.append(f"{ns_name}: {flow.dst} is a local address")
+            trail.hops.append(
+                _("{ns_name}: {flow_dst} is a local address").format(
+                    ns_name=ns_name, flow_dst=flow.dst
+                )
+            )
             return _Arrival(ns_name, flow, in_if)
         if link is not None and not ns.forwards_from(link):
             return self._not_forwarding(ns_name, ns, link, flow, trail, gateway)
@@ -399,11 +473,19 @@ class Tracer:
             return self._no_route(ns_name, ns, flow.dst, trail, routed=True)
         if route.kind != "unicast":
             return self._dropping_route(ns_name, route, flow, trail)
-        trail.hops.append(f"{ns_name}: ip route get {flow.dst} -> {route.text()}")
+        trail.hops.append(
+            _("{ns_name}: ip route get {flow_dst} -> {route_text}").format(
+                ns_name=ns_name, flow_dst=flow.dst, route_text=route.text()
+            )
+        )
         out = ns.link(route.dev) if route.dev else None
         if out is None:
             return Diagnosis(
-                Cause.LINK_MISSING, f"{ns_name} routes {flow.dst} to a missing device.", trail.hops
+                Cause.LINK_MISSING,
+                _("{ns_name} routes {flow_dst} to a missing device.").format(
+                    ns_name=ns_name, flow_dst=flow.dst
+                ),
+                trail.hops,
             )
         verdict = self._hook(ns_name, ns, "forward", Packet(flow, in_if, out.name), trail)
         if not verdict.accepted:
@@ -428,12 +510,21 @@ class Tracer:
                 continue
             return Diagnosis(
                 Cause.FORWARD_BLOCKED if hook == "forward" else Cause.FIREWALL_BLOCKED,
-                f"The frame from {in_port} to {out_port} is switched by the bridge {bridge} in "
-                f"{bns_name}, not routed; but net.bridge.bridge-nf-call-iptables is 1 there "
-                f"(br_netfilter: Docker's default), so bridged IPv4 frames also pass "
-                f"{bns_name}'s {hook.upper()} hook, where {verdict.what()} drops them. "
-                f"Accept them (e.g. `iptables -A FORWARD -i {bridge} -o {bridge} -j ACCEPT`) "
-                "or set bridge-nf-call-iptables to 0.",
+                _(
+                    "The frame from {in_port} to {out_port} is switched by the bridge {bridge} in "
+                    "{bns_name}, not routed; but net.bridge.bridge-nf-call-iptables is 1 there "
+                    "(br_netfilter: Docker's default), so bridged IPv4 frames also pass "
+                    "{bns_name}'s {hook_upper} hook, where {verdict_what} drops them. Accept them "
+                    "(e.g. `iptables -A FORWARD -i {bridge} -o {bridge} -j ACCEPT`) or set "
+                    "bridge-nf-call-iptables to 0."
+                ).format(
+                    in_port=in_port,
+                    out_port=out_port,
+                    bridge=bridge,
+                    bns_name=bns_name,
+                    hook_upper=hook.upper(),
+                    verdict_what=verdict.what(),
+                ),
                 [
                     *trail.hops,
                     f"{bns_name}: {bridge} bridges {in_port} -> {out_port}",
@@ -442,8 +533,10 @@ class Tracer:
                 ],
             )
         trail.hops.append(
-            f"{bns_name}: {bridge} bridges {in_port} -> {out_port} "
-            "(br_netfilter: its FORWARD hook accepts)"
+            _(
+                "{bns_name}: {bridge} bridges {in_port} -> {out_port} (br_netfilter: its "
+                "FORWARD hook accepts)"
+            ).format(bns_name=bns_name, bridge=bridge, in_port=in_port, out_port=out_port)
         )
         return None
 
@@ -458,9 +551,18 @@ class Tracer:
                 continue
             return Diagnosis(
                 Cause.FORWARD_BLOCKED,
-                f"The bridge {crossing.bridge} in {crossing.ns} would switch the frame from "
-                f"{crossing.in_port} to {crossing.out_port}, but its bridge-layer firewall "
-                f"({hook} hook) drops it: {verdict.what()}.",
+                _(
+                    "The bridge {crossing_bridge} in {crossing_ns} would switch the frame from "
+                    "{crossing_in_port} to {crossing_out_port}, but its bridge-layer firewall "
+                    "({hook} hook) drops it: {verdict_what}."
+                ).format(
+                    crossing_bridge=crossing.bridge,
+                    crossing_ns=crossing.ns,
+                    crossing_in_port=crossing.in_port,
+                    crossing_out_port=crossing.out_port,
+                    hook=hook,
+                    verdict_what=verdict.what(),
+                ),
                 [
                     *trail.hops,
                     f"{crossing.ns}: {crossing.bridge} bridges {crossing.in_port} -> "
@@ -481,7 +583,11 @@ class Tracer:
         """Conntrack gives a reply to a masqueraded request its original destination back."""
         for where, before, after in trail.nat:
             if where == ns_name and before.src != after.src and flow.dst == after.src:
-                trail.hops.append(f"{ns_name}: conntrack sends the reply on to {before.src}")
+                trail.hops.append(
+                    _("{ns_name}: conntrack sends the reply on to {before_src}").format(
+                        ns_name=ns_name, before_src=before.src
+                    )
+                )
                 return replace(flow, dst=before.src or flow.dst, dport=before.sport)
         return flow
 
@@ -512,14 +618,18 @@ class Tracer:
         if there.ns == request.src_ns and not trail.nat:
             return None
         reply = there.flow.answer(there.ns)
-        trail.hops.append(f"reply from {there.ns} to {reply.dst}")
+        trail.hops.append(
+            _("reply from {there_ns} to {reply_dst}").format(there_ns=there.ns, reply_dst=reply.dst)
+        )
         back = self._originate(there.ns, reply, trail)
         if isinstance(back, Diagnosis):
             return self._explain_reply_failure(back, there, request.src_ns, trail)
         if back.ns != request.src_ns:
             return Diagnosis(
                 Cause.ROUTE_MISSING,
-                f"Replies from {there.ns} end up in {back.ns} instead of {request.src_ns}.",
+                _(
+                    "Replies from {there_ns} end up in {back_ns} instead of {request_src_ns}."
+                ).format(there_ns=there.ns, back_ns=back.ns, request_src_ns=request.src_ns),
                 trail.hops,
             )
         return None
@@ -530,12 +640,12 @@ class Tracer:
         self, ns_name: str, chain: str, verdict: Verdict, flow: Flow, trail: _Trail
     ) -> Diagnosis:
         what = {
-            "OUTPUT": "packets it sends",
-            "INPUT": "packets addressed to it",
-            "PREROUTING": "packets arriving",
-            "POSTROUTING": "packets leaving",
+            "OUTPUT": _("packets it sends"),
+            "INPUT": _("packets addressed to it"),
+            "PREROUTING": _("packets arriving"),
+            "POSTROUTING": _("packets leaving"),
         }[chain]
-        reply = " (the replies: conntrack state ESTABLISHED)" if flow.reply else ""
+        reply = _(" (the replies: conntrack state ESTABLISHED)") if flow.reply else ""
         return Diagnosis(
             Cause.FIREWALL_BLOCKED,
             f"In {ns_name}, {verdict.what()} drops {what}{reply}: {flow.text()}.",
@@ -552,15 +662,25 @@ class Tracer:
         trail: _Trail,
     ) -> Diagnosis:
         reply = (
-            " These are the replies (conntrack state ESTABLISHED): a rule must let them back "
-            "in, e.g. `-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`."
+            _(
+                " These are the replies (conntrack state ESTABLISHED): a rule must let them "
+                "back in, e.g. `-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`."
+            )
             if flow.reply
             else ""
         )
         return Diagnosis(
             Cause.FORWARD_BLOCKED,
-            f"{ns_name} would forward the packet from {in_if} to {out_if}, but "
-            f"{verdict.what()} drops it.{reply}",
+            _(
+                "{ns_name} would forward the packet from {in_if} to {out_if}, but "
+                "{verdict_what} drops it.{reply}"
+            ).format(
+                ns_name=ns_name,
+                in_if=in_if,
+                out_if=out_if,
+                verdict_what=verdict.what(),
+                reply=reply,
+            ),
             [*trail.hops, verdict.evidence(ns_name)],
         )
 
@@ -578,39 +698,55 @@ class Tracer:
         if ns_name not in OUTSIDE and gateway is not None:
             return Diagnosis(
                 Cause.GATEWAY_WRONG,
-                f"{trail.origin}'s route sends packets for {flow.dst} to the gateway {gateway}, "
-                f"which is {ns_name}: a container, which does not route. The gateway is the "
-                "host's address on the bridge.",
-                [*trail.hops, f"{ns_name}: net.ipv4.ip_forward = {ns.ip_forward} (dropped here)"],
+                _(
+                    "{trail_origin}'s route sends packets for {flow_dst} to the gateway {gateway}, "
+                    "which is {ns_name}: a container, which does not route. The gateway is the "
+                    "host's address on the bridge."
+                ).format(
+                    trail_origin=trail.origin, flow_dst=flow.dst, gateway=gateway, ns_name=ns_name
+                ),
+                [
+                    *trail.hops,
+                    _("{ns_name}: net.ipv4.ip_forward = {ns_ip_forward} (dropped here)").format(
+                        ns_name=ns_name, ns_ip_forward=ns.ip_forward
+                    ),
+                ],
             )
         if ns.ip_forward == 0:
-            evidence = [*trail.hops, f"{ns_name}: net.ipv4.ip_forward = 0 (dropped here)"]
-            text = (
-                f"The packet reached {ns_name}, which would have to pass it on to {flow.dst}, "
-                f"but {ns_name} does not forward packets: net.ipv4.ip_forward is 0 there."
-            )
+            evidence = [
+                *trail.hops,
+                _("{ns_name}: net.ipv4.ip_forward = 0 (dropped here)").format(ns_name=ns_name),
+            ]
+            text = _(
+                "The packet reached {ns_name}, which would have to pass it on to {flow_dst}, "
+                "but {ns_name} does not forward packets: net.ipv4.ip_forward is 0 there."
+            ).format(ns_name=ns_name, flow_dst=flow.dst)
             elsewhere = [
                 n
                 for n in self.state.learner_namespaces()
                 if n != ns_name and self.state.namespaces[n].ip_forward == 1
             ]
             if elsewhere:
-                text += (
-                    f" It is 1 in {elsewhere[0]}: the command ran in the wrong namespace "
-                    f"(inside {elsewhere[0]}, not in {ns_name})."
-                )
+                text += _(
+                    " It is 1 in {elsewhere_0}: the command ran in the wrong namespace (inside "
+                    "{elsewhere_0}, not in {ns_name})."
+                ).format(elsewhere_0=elsewhere[0], ns_name=ns_name)
                 evidence.append(f"{elsewhere[0]}: net.ipv4.ip_forward = 1")
             return Diagnosis(Cause.IP_FORWARD_OFF, text, evidence)
         return Diagnosis(
             Cause.IP_FORWARD_OFF,
-            f"{ns_name} forwards packets in general (net.ipv4.ip_forward is 1), but not those "
-            f"arriving on {link.name}: net.ipv4.conf.{link.name}.forwarding is 0, and the "
-            "kernel asks the arriving interface. Turn it back on with "
-            f"`sysctl -w net.ipv4.conf.{link.name}.forwarding=1`.",
+            _(
+                "{ns_name} forwards packets in general (net.ipv4.ip_forward is 1), but not "
+                "those arriving on {link_name}: net.ipv4.conf.{link_name}.forwarding is 0, and "
+                "the kernel asks the arriving interface. Turn it back on with `sysctl -w "
+                "net.ipv4.conf.{link_name}.forwarding=1`."
+            ).format(ns_name=ns_name, link_name=link.name),
             [
                 *trail.hops,
-                f"{ns_name}: net.ipv4.conf.{link.name}.forwarding = 0 "
-                "(ip_forward = 1; dropped here)",
+                _(
+                    "{ns_name}: net.ipv4.conf.{link_name}.forwarding = 0 (ip_forward = 1; dropped "
+                    "here)"
+                ).format(ns_name=ns_name, link_name=link.name),
             ],
         )
 
@@ -623,21 +759,33 @@ class Tracer:
         mode = ns.rp_filter(link)
         if mode == 0:
             return None
-        back, _ = lookup(ns, flow.src)
+        back, _twins = lookup(ns, flow.src)
         if back is not None and (mode == 2 or back.dev == link.name):
             return None
-        leaves = f"by {back.dev}" if back is not None else "nowhere (no route)"
+        leaves = f"by {back.dev}" if back is not None else _("nowhere (no route)")
         return Diagnosis(
             Cause.RP_FILTER,
-            f"{ns_name} drops packets from {flow.src} arriving on {link.name}: reverse-path "
-            f"filtering (rp_filter = {mode}, {'strict' if mode == 1 else 'loose'}) wants a "
-            f"route back to the source through the same interface, but a reply would leave "
-            f"{leaves}.",
+            _(
+                "{ns_name} drops packets from {flow_src} arriving on {link_name}: reverse-path "
+                "filtering (rp_filter = {mode}, {value1}) wants a route back to the source "
+                "through the same interface, but a reply would leave {leaves}."
+            ).format(
+                ns_name=ns_name,
+                flow_src=flow.src,
+                link_name=link.name,
+                mode=mode,
+                value1="strict" if mode == 1 else "loose",
+                leaves=leaves,
+            ),
             [
                 *trail.hops,
                 f"{ns_name}: net.ipv4.conf.{link.name}.rp_filter = {link.rp_filter}, "
                 f"all.rp_filter = {ns.rp_filter_all}",
-                f"{ns_name}: ip route get {flow.src} -> {back.text() if back else 'unreachable'}",
+                _("{ns_name}: ip route get {flow_src} -> {value1}").format(
+                    ns_name=ns_name,
+                    flow_src=flow.src,
+                    value1=back.text() if back else "unreachable",
+                ),
             ],
         )
 
@@ -646,22 +794,37 @@ class Tracer:
         if not owners and trail.nat:
             return Diagnosis(
                 Cause.MASQUERADE_MISSING,
-                f"{ns_name}'s own packet comes back to it: a DNAT rule sent the connection "
-                f"back into {ns_name}, still with {ns_name}'s address {flow.src} as its "
-                "source, so the kernel drops it as a 'martian' (hairpin NAT). Such traffic "
-                "must also be masqueraded on the way back in.",
+                _(
+                    "{ns_name}'s own packet comes back to it: a DNAT rule sent the connection back "
+                    "into {ns_name}, still with {ns_name}'s address {flow_src} as its source, so "
+                    "the kernel drops it as a 'martian' (hairpin NAT). Such traffic must also be "
+                    "masqueraded on the way back in."
+                ).format(ns_name=ns_name, flow_src=flow.src),
                 [
                     *trail.hops,
-                    f"{ns_name}: a packet from its own address {flow.src} arrives on {in_if}",
+                    _(
+                        "{ns_name}: a packet from its own address {flow_src} arrives on {in_if}"
+                    ).format(ns_name=ns_name, flow_src=flow.src, in_if=in_if),
                 ],
             )
         return Diagnosis(
             Cause.ADDRESS_DUPLICATE,
-            f"Packets from {flow.src} arrive in {ns_name} on {in_if}, but {flow.src} is "
-            f"{ns_name}'s own address too, so the kernel drops them (a 'martian'): two "
-            f"namespaces ({', '.join([ns_name, *owners])}) have the same address. Give each "
-            "one its own.",
-            [*trail.hops, f"{ns_name} and {', '.join(owners) or 'another'} both have {flow.src}"],
+            _(
+                "Packets from {flow_src} arrive in {ns_name} on {in_if}, but {flow_src} is "
+                "{ns_name}'s own address too, so the kernel drops them (a 'martian'): two "
+                "namespaces ({value1}) have the same address. Give each one its own."
+            ).format(
+                flow_src=flow.src,
+                ns_name=ns_name,
+                in_if=in_if,
+                value1=", ".join([ns_name, *owners]),
+            ),
+            [
+                *trail.hops,
+                _("{ns_name} and {value1} both have {flow_src}").format(
+                    ns_name=ns_name, value1=", ".join(owners) or "another", flow_src=flow.src
+                ),
+            ],
         )
 
     def _before_sending(self, flow: Flow) -> Diagnosis | None:
@@ -671,8 +834,10 @@ class Tracer:
             where = ", ".join(f"{link.name} in {n}" for n, link in owners)
             return Diagnosis(
                 Cause.ADDRESS_DUPLICATE,
-                f"{flow.dst} is on more than one interface ({where}): which one answers "
-                f"depends on who asks and who answers ARP first. Give each its own address.",
+                _(
+                    "{flow_dst} is on more than one interface ({where}): which one answers depends "
+                    "on who asks and who answers ARP first. Give each its own address."
+                ).format(flow_dst=flow.dst, where=where),
                 [f"{n}: {link.name} has {flow.dst}" for n, link in owners],
             )
         return None
@@ -688,11 +853,23 @@ class Tracer:
             return None
         return Diagnosis(
             Cause.LINK_WRONG_NETNS,
-            f"{there.flow.dst} is on {link.name}, which is still in {there.ns} together with "
-            f"its other end {peer[1].name}: the veth end was never moved into its namespace, "
-            f"so {there.ns} answers for itself. Move it with "
-            f"`ip link set {link.name} netns NAME` and give it the address there.",
-            [*trail.hops, f"{there.ns}: has both {link.name} and {peer[1].name}"],
+            _(
+                "{there_flow_dst} is on {link_name}, which is still in {there_ns} together "
+                "with its other end {peer_1_name}: the veth end was never moved into its "
+                "namespace, so {there_ns} answers for itself. Move it with `ip link set "
+                "{link_name} netns NAME` and give it the address there."
+            ).format(
+                there_flow_dst=there.flow.dst,
+                link_name=link.name,
+                there_ns=there.ns,
+                peer_1_name=peer[1].name,
+            ),
+            [
+                *trail.hops,
+                _("{there_ns}: has both {link_name} and {peer_1_name}").format(
+                    there_ns=there.ns, link_name=link.name, peer_1_name=peer[1].name
+                ),
+            ],
         )
 
     def _prefix_problem(
@@ -706,7 +883,7 @@ class Tracer:
                 continue
             for cidr in link.addresses:
                 mine = ipaddress.IPv4Interface(cidr)
-                for there, other, _ in self._segment(ns_name, link):
+                for there, other, _bridge in self._segment(ns_name, link):
                     for theirs in other.addresses:
                         net = ipaddress.IPv4Interface(theirs).network
                         if (
@@ -733,12 +910,26 @@ class Tracer:
         want = ipaddress.IPv4Interface(theirs).network.prefixlen
         return Diagnosis(
             Cause.PREFIX_WRONG,
-            f"{link.name} in {ns_name} has {mine.with_prefixlen}, but the network on that "
-            f"cable is {ipaddress.IPv4Interface(theirs).network} ({other.name} in {there} "
-            f"has {theirs}). A /{mine.network.prefixlen} covers only itself, so {ns_name} "
-            f"gets no route to {dst} next door. The fix is the prefix, /{want}: "
-            f"`ip addr del {mine.with_prefixlen} dev {link.name}; "
-            f"ip addr add {mine.ip}/{want} dev {link.name}`.",
+            _(
+                "{link_name} in {ns_name} has {mine_with_prefixlen}, but the network on that "
+                "cable is {ipaddress_IPv4Interface_network} ({other_name} in {there} has "
+                "{theirs}). A /{mine_network_prefixlen} covers only itself, so {ns_name} gets "
+                "no route to {dst} next door. The fix is the prefix, /{want}: `ip addr del "
+                "{mine_with_prefixlen} dev {link_name}; ip addr add {mine_ip}/{want} dev "
+                "{link_name}`."
+            ).format(
+                link_name=link.name,
+                ns_name=ns_name,
+                mine_with_prefixlen=mine.with_prefixlen,
+                ipaddress_IPv4Interface_network=ipaddress.IPv4Interface(theirs).network,
+                other_name=other.name,
+                there=there,
+                theirs=theirs,
+                mine_network_prefixlen=mine.network.prefixlen,
+                dst=dst,
+                want=want,
+                mine_ip=mine.ip,
+            ),
             [
                 *trail.hops,
                 f"{ns_name}: {link.name} has {mine.with_prefixlen}; /{want} expected",
@@ -755,44 +946,58 @@ class Tracer:
                 if link.kind == "bridge" and not link.addresses and owners:
                     return Diagnosis(
                         Cause.ADDRESS_MISSING,
-                        f"{origin} has no route into {dst}'s network, so it sends the packet to "
-                        f"its default gateway, out of eth0, where it is lost. The bridge "
-                        f"{link.name} in {name} has no address yet; with one, {name} gets a "
-                        "route to the containers.",
-                        [*trail.hops, f"{name}: {link.name} has no IPv4 address"],
+                        _(
+                            "{origin} has no route into {dst}'s network, so it sends the packet to its "
+                            "default gateway, out of eth0, where it is lost. The bridge {link_name} in "
+                            "{name} has no address yet; with one, {name} gets a route to the containers."
+                        ).format(origin=origin, dst=dst, link_name=link.name, name=name),
+                        [
+                            *trail.hops,
+                            _("{name}: {link_name} has no IPv4 address").format(
+                                name=name, link_name=link.name
+                            ),
+                        ],
                     )
         return Diagnosis(
             Cause.ROUTE_MISSING,
-            f"{origin} has no route to {dst}, so the packet follows the default route out of "
-            "eth0 to the internet, which knows nothing about private lab addresses.",
-            [*trail.hops, f"internet: no route to {dst} (lost here)"],
+            _(
+                "{origin} has no route to {dst}, so the packet follows the default route out "
+                "of eth0 to the internet, which knows nothing about private lab addresses."
+            ).format(origin=origin, dst=dst),
+            [*trail.hops, _("internet: no route to {dst} (lost here)").format(dst=dst)],
         )
 
     # ------------------------------------------------------------- layer 2
 
     def _link_problem(self, ns_name: str, link: Link) -> str | None:
         if not link.up:
-            return (
-                f"{link.name} in {ns_name} is down: bring it up with `ip link set {link.name} up`."
-            )
+            return _(
+                "{link_name} in {ns_name} is down: bring it up with `ip link set {link_name} up`."
+            ).format(link_name=link.name, ns_name=ns_name)
         if link.kind == "veth":
             peer = self.state.peer(ns_name, link)
             if peer is None:
-                return f"{link.name} in {ns_name} has no live peer (its other end was deleted?)."
+                return _(
+                    "{link_name} in {ns_name} has no live peer (its other end was deleted?)."
+                ).format(link_name=link.name, ns_name=ns_name)
             pns, plink = peer
             if not plink.up:
-                return (
-                    f"The other end of {link.name}, {plink.name} in {pns}, is down: a veth "
-                    f"pair only carries packets when both ends are up."
-                )
+                return _(
+                    "The other end of {link_name}, {plink_name} in {pns}, is down: a veth pair "
+                    "only carries packets when both ends are up."
+                ).format(link_name=link.name, plink_name=plink.name, pns=pns)
             if plink.master:
                 bridge = self.state.namespaces[pns].link(plink.master)
                 if bridge is not None and not bridge.up:
-                    return f"The bridge {bridge.name} in {pns} is down."
+                    return _("The bridge {bridge_name} in {pns} is down.").format(
+                        bridge_name=bridge.name, pns=pns
+                    )
         if link.kind == "bridge" and not any(
             lk.master == link.name for lk in self.state.namespaces[ns_name].links
         ):
-            return f"The bridge {link.name} in {ns_name} has no ports yet."
+            return _("The bridge {link_name} in {ns_name} has no ports yet.").format(
+                link_name=link.name, ns_name=ns_name
+            )
         return None
 
     def _segment(self, ns_name: str, link: Link) -> list[tuple[str, Link, Crossing | None]]:
@@ -855,14 +1060,32 @@ class Tracer:
             if entry.state in ("PERMANENT", "NOARP") and entry.mac.lower() != owner.mac.lower():
                 return Diagnosis(
                     Cause.NEIGHBOUR_WRONG,
-                    f"{ns_name} has a static ARP entry for {next_hop} on {out.name} with the MAC "
-                    f"{entry.mac}, but {next_hop} is {there_if} in {there}, whose MAC is "
-                    f"{owner.mac}: frames go to a MAC nobody has. Delete the entry with "
-                    f"`ip neigh del {next_hop} dev {out.name}`.",
+                    _(
+                        "{ns_name} has a static ARP entry for {next_hop} on {out_name} with the MAC "
+                        "{entry_mac}, but {next_hop} is {there_if} in {there}, whose MAC is "
+                        "{owner_mac}: frames go to a MAC nobody has. Delete the entry with `ip neigh "
+                        "del {next_hop} dev {out_name}`."
+                    ).format(
+                        ns_name=ns_name,
+                        next_hop=next_hop,
+                        out_name=out.name,
+                        entry_mac=entry.mac,
+                        there_if=there_if,
+                        there=there,
+                        owner_mac=owner.mac,
+                    ),
                     [
                         *trail.hops,
-                        f"{ns_name}: ip neigh: {next_hop} dev {out.name} lladdr {entry.mac} "
-                        f"{entry.state}",
+                        _(
+                            "{ns_name}: ip neigh: {next_hop} dev {out_name} lladdr {entry_mac} "
+                            "{entry_state}"
+                        ).format(
+                            ns_name=ns_name,
+                            next_hop=next_hop,
+                            out_name=out.name,
+                            entry_mac=entry.mac,
+                            entry_state=entry.state,
+                        ),
                         f"{there}: {there_if} link/ether {owner.mac}",
                     ],
                 )
@@ -879,50 +1102,79 @@ class Tracer:
     def _dropping_route(self, ns_name: str, route: Route, flow: Flow, trail: _Trail) -> Diagnosis:
         return Diagnosis(
             Cause.ROUTE_MISSING,
-            f"{ns_name} has a {route.kind} route for {route.dst}: the kernel drops packets "
-            f"for {flow.dst} there on purpose instead of sending them anywhere. Delete it with "
-            f"`ip route del {route.kind} {route.dst}`.",
-            [*trail.hops, f"{ns_name}: ip route get {flow.dst} -> {route.text()}"],
+            _(
+                "{ns_name} has a {route_kind} route for {route_dst}: the kernel drops packets "
+                "for {flow_dst} there on purpose instead of sending them anywhere. Delete it "
+                "with `ip route del {route_kind} {route_dst}`."
+            ).format(
+                ns_name=ns_name, route_kind=route.kind, route_dst=route.dst, flow_dst=flow.dst
+            ),
+            [
+                *trail.hops,
+                _("{ns_name}: ip route get {flow_dst} -> {route_text}").format(
+                    ns_name=ns_name, flow_dst=flow.dst, route_text=route.text()
+                ),
+            ],
         )
 
     def _no_route(
         self, ns_name: str, ns: Namespace, dst: str, trail: _Trail, routed: bool
     ) -> Diagnosis:
-        evidence = [*trail.hops, f"{ns_name}: ip route get {dst} -> Network is unreachable"]
+        evidence = [
+            *trail.hops,
+            _("{ns_name}: ip route get {dst} -> Network is unreachable").format(
+                ns_name=ns_name, dst=dst
+            ),
+        ]
         if all(link.name == "lo" for link in ns.links):
             return Diagnosis(
                 Cause.LINK_MISSING,
-                f"{ns_name} has nothing but its loopback interface: no cable leads out of it "
-                "yet. A veth pair is that cable.",
-                [*evidence, f"{ns_name}: links are lo"],
+                _(
+                    "{ns_name} has nothing but its loopback interface: no cable leads out of it "
+                    "yet. A veth pair is that cable."
+                ).format(ns_name=ns_name),
+                [*evidence, _("{ns_name}: links are lo").format(ns_name=ns_name)],
             )
         down = [lk for lk in ns.links if lk.name != "lo" and lk.addresses and not lk.up]
         if down:
             return Diagnosis(
                 Cause.LINK_DOWN,
-                f"{down[0].name} in {ns_name} is down, and a link that is down takes its "
-                f"routes with it: {ns_name} has no route to {dst} any more. Bring "
-                f"{down[0].name} up (and add back the routes that went with it).",
-                [*evidence, f"{ns_name}: {down[0].name} is DOWN"],
+                _(
+                    "{down_0_name} in {ns_name} is down, and a link that is down takes its routes "
+                    "with it: {ns_name} has no route to {dst} any more. Bring {down_0_name} up "
+                    "(and add back the routes that went with it)."
+                ).format(down_0_name=down[0].name, ns_name=ns_name, dst=dst),
+                [
+                    *evidence,
+                    _("{ns_name}: {down_0_name} is DOWN").format(
+                        ns_name=ns_name, down_0_name=down[0].name
+                    ),
+                ],
             )
         has_addr = any(owner.name != "lo" for _, owner in ns.addresses())
         if not has_addr:
             return Diagnosis(
                 Cause.ADDRESS_MISSING,
-                f"{ns_name} has no IPv4 address besides loopback, so it has no route "
-                f"anywhere. Give its interface an address.",
+                _(
+                    "{ns_name} has no IPv4 address besides loopback, so it has no route anywhere. "
+                    "Give its interface an address."
+                ).format(ns_name=ns_name),
                 evidence,
             )
         if ns_name not in OUTSIDE and not any(r.dst == "default" for r in ns.routes):
             return Diagnosis(
                 Cause.GATEWAY_MISSING,
-                f"{ns_name} only knows its own subnet; {dst} is outside it and there is no "
-                "default route, so the kernel answers 'Network is unreachable'. A "
-                "container needs a default route via a gateway.",
+                _(
+                    "{ns_name} only knows its own subnet; {dst} is outside it and there is no "
+                    "default route, so the kernel answers 'Network is unreachable'. A container "
+                    "needs a default route via a gateway."
+                ).format(ns_name=ns_name, dst=dst),
                 evidence,
             )
         return Diagnosis(
-            Cause.ROUTE_MISSING, f"{ns_name} has no route that covers {dst}.", evidence
+            Cause.ROUTE_MISSING,
+            _("{ns_name} has no route that covers {dst}.").format(ns_name=ns_name, dst=dst),
+            evidence,
         )
 
     def _nobody_answers(
@@ -940,13 +1192,28 @@ class Tracer:
         if twins:
             winner = route.text()
             losers = ", ".join(t.text() for t in twins)
-            lost = ", ".join(name for name, _ in owners) or "the other side"
+            lost = ", ".join(name for name, _ in owners) or _("the other side")
             return Diagnosis(
                 Cause.ROUTE_CLASH,
-                f"{ns_name} has {len(twins) + 1} routes for {route.dst}. The kernel uses the "
-                f"first one ({winner}), so packets for {next_hop} leave through {out.name} "
-                f"and never reach {lost}: that namespace is in limbo.",
-                [*hops, f"{ns_name}: competing route ignored: {losers}"],
+                _(
+                    "{ns_name} has {value1} routes for {route_dst}. The kernel uses the first one "
+                    "({winner}), so packets for {next_hop} leave through {out_name} and never "
+                    "reach {lost}: that namespace is in limbo."
+                ).format(
+                    ns_name=ns_name,
+                    value1=len(twins) + 1,
+                    route_dst=route.dst,
+                    winner=winner,
+                    next_hop=next_hop,
+                    out_name=out.name,
+                    lost=lost,
+                ),
+                [
+                    *hops,
+                    _("{ns_name}: competing route ignored: {losers}").format(
+                        ns_name=ns_name, losers=losers
+                    ),
+                ],
             )
         if route.gateway:
             if owners:
@@ -955,9 +1222,21 @@ class Tracer:
                     return Diagnosis(cause[0], cause[1], [*hops, *cause[2]])
             return Diagnosis(
                 Cause.GATEWAY_UNREACHABLE,
-                f"{ns_name} sends {flow.dst} to its gateway {route.gateway}, but nothing "
-                f"reachable through {out.name} has that address.",
-                [*hops, f"{ns_name}: no neighbour answers ARP for {route.gateway}"],
+                _(
+                    "{ns_name} sends {flow_dst} to its gateway {route_gateway}, but nothing "
+                    "reachable through {out_name} has that address."
+                ).format(
+                    ns_name=ns_name,
+                    flow_dst=flow.dst,
+                    route_gateway=route.gateway,
+                    out_name=out.name,
+                ),
+                [
+                    *hops,
+                    _("{ns_name}: no neighbour answers ARP for {route_gateway}").format(
+                        ns_name=ns_name, route_gateway=route.gateway
+                    ),
+                ],
             )
         if owners:
             cause = self._why_not_on_segment(ns_name, out, owners)
@@ -966,8 +1245,10 @@ class Tracer:
             where = ", ".join(f"{link.name} in {name}" for name, link in owners)
             return Diagnosis(
                 Cause.ROUTE_MISSING,
-                f"{next_hop} belongs to {where}, but {ns_name}'s route sends it out of "
-                f"{out.name}, which does not lead there.",
+                _(
+                    "{next_hop} belongs to {where}, but {ns_name}'s route sends it out of "
+                    "{out_name}, which does not lead there."
+                ).format(next_hop=next_hop, where=where, ns_name=ns_name, out_name=out.name),
                 hops,
             )
         twin = self._twin_of_sender(ns_name, out, flow)
@@ -975,21 +1256,35 @@ class Tracer:
             return twin
         return Diagnosis(
             Cause.ADDRESS_MISSING,
-            f"Nothing in the world has the address {next_hop}; check the addresses you gave.",
-            [*hops, f"no interface in any namespace has {next_hop}"],
+            _(
+                "Nothing in the world has the address {next_hop}; check the addresses you gave."
+            ).format(next_hop=next_hop),
+            [*hops, _("no interface in any namespace has {next_hop}").format(next_hop=next_hop)],
         )
 
     def _twin_of_sender(self, ns_name: str, out: Link, flow: Flow) -> Diagnosis | None:
         """Nobody has the destination, but someone next door has the *sender's* address."""
-        for there, link, _ in self._segment(ns_name, out):
+        for there, link, _bridge in self._segment(ns_name, out):
             for cidr in link.addresses:
                 if flow.src and cidr.split("/")[0] == flow.src:
                     return Diagnosis(
                         Cause.ADDRESS_DUPLICATE,
-                        f"Nothing has {flow.dst}, and {link.name} in {there} has {flow.src}, the "
-                        f"same address as {ns_name}: it was probably meant to get {flow.dst}. "
-                        "Two interfaces on one segment must not share an address.",
-                        [f"{ns_name} and {there} ({link.name}) both have {flow.src}"],
+                        _(
+                            "Nothing has {flow_dst}, and {link_name} in {there} has {flow_src}, the same "
+                            "address as {ns_name}: it was probably meant to get {flow_dst}. Two interfaces "
+                            "on one segment must not share an address."
+                        ).format(
+                            flow_dst=flow.dst,
+                            link_name=link.name,
+                            there=there,
+                            flow_src=flow.src,
+                            ns_name=ns_name,
+                        ),
+                        [
+                            _("{ns_name} and {there} ({link_name}) both have {flow_src}").format(
+                                ns_name=ns_name, there=there, link_name=link.name, flow_src=flow.src
+                            )
+                        ],
                     )
         return None
 
@@ -1009,22 +1304,49 @@ class Tracer:
             if peer and not bridges and out_peer and not out_peer[1].master:
                 return (
                     Cause.NOT_BRIDGED,
-                    f"{out.name} in {ns_name} and {owner_link.name} in {owner_ns} hang off "
-                    f"separate veth pairs ({out_peer[1].name} and {peer[1].name} in "
-                    f"{peer[0]}), and nothing joins those ends at layer 2: make them ports "
-                    "of one bridge.",
+                    _(
+                        "{out_name} in {ns_name} and {owner_link_name} in {owner_ns} hang off separate "
+                        "veth pairs ({out_peer_1_name} and {peer_1_name} in {peer_0}), and nothing "
+                        "joins those ends at layer 2: make them ports of one bridge."
+                    ).format(
+                        out_name=out.name,
+                        ns_name=ns_name,
+                        owner_link_name=owner_link.name,
+                        owner_ns=owner_ns,
+                        out_peer_1_name=out_peer[1].name,
+                        peer_1_name=peer[1].name,
+                        peer_0=peer[0],
+                    ),
                     [
-                        f"{peer[0]}: no bridge; {out_peer[1].name} and {peer[1].name} are unconnected"
+                        _(
+                            "{peer_0}: no bridge; {out_peer_1_name} and {peer_1_name} are unconnected"
+                        ).format(
+                            peer_0=peer[0],
+                            out_peer_1_name=out_peer[1].name,
+                            peer_1_name=peer[1].name,
+                        )
                     ],
                 )
             if peer and bridges and not peer[1].master and peer[1].kind == "veth":
                 bname = bridges[0][1].name
                 return (
                     Cause.NOT_BRIDGED,
-                    f"{owner_link.name} in {owner_ns} hangs off {peer[1].name} in {peer[0]}, "
-                    f"which is not a port of {bname}; attach it with "
-                    f"`ip link set {peer[1].name} master {bname}`.",
-                    [f"{peer[0]}: {peer[1].name} has no master"],
+                    _(
+                        "{owner_link_name} in {owner_ns} hangs off {peer_1_name} in {peer_0}, which is "
+                        "not a port of {bname}; attach it with `ip link set {peer_1_name} master "
+                        "{bname}`."
+                    ).format(
+                        owner_link_name=owner_link.name,
+                        owner_ns=owner_ns,
+                        peer_1_name=peer[1].name,
+                        peer_0=peer[0],
+                        bname=bname,
+                    ),
+                    [
+                        _("{peer_0}: {peer_1_name} has no master").format(
+                            peer_0=peer[0], peer_1_name=peer[1].name
+                        )
+                    ],
                 )
             if owner_link.kind == "bridge" or (peer and peer[1].master):
                 continue
@@ -1032,8 +1354,14 @@ class Tracer:
             if not owner_link.up:
                 return (
                     Cause.LINK_DOWN,
-                    f"{owner_link.name} in {owner_ns} carries that address but is down.",
-                    [f"{owner_ns}: {owner_link.name} is DOWN"],
+                    _("{owner_link_name} in {owner_ns} carries that address but is down.").format(
+                        owner_link_name=owner_link.name, owner_ns=owner_ns
+                    ),
+                    [
+                        _("{owner_ns}: {owner_link_name} is DOWN").format(
+                            owner_ns=owner_ns, owner_link_name=owner_link.name
+                        )
+                    ],
                 )
         return None
 
@@ -1041,24 +1369,26 @@ class Tracer:
         self, back: Diagnosis, there: _Arrival, src_ns: str, trail: _Trail
     ) -> Diagnosis:
         if back.cause in (Cause.ROUTE_MISSING, Cause.GATEWAY_MISSING) and there.ns == "internet":
-            text = (
-                f"The request reaches {there.ns}, but its source is the private address "
-                f"{there.flow.src}, and the outside world has no route back to it, so the "
-                "reply never comes. The host must masquerade (SNAT) outgoing traffic."
-            )
+            text = _(
+                "The request reaches {there_ns}, but its source is the private address "
+                "{there_flow_src}, and the outside world has no route back to it, so the reply "
+                "never comes. The host must masquerade (SNAT) outgoing traffic."
+            ).format(there_ns=there.ns, there_flow_src=there.flow.src)
             evidence = list(back.evidence)
             misplaced = self._nat_elsewhere(("MASQUERADE", "SNAT"))
             if misplaced:
-                text += (
-                    f" {misplaced[0]} has such a rule: the command ran in the wrong namespace "
-                    "(it belongs on the host)."
-                )
+                text += _(
+                    " {misplaced_0} has such a rule: the command ran in the wrong namespace (it "
+                    "belongs on the host)."
+                ).format(misplaced_0=misplaced[0])
                 evidence.append(misplaced[1])
             return Diagnosis(Cause.MASQUERADE_MISSING, text, evidence)
         if back.cause == Cause.ROUTE_CLASH:
             return replace(
                 back,
-                explanation=f"The request from {src_ns} arrives, but the reply does not: "
+                explanation=_("The request from {src_ns} arrives, but the reply does not: ").format(
+                    src_ns=src_ns
+                )
                 + back.explanation,
             )
         return back
@@ -1086,27 +1416,52 @@ class Tracer:
             if request.src_ns == "host":
                 return Diagnosis(
                     Cause.DNAT_LOCAL_MISSING,
-                    f"A server listens on {server}, but a client on the host itself "
-                    f"connecting to {dst}:{port} never passes PREROUTING; local traffic "
-                    "needs a DNAT rule in the nat OUTPUT chain.",
-                    [*trail.hops, f"host: nothing listens on {dst}:{port}"],
+                    _(
+                        "A server listens on {server}, but a client on the host itself connecting to "
+                        "{dst}:{port} never passes PREROUTING; local traffic needs a DNAT rule in the "
+                        "nat OUTPUT chain."
+                    ).format(server=server, dst=dst, port=port),
+                    [
+                        *trail.hops,
+                        _("host: nothing listens on {dst}:{port}").format(dst=dst, port=port),
+                    ],
                 )
             return Diagnosis(
                 Cause.DNAT_MISSING,
-                f"A server listens on {server}, but nothing forwards {dst}:{port} to it: "
-                "traffic from outside needs a DNAT rule in the nat PREROUTING chain.",
-                [*trail.hops, f"host: nothing listens on {dst}:{port}"],
+                _(
+                    "A server listens on {server}, but nothing forwards {dst}:{port} to it: "
+                    "traffic from outside needs a DNAT rule in the nat PREROUTING chain."
+                ).format(server=server, dst=dst, port=port),
+                [
+                    *trail.hops,
+                    _("host: nothing listens on {dst}:{port}").format(dst=dst, port=port),
+                ],
             )
         if trail.nat and published:
             return Diagnosis(
                 Cause.DNAT_WRONG,
-                f"A DNAT rule sends the connection to {there.flow.dst}:{port} in {there.ns}, "
-                f"but the server listens on {published[0][1]}:{port} in {published[0][0]}.",
+                _(
+                    "A DNAT rule sends the connection to {there_flow_dst}:{port} in {there_ns}, "
+                    "but the server listens on {published_0_1}:{port} in {published_0_0}."
+                ).format(
+                    there_flow_dst=there.flow.dst,
+                    port=port,
+                    there_ns=there.ns,
+                    published_0_1=published[0][1],
+                    published_0_0=published[0][0],
+                ),
                 trail.hops,
             )
         return Diagnosis(
             Cause.SERVICE_DOWN,
-            f"Nothing listens on TCP port {port} in {there.ns}: start the server first "
-            "(and keep it running).",
-            [*trail.hops, f"{there.ns}: no socket listening on port {port}"],
+            _(
+                "Nothing listens on TCP port {port} in {there_ns}: start the server first (and "
+                "keep it running)."
+            ).format(port=port, there_ns=there.ns),
+            [
+                *trail.hops,
+                _("{there_ns}: no socket listening on port {port}").format(
+                    there_ns=there.ns, port=port
+                ),
+            ],
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from checks.context import CheckContext
 from checks.kinds import KINDS, PREPARE
+from lab.i18n import _
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
 from lab.model import LessonReport, MilestoneResult, Outcome
@@ -24,15 +25,22 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
     started = time.perf_counter()
     func = KINDS.get(milestone.check)
     if func is None:
-        outcome = Outcome.fail(None, f"unknown check kind {milestone.check!r} (a lesson bug)")
+        outcome = Outcome.fail(
+            None,
+            _("unknown check kind {milestone_check!r} (a lesson bug)").format(
+                milestone_check=milestone.check
+            ),
+        )
     else:
         try:
             outcome = func(ctx, milestone.args)
         except KeyError as exc:
             outcome = Outcome.fail(
                 None,
-                f"the check could not run: milestone {milestone.id!r} ({milestone.check})"
-                f" needs the argument {exc} in lesson.toml (a lesson bug)",
+                _(
+                    "the check could not run: milestone {milestone_id!r} ({milestone_check}) needs "
+                    "the argument {exc} in lesson.toml (a lesson bug)"
+                ).format(milestone_id=milestone.id, milestone_check=milestone.check, exc=exc),
             )
         except Exception as exc:  # a lesson bug or a wrecked world: one line, never a traceback
             # an InNsError carries the helper's traceback: its last line says what failed
@@ -40,7 +48,9 @@ def run_milestone(ctx: CheckContext, milestone: Milestone) -> MilestoneResult:
             detail = lines[-1].strip()
             if not isinstance(exc, (InNsError, OSError)):  # a bug in the lesson's args
                 detail = f"{type(exc).__name__}: {detail} (milestone {milestone.id!r})"
-            outcome = Outcome.fail(None, f"the check could not run: {detail}")
+            outcome = Outcome.fail(
+                None, _("the check could not run: {detail}").format(detail=detail)
+            )
     took = round((time.perf_counter() - started) * 1000)
     return MilestoneResult.from_outcome(milestone.id, milestone.title, outcome, took)
 

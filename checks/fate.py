@@ -30,6 +30,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from checks.netfilter import Flow, Packet, run_hook, translate
+from lab.i18n import _
 from lab.rules import Rule
 from lab.state import Link, Namespace, WorldState
 
@@ -138,7 +139,7 @@ def next_hop_missing(
         return None
     found = _lookup(ns, dst)
     if found is None:
-        return Fate(ns_name, f"{ns_name} has no route to {dst}")
+        return Fate(ns_name, _("{ns_name} has no route to {dst}").format(ns_name=ns_name, dst=dst))
     dev, hop = found
     link = ns.link(dev) if dev else None
     if link is None or hop is None:
@@ -148,10 +149,12 @@ def next_hop_missing(
         return None
     if any(_owner_ns(state, m, hop) for m in members):
         return None
-    via = f"next hop {hop}" if hop != dst else dst
+    via = _("next hop {hop}").format(hop=hop) if hop != dst else dst
     return Fate(
         ns_name,
-        f"{ns_name} sends the packet for {dst} out of {dev}, where nobody has {via}",
+        _("{ns_name} sends the packet for {dst} out of {dev}, where nobody has {via}").format(
+            ns_name=ns_name, dst=dst, dev=dev, via=via
+        ),
     )
 
 
@@ -218,7 +221,10 @@ def judge(
             return None
         if not before.accepted and before.chain is not None:
             return Fate(
-                seen.ns, f"{seen.ns}'s PREROUTING hook drops it: {before.evidence(seen.ns)}"
+                seen.ns,
+                _("{seen_ns}'s PREROUTING hook drops it: {before_evidence}").format(
+                    seen_ns=seen.ns, before_evidence=before.evidence(seen.ns)
+                ),
             )
         if before.nat is not None:  # DNAT: judge where it is sent on to
             moved = _translated(flow, before.nat, ns, None)
@@ -232,15 +238,25 @@ def judge(
     if not ns.forwards_from(link):
         return Fate(
             seen.ns,
-            f"{seen.ns} got the packet for {flow.dst} on {link.name} but does not forward "
-            f"from it (net.ipv4.conf.{link.name}.forwarding = 0)",
+            _(
+                "{seen_ns} got the packet for {flow_dst} on {link_name} but does not forward "
+                "from it (net.ipv4.conf.{link_name}.forwarding = 0)"
+            ).format(seen_ns=seen.ns, flow_dst=flow.dst, link_name=link.name),
         )
     found = _lookup(ns, flow.dst)
     if found is None:
-        return Fate(seen.ns, f"{seen.ns} has no route on to {flow.dst}")
+        return Fate(
+            seen.ns,
+            _("{seen_ns} has no route on to {flow_dst}").format(seen_ns=seen.ns, flow_dst=flow.dst),
+        )
     dropped = _blocked(ns, "forward", Packet(flow, in_if=link.name, out_if=found[0]))
     if dropped:
-        return Fate(seen.ns, f"{seen.ns}'s FORWARD hook drops it: {dropped}")
+        return Fate(
+            seen.ns,
+            _("{seen_ns}'s FORWARD hook drops it: {dropped}").format(
+                seen_ns=seen.ns, dropped=dropped
+            ),
+        )
     return next_hop_missing(state, seen.ns, flow.dst, proxy_arp)
 
 
@@ -263,8 +279,10 @@ def _bridged(
         return None
     return Fate(
         seen.ns,
-        f"the frame is switched across {bridge}, and with br_netfilter "
-        f"(bridge-nf-call-iptables = 1) {seen.ns}'s FORWARD hook drops it: {dropped}",
+        _(
+            "the frame is switched across {bridge}, and with br_netfilter "
+            "(bridge-nf-call-iptables = 1) {seen_ns}'s FORWARD hook drops it: {dropped}"
+        ).format(bridge=bridge, seen_ns=seen.ns, dropped=dropped),
     )
 
 
@@ -278,15 +296,19 @@ def _delivered(
     flow = arriving.flow
     dropped = _blocked(ns, "input", arriving)
     if dropped:
-        return Fate(here, f"{here}'s INPUT hook drops it: {dropped}")
+        return Fate(
+            here, _("{here}'s INPUT hook drops it: {dropped}").format(here=here, dropped=dropped)
+        )
     if flow.reply or flow.src is None:
         return None
     back = _lookup(ns, flow.src)
     if back is None:
         return Fate(
             here,
-            f"the request reached {here}, which has no route back to {flow.src}: "
-            "its reply has nowhere to go",
+            _(
+                "the request reached {here}, which has no route back to {flow_src}: its reply "
+                "has nowhere to go"
+            ).format(here=here, flow_src=flow.src),
         )
     reply = Flow(
         src_ns=here,
@@ -299,11 +321,19 @@ def _delivered(
     )
     dropped = _blocked(ns, "output", Packet(reply, out_if=back[0]))
     if dropped:
-        return Fate(here, f"{here}'s OUTPUT hook drops the reply: {dropped}")
+        return Fate(
+            here,
+            _("{here}'s OUTPUT hook drops the reply: {dropped}").format(here=here, dropped=dropped),
+        )
     lost = next_hop_missing(state, here, flow.src, proxy_arp)
     if lost is None:
         return None
-    return Fate(here, f"the request reached {here}, but its reply is lost: {lost.reason}")
+    return Fate(
+        here,
+        _("the request reached {here}, but its reply is lost: {lost_reason}").format(
+            here=here, lost_reason=lost.reason
+        ),
+    )
 
 
 def _flow_of(seen: Sighting, sender: str) -> Flow:

@@ -22,6 +22,7 @@ from checks import probes, processes
 from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
 from checks.specs import SPECS
+from lab.i18n import _
 from lab.model import Outcome
 from lab.state import Link, Namespace
 from lab.world import INTERNET_ADDR
@@ -37,7 +38,9 @@ PREPARE: dict[str, Callable[[CheckContext, Mapping[str, Any]], None]] = {}
 def kind(name: str) -> Callable[[Kind], Kind]:
     """Register a check kind; its arguments are declared by ``checks.specs.SPECS[name]``."""
     if name not in SPECS:
-        raise LookupError(f"check kind {name!r} has no argument spec in checks.specs")
+        raise LookupError(
+            _("check kind {name!r} has no argument spec in checks.specs").format(name=name)
+        )
 
     def register(func: Kind) -> Kind:
         KINDS[name] = func
@@ -50,7 +53,9 @@ def _missing(ctx: CheckContext, name: str) -> Outcome:
     have = ", ".join(ctx.state.learner_namespaces()) or "none"
     return Outcome.fail(
         Cause.NETNS_MISSING,
-        f"There is no network namespace called {name}. Create it with `ip netns add {name}`.",
+        _(
+            "There is no network namespace called {name}. Create it with `ip netns add {name}`."
+        ).format(name=name),
         f"ip netns list: {have}",
     )
 
@@ -81,14 +86,18 @@ def link(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         if elsewhere:
             return Outcome.fail(
                 Cause.LINK_WRONG_NETNS,
-                f"{name} exists, but in {elsewhere[0]}, not in {args['ns']}. Move it with "
-                f"`ip link set {name} netns {args['ns']}`.",
+                _(
+                    "{name} exists, but in {elsewhere_0}, not in {args_ns}. Move it with `ip link "
+                    "set {name} netns {args_ns}`."
+                ).format(name=name, elsewhere_0=elsewhere[0], args_ns=args["ns"]),
                 f"{elsewhere[0]}: has {name}",
             )
         return Outcome.fail(
             Cause.LINK_MISSING,
-            f"There is no interface {name} in {args['ns']}.",
-            f"{args['ns']}: links are {', '.join(lk.name for lk in ns.links)}",
+            _("There is no interface {name} in {args_ns}.").format(name=name, args_ns=args["ns"]),
+            _("{args_ns}: links are {value1}").format(
+                args_ns=args["ns"], value1=", ".join(lk.name for lk in ns.links)
+            ),
         )
     if args.get("kind") and found.kind != args["kind"]:
         return Outcome.fail(
@@ -97,31 +106,43 @@ def link(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if args.get("up") and not found.up:
         return Outcome.fail(
             Cause.LINK_DOWN,
-            f"{name} in {args['ns']} is down: `ip link set {name} up`.",
-            f"{args['ns']}: {name} state DOWN",
+            _("{name} in {args_ns} is down: `ip link set {name} up`.").format(
+                name=name, args_ns=args["ns"]
+            ),
+            _("{args_ns}: {name} state DOWN").format(args_ns=args["ns"], name=name),
         )
     want_master = args.get("master")
     if want_master and found.master != want_master:
         return Outcome.fail(
             Cause.NOT_BRIDGED,
-            f"{name} is not a port of {want_master}: `ip link set {name} master {want_master}`.",
+            _(
+                "{name} is not a port of {want_master}: `ip link set {name} master {want_master}`."
+            ).format(name=name, want_master=want_master),
             f"{args['ns']}: {name} master {found.master or '(none)'}",
         )
     if args.get("peer_ns") or args.get("peer"):
         peer = ctx.state.peer(args["ns"], found)
         if peer is None:
-            return Outcome.fail(Cause.LINK_MISSING, f"{name} has no veth peer.")
+            return Outcome.fail(Cause.LINK_MISSING, _("{name} has no veth peer.").format(name=name))
         if args.get("peer_ns") and peer[0] != args["peer_ns"]:
             return Outcome.fail(
                 Cause.LINK_WRONG_NETNS,
-                f"The other end of {name}, {peer[1].name}, is in {peer[0]}, not in "
-                f"{args['peer_ns']}.",
+                _(
+                    "The other end of {name}, {peer_1_name}, is in {peer_0}, not in {args_peer_ns}."
+                ).format(
+                    name=name,
+                    peer_1_name=peer[1].name,
+                    peer_0=peer[0],
+                    args_peer_ns=args["peer_ns"],
+                ),
                 f"{peer[0]}: has {peer[1].name}",
             )
         if args.get("peer") and peer[1].name != args["peer"]:
             return Outcome.fail(
                 Cause.LINK_MISSING,
-                f"The other end of {name} is {peer[1].name}, not {args['peer']}.",
+                _("The other end of {name} is {peer_1_name}, not {args_peer}.").format(
+                    name=name, peer_1_name=peer[1].name, args_peer=args["peer"]
+                ),
             )
     return Outcome.ok(f"{args['ns']}: {name} {'UP' if found.up else 'DOWN'}")
 
@@ -135,7 +156,9 @@ def address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return Outcome.ok(f"{args['ns']}: {args['dev']} has {args['address']}")
     return Outcome.fail(
         Cause.ADDRESS_MISSING,
-        f"{args['dev']} in {args['ns']} should have {args['address']}.",
+        _("{args_dev} in {args_ns} should have {args_address}.").format(
+            args_dev=args["dev"], args_ns=args["ns"], args_address=args["address"]
+        ),
         f"{args['ns']}: {args['dev']} has {', '.join(dev.addresses) or 'no IPv4 address'}",
     )
 
@@ -155,11 +178,17 @@ def no_address(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if isinstance(dev, Outcome):
         return dev
     if not dev.addresses:
-        return Outcome.ok(f"{args['ns']}: {args['dev']} has no IPv4 address")
+        return Outcome.ok(
+            _("{args_ns}: {args_dev} has no IPv4 address").format(
+                args_ns=args["ns"], args_dev=args["dev"]
+            )
+        )
     return Outcome.fail(
         Cause.STATE_WRONG,
-        f"{args['dev']} still has {', '.join(dev.addresses)}: a bridge port needs no address "
-        "of its own (and an address here brings back the route clash).",
+        _(
+            "{args_dev} still has {value1}: a bridge port needs no address of its own (and "
+            "an address here brings back the route clash)."
+        ).format(args_dev=args["dev"], value1=", ".join(dev.addresses)),
         f"{args['ns']}: {args['dev']} has {', '.join(dev.addresses)}",
     )
 
@@ -182,16 +211,21 @@ def route(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if down:
         return Outcome.fail(
             Cause.LINK_DOWN,
-            f"{args['ns']} has no route {want}: {down[0].name} is down, and a link that is "
-            "down takes its routes with it.",
-            f"{args['ns']}: {down[0].name} is DOWN",
+            _(
+                "{args_ns} has no route {want}: {down_0_name} is down, and a link that is down "
+                "takes its routes with it."
+            ).format(args_ns=args["ns"], want=want, down_0_name=down[0].name),
+            _("{args_ns}: {down_0_name} is DOWN").format(
+                args_ns=args["ns"], down_0_name=down[0].name
+            ),
         )
     learner = args["ns"] not in ("host", "internet")
     cause = Cause.GATEWAY_MISSING if args["dst"] == "default" and learner else Cause.ROUTE_MISSING
     return Outcome.fail(
         cause,
-        f"{args['ns']} has no route {want}.",
-        f"{args['ns']}: ip route: " + ("; ".join(r.text() for r in ns.routes) or "(empty)"),
+        _("{args_ns} has no route {want}.").format(args_ns=args["ns"], want=want),
+        _("{args_ns}: ip route: ").format(args_ns=args["ns"])
+        + ("; ".join(r.text() for r in ns.routes) or "(empty)"),
     )
 
 
@@ -203,13 +237,17 @@ def route_clash(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     same = [r for r in ns.routes if r.dst == args["dst"]]
     if len(same) >= 2:
         return Outcome.ok(
-            f"{args['ns']}: {len(same)} routes for {args['dst']}: "
+            _("{args_ns}: {count} routes for {args_dst}: ").format(
+                args_ns=args["ns"], count=len(same), args_dst=args["dst"]
+            )
             + "; ".join(r.text() for r in same)
         )
     return Outcome.fail(
         Cause.ROUTE_MISSING,
-        f"{args['ns']} has {len(same)} route(s) for {args['dst']}; the clash appears once a "
-        "second interface gets an address in the same network.",
+        _(
+            "{args_ns} has {count} route(s) for {args_dst}; the clash appears once a "
+            "second interface gets an address in the same network."
+        ).format(args_ns=args["ns"], count=len(same), args_dst=args["dst"]),
         *(f"{args['ns']}: {r.text()}" for r in same),
     )
 
@@ -225,7 +263,9 @@ def ip_forward(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return Outcome.ok(f"{name}: net.ipv4.ip_forward = {want}")
     return Outcome.fail(
         Cause.IP_FORWARD_OFF if want == 1 else Cause.STATE_WRONG,
-        f"net.ipv4.ip_forward is {ns.ip_forward} in {name}; it should be {want}.",
+        _("net.ipv4.ip_forward is {ns_ip_forward} in {name}; it should be {want}.").format(
+            ns_ip_forward=ns.ip_forward, name=name, want=want
+        ),
         f"{name}: /proc/sys/net/ipv4/ip_forward = {ns.ip_forward}",
     )
 
@@ -245,11 +285,15 @@ def iptables_chain(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if want:
         return Outcome.fail(
             Cause.STATE_WRONG,
-            f"The {table} table of {args['ns']} has no chain {args['chain']}.",
+            _("The {table} table of {args_ns} has no chain {args_chain}.").format(
+                table=table, args_ns=args["ns"], args_chain=args["chain"]
+            ),
         )
     return Outcome.fail(
         Cause.STATE_WRONG,
-        f"{args['ns']} has a chain {args['chain']}; a new namespace starts with empty iptables.",
+        _("{args_ns} has a chain {args_chain}; a new namespace starts with empty iptables.").format(
+            args_ns=args["ns"], args_chain=args["chain"]
+        ),
     )
 
 
@@ -322,9 +366,17 @@ def _answered_by_wrong_ns(
         where = f" (on {link.name})" if link else ""
         return Outcome.fail(
             Cause.LINK_WRONG_NETNS,
-            f"{dst} is an address of {src} itself{where}, so {src} answered its own probe. "
-            f"It belongs to {want or 'another namespace'}: move the interface there "
-            f"(`ip link set DEV netns {want or 'NAME'}`) and address it inside.",
+            _(
+                "{dst} is an address of {src} itself{where}, so {src} answered its own probe. "
+                "It belongs to {value1}: move the interface there (`ip link set DEV netns "
+                "{value2}`) and address it inside."
+            ).format(
+                dst=dst,
+                src=src,
+                where=where,
+                value1=want or "another namespace",
+                value2=want or "NAME",
+            ),
             what,
             *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
         )
@@ -333,7 +385,9 @@ def _answered_by_wrong_ns(
     if not any(n == want for n, _ in owners):
         return Outcome.fail(
             Cause.ADDRESS_MISSING,
-            f"Something answered for {dst}, but not {want}: {want} does not have that address.",
+            _(
+                "Something answered for {dst}, but not {want}: {want} does not have that address."
+            ).format(dst=dst, want=want),
             what,
             *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
         )
@@ -348,8 +402,10 @@ def _answered_by_wrong_ns(
     others = sorted(reached - {src})
     return Outcome.fail(
         Cause.ADDRESS_DUPLICATE if len(owners) > 1 else Cause.STATE_WRONG,
-        f"The reply for {dst} did not come from {want}: the request never arrived there"
-        + (f" (it arrived in {', '.join(others)})." if others else "."),
+        _("The reply for {dst} did not come from {want}: the request never arrived there").format(
+            dst=dst, want=want
+        )
+        + (_(" (it arrived in {value1}).").format(value1=", ".join(others)) if others else "."),
         what,
         *(f"{n}: {lk.name} has {dst}" for n, lk in owners),
     )
@@ -362,7 +418,11 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if result is None:
         return _missing(ctx, src)
     what = f"ping from {src} to {dst}: " + (
-        f"reply from {result['from']} in {result['ms']} ms" if result["ok"] else result["error"]
+        _("reply from {result_from} in {result_ms} ms").format(
+            result_from=result["from"], result_ms=result["ms"]
+        )
+        if result["ok"]
+        else result["error"]
     )
     if args.get("expect", "reply") == "reply":
         if not result["ok"]:
@@ -373,8 +433,10 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if result["ok"]:
         return Outcome.fail(
             Cause.STATE_WRONG,
-            f"{dst} answers {src}, but this step is about seeing it fail; rebuild the "
-            "situation the lesson describes (reset the lesson if needed).",
+            _(
+                "{dst} answers {src}, but this step is about seeing it fail; rebuild the "
+                "situation the lesson describes (reset the lesson if needed)."
+            ).format(dst=dst, src=src),
             what,
         )
     diag = ctx.tracer.trace(src, dst)
@@ -384,7 +446,7 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         reached.explanation = diag.explanation if diag else ""  # why it fails: the lesson's point
         return reached
     out = Outcome.from_diagnosis(diag, what)
-    out.explanation = "It fails, but not for the reason this step is about: " + out.explanation
+    out.explanation = _("It fails, but not for the reason this step is about: ") + out.explanation
     return out
 
 
@@ -396,9 +458,18 @@ def arp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return _missing(ctx, src)
     if result["ok"]:
         return Outcome.ok(
-            f"arp who-has {dst} from {src}: is-at {result['mac']} ({result['iface']})"
+            _("arp who-has {dst} from {src}: is-at {result_mac} ({result_iface})").format(
+                dst=dst, src=src, result_mac=result["mac"], result_iface=result["iface"]
+            )
         )
-    return _probe_failed(ctx, src, dst, f"arp who-has {dst} from {src}: {result['error']}")
+    return _probe_failed(
+        ctx,
+        src,
+        dst,
+        _("arp who-has {dst} from {src}: {result_error}").format(
+            dst=dst, src=src, result_error=result["error"]
+        ),
+    )
 
 
 # ------------------------------------------------- what the outside sees (NAT)
@@ -449,15 +520,17 @@ def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return _missing(ctx, src)
     sources = _sources_outside(found, dst)
     what = f"echo {src} -> {dst} seen in the internet namespace with source " + (
-        sources[0] if sources else "(never arrived)"
+        sources[0] if sources else _("(never arrived)")
     )
     if sources and sources[0] == want and result["ok"]:
-        return Outcome.ok(what, f"reply in {result['ms']} ms")
+        return Outcome.ok(what, _("reply in {result_ms} ms").format(result_ms=result["ms"]))
     if sources and sources[0] != want:
         return Outcome.fail(
             Cause.MASQUERADE_MISSING,
-            f"The echo reaches the outside with the source {sources[0]}; the outside has "
-            f"no route back to it. The host must masquerade it as {want}.",
+            _(
+                "The echo reaches the outside with the source {sources_0}; the outside has no "
+                "route back to it. The host must masquerade it as {want}."
+            ).format(sources_0=sources[0], want=want),
             what,
         )
     if not result["ok"]:
@@ -469,7 +542,7 @@ def _masquerade_sender(ctx: CheckContext, source: str) -> str | None:
     """A learner namespace with an address in ``source`` (it sends the test packet)."""
     net = ipaddress.IPv4Network(source, strict=False)
     for name in ctx.state.learner_namespaces():
-        for cidr, _ in ctx.state.namespaces[name].addresses():
+        for cidr, _owner in ctx.state.namespaces[name].addresses():
             if ipaddress.IPv4Address(cidr.split("/")[0]) in net:
                 return name
     return None
@@ -509,24 +582,35 @@ def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if plan is None:
         return Outcome.fail(
             Cause.ADDRESS_MISSING,
-            f"No container has an address in {args['source']}, so nothing can show what "
-            f"happens to its packets on the way out.",
+            _(
+                "No container has an address in {args_source}, so nothing can show what "
+                "happens to its packets on the way out."
+            ).format(args_source=args["source"]),
             "ip netns: " + (", ".join(ctx.state.learner_namespaces()) or "none"),
         )
     found = ctx.observed(_key("masquerade", args), lambda: plan)
     sender, dst = found.plan.probe[0], found.plan.probe[2][0]
     sources = _sources_outside(found, dst)
     what = f"echo {sender} -> {dst} seen outside with source " + (
-        sources[0] if sources else "(never arrived)"
+        sources[0] if sources else _("(never arrived)")
     )
     if sources and sources[0] == public:
         return Outcome.ok(what)
     if sources:
         return Outcome.fail(
             Cause.MASQUERADE_MISSING,
-            f"Packets from {args['source']} leave {name} through {uplink} with the source "
-            f"{sources[0]}, not {uplink}'s address {public}: no NAT rule rewrites them "
-            f"(iptables `-t nat -A POSTROUTING ... -j MASQUERADE`, or nftables `masquerade`).",
+            _(
+                "Packets from {args_source} leave {name} through {uplink} with the source "
+                "{sources_0}, not {uplink}'s address {public}: no NAT rule rewrites them "
+                "(iptables `-t nat -A POSTROUTING ... -j MASQUERADE`, or nftables "
+                "`masquerade`)."
+            ).format(
+                args_source=args["source"],
+                name=name,
+                uplink=uplink,
+                sources_0=sources[0],
+                public=public,
+            ),
             what,
         )
     return _probe_failed(ctx, sender, dst, what)
@@ -588,25 +672,31 @@ def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     found = ctx.observed(_key("dnat", args), lambda: _dnat_plan(ctx, args))
     # where the connection ended up: past the client and the namespace that publishes
     arrived = [(ns, p) for ns, p in _arrivals(found) if ns not in (client, name)]
-    result = found.result or {"outcome": "no-answer", "error": "no answer"}
+    result = found.result or {"outcome": "no-answer", "error": _("no answer")}
     what = f"connection {client} -> {args['dst']}:{port}: " + (
         "accepted" if result.get("ok") else result.get("error", "")
     )
     for ns, p in arrived:
         seen = f"{p['dst']}:{p['dport']}"
-        what_there = f"{what}; arrived in {ns} as {p['src']}:{p['sport']} -> {seen}"
+        what_there = _("{what}; arrived in {ns} as {p_src}:{p_sport} -> {seen}").format(
+            what=what, ns=ns, p_src=p["src"], p_sport=p["sport"], seen=seen
+        )
         if seen != to:
             return Outcome.fail(
                 Cause.DNAT_WRONG,
-                f"Connections for {args['dst']}:{port} are sent on, but to {seen}, not {to}.",
+                _("Connections for {args_dst}:{port} are sent on, but to {seen}, not {to}.").format(
+                    args_dst=args["dst"], port=port, seen=seen, to=to
+                ),
                 what_there,
             )
         original = _uplink_address(ctx, client, "eth0") if client == "internet" else None
         if original and p["src"] != original:
             return Outcome.fail(
                 Cause.STATE_WRONG,
-                f"The connection reaches {to} from {p['src']}, not from the client's own "
-                f"address {original}: a NAT rule hides who is connecting.",
+                _(
+                    "The connection reaches {to} from {p_src}, not from the client's own address "
+                    "{original}: a NAT rule hides who is connecting."
+                ).format(to=to, p_src=p["src"], original=original),
                 what_there,
             )
         return Outcome.ok(what_there)
@@ -616,8 +706,10 @@ def dnat(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         return Outcome.from_diagnosis(diag, what)
     return Outcome.fail(
         cause,
-        f"A connection from {client} to {args['dst']}:{port} never reaches {to}: nothing "
-        f"rewrites its destination in {chain} (a DNAT rule, iptables or nftables).",
+        _(
+            "A connection from {client} to {args_dst}:{port} never reaches {to}: nothing "
+            "rewrites its destination in {chain} (a DNAT rule, iptables or nftables)."
+        ).format(client=client, args_dst=args["dst"], port=port, to=to, chain=chain),
         what,
     )
 
@@ -646,7 +738,9 @@ def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if result is None:
         return _missing(ctx, src)
     what = f"connect {dst}:{port} from {src}: " + (
-        f"accepted by {result['from']}" if result["ok"] else result["error"]
+        _("accepted by {result_from}").format(result_from=result["from"])
+        if result["ok"]
+        else result["error"]
     )
     expect = args.get("expect", "ok")
     if expect == "ok":
@@ -657,10 +751,14 @@ def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             watched = served_by in (result.get("watched") or ())
             if watched and served_by not in {ns for ns, _ in _arrivals(found)}:
                 return _not_served_by(ctx, src, dst, port, served_by, what)
-            what += f" (the handshake reached {served_by})"
+            what += _(" (the handshake reached {served_by})").format(served_by=served_by)
         return Outcome.ok(what)
     if result["outcome"] != expect:
-        return Outcome.fail(Cause.STATE_WRONG, f"Expected the connection to end '{expect}'.", what)
+        return Outcome.fail(
+            Cause.STATE_WRONG,
+            _("Expected the connection to end '{expect}'.").format(expect=expect),
+            what,
+        )
     want = args.get("cause")
     diag = ctx.tracer.trace(src, dst, "tcp", port)
     if want is None or (diag is not None and diag.cause == want):
@@ -677,15 +775,17 @@ def _not_served_by(
     what: str,
 ) -> Outcome:
     listeners = [
-        f"{n}: listening on {a}:{p}"
+        _("{n}: listening on {a}:{p}").format(n=n, a=a, p=p)
         for n, ns in ctx.state.namespaces.items()
         for a, p in ns.listening
         if p == port
     ]
     return Outcome.fail(
         Cause.DNAT_MISSING if src == "internet" else Cause.DNAT_LOCAL_MISSING,
-        f"Something accepted the connection to {dst}:{port}, but it never reached "
-        f"{served_by}: another listener answered instead of the published server.",
+        _(
+            "Something accepted the connection to {dst}:{port}, but it never reached "
+            "{served_by}: another listener answered instead of the published server."
+        ).format(dst=dst, port=port, served_by=served_by),
         what,
         *listeners,
     )
@@ -699,12 +799,16 @@ def listening(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     port = int(args["port"])
     for addr, p in ns.listening:
         if p == port and addr in (args["address"], "0.0.0.0"):
-            return Outcome.ok(f"{args['ns']}: listening on {addr}:{p}")
+            return Outcome.ok(
+                _("{args_ns}: listening on {addr}:{p}").format(args_ns=args["ns"], addr=addr, p=p)
+            )
     return Outcome.fail(
         Cause.SERVICE_DOWN,
-        f"Nothing listens on {args['address']}:{port} in {args['ns']}. Start the server "
-        "(in the background with `&`, or in another shell).",
-        f"{args['ns']}: listening sockets: "
+        _(
+            "Nothing listens on {args_address}:{port} in {args_ns}. Start the server (in "
+            "the background with `&`, or in another shell)."
+        ).format(args_address=args["address"], port=port, args_ns=args["ns"]),
+        _("{args_ns}: listening sockets: ").format(args_ns=args["ns"])
         + (", ".join(f"{a}:{p}" for a, p in ns.listening) or "none"),
     )
 
@@ -721,18 +825,22 @@ def process_netns(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     """A process and the network namespace it was given (``/proc/PID/ns/net``)."""
     command, want = str(args["command"]), str(args["netns"])
     found = processes.find(ctx.world, command)
-    what = f"processes running `{command}`: {_where(found)}"
+    what = _("processes running `{command}`: {where}").format(command=command, where=_where(found))
     if not found:
         return Outcome.fail(
             Cause.STATE_WRONG,
-            f"No process runs `{command}`. Start it in the background (end the line with `&`).",
+            _(
+                "No process runs `{command}`. Start it in the background (end the line with `&`)."
+            ).format(command=command),
             what,
         )
     there = [f for f in found if f.netns == want]
     if not there:
         return Outcome.fail(
             Cause.STATE_WRONG,
-            f"`{command}` runs, but not in the network namespace {want}.",
+            _("`{command}` runs, but not in the network namespace {want}.").format(
+                command=command, want=want
+            ),
             what,
         )
     if args.get("only_lo"):
@@ -741,7 +849,9 @@ def process_netns(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             links = ", ".join(f"{n} ({'up' if up else 'down'})" for n, up in there[0].links or ())
             return Outcome.fail(
                 Cause.STATE_WRONG,
-                f"`{command}` has a namespace of its own, but it has more than `lo`.",
-                f"{what}; its interfaces: {links or 'unknown'}",
+                _("`{command}` has a namespace of its own, but it has more than `lo`.").format(
+                    command=command
+                ),
+                _("{what}; its interfaces: {value1}").format(what=what, value1=links or "unknown"),
             )
     return Outcome.ok(what)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 
+from lab.i18n import _
 from lab.rules import IPV4, NFTABLES, Chain, Firewall, Match, Rule
 from lab.state import Namespace
 
@@ -87,13 +88,21 @@ class Verdict:
         assert self.chain is not None
         tool = self.chain.backend
         where = (
-            f"chain {self.chain.name} of table {self.chain.family} {self.chain.table}"
+            _("chain {self_chain_name} of table {self_chain_family} {self_chain_table}").format(
+                self_chain_name=self.chain.name,
+                self_chain_family=self.chain.family,
+                self_chain_table=self.chain.table,
+            )
             if tool == NFTABLES
-            else f"{self.chain.name} chain"
+            else _("{chain} chain").format(chain=self.chain.name)
         )
         if self.rule is not None:
-            return f"a rule in the {tool} {where} ({self.rule.listing()})"
-        return f"the policy of the {tool} {where} ({self.chain.policy_listing()})"
+            return _("a rule in the {tool} {where} ({self_rule_listing})").format(
+                tool=tool, where=where, self_rule_listing=self.rule.listing()
+            )
+        return _("the policy of the {tool} {where} ({self_chain_policy_listing})").format(
+            tool=tool, where=where, self_chain_policy_listing=self.chain.policy_listing()
+        )
 
 
 @dataclass(frozen=True)
@@ -229,7 +238,7 @@ def address_types(ns: Namespace, addr: str | None) -> set[str]:
         return {"MULTICAST"}
     if ip.is_loopback or ns.owns(addr):
         return {"LOCAL"}
-    for cidr, _ in ns.addresses():
+    for cidr, _owner in ns.addresses():
         net = ipaddress.IPv4Interface(cidr).network
         if net.prefixlen < 31 and ip == net.broadcast_address:
             return {"BROADCAST"}
@@ -278,7 +287,7 @@ def nat_address(rule: Rule, ns: Namespace, out_if: str | None) -> tuple[str, int
     spec = rule.to_destination if rule.target in ("DNAT", "REDIRECT") else rule.to_source
     if not spec:
         return "", None
-    host, _, port = spec.partition(":")
+    host, _colon, port = spec.partition(":")
     host = host.split("-")[0]
     return host, int(port.split("-")[0]) if port and port.split("-")[0].isdigit() else None
 

@@ -41,6 +41,7 @@ from checks.netfilter import Flow, Packet, Verdict, translate
 from lab import inns
 from lab import state as state_module
 from lab.errors import LabError
+from lab.i18n import N_, _
 from lab.model import Step, Trace
 from lab.state import Link, Namespace, WorldState
 from lab.world import World
@@ -48,7 +49,7 @@ from lab.world import World
 PROTOCOLS = ("icmp", "tcp", "udp")
 WIDTH = 76  # a step's line, after its number: 80 columns in all
 #: how the lesson calls the namespaces the lab itself provides
-NAMES = {"internet": "the internet"}
+NAMES = {"internet": N_("the internet")}
 
 # step kinds
 ROUTE = "route"
@@ -132,7 +133,15 @@ class _Recorder(Tracer):
 
     def _route_step(self, ns_name: str, ns: Namespace, flow: Flow, out_if: str) -> None:
         if out_if == "lo":
-            self.add(Step(ns_name, ROUTE, "local", f"local {flow.dst} dev lo", out_if="lo"))
+            self.add(
+                Step(
+                    ns_name,
+                    ROUTE,
+                    "local",
+                    _("local {flow_dst} dev lo").format(flow_dst=flow.dst),
+                    out_if="lo",
+                )
+            )
             return
         route, twins = lookup(ns, flow.dst)
         if route is None:
@@ -158,7 +167,7 @@ class _Recorder(Tracer):
                 Step(
                     ns_name,
                     NEIGHBOUR,
-                    "no answer",
+                    _("no answer"),
                     f"who-has {ip}",
                     out_if=out.name,
                     reply=self._reply,
@@ -192,7 +201,7 @@ class _Recorder(Tracer):
         if peer is None:
             return ""
         port = peer[1]
-        bridge = f", port of {port.master}" if port.master else ""
+        bridge = _(", port of {port_master}").format(port_master=port.master) if port.master else ""
         return f"{out.name} ══ {port.name}{bridge}"
 
     def _arrive(
@@ -224,7 +233,7 @@ class _Recorder(Tracer):
                     ns_name,
                     NAT,
                     "conntrack",
-                    "reply from a DNAT target",
+                    _("reply from a DNAT target"),
                     reply=True,
                     before=answered,
                     after=step.before,
@@ -261,7 +270,7 @@ class _Recorder(Tracer):
                     ns_name,
                     NAT,
                     "conntrack",
-                    "reply to a masqueraded connection",
+                    _("reply to a masqueraded connection"),
                     reply=True,
                     before=_dst(flow),
                     after=_dst(back),
@@ -277,7 +286,7 @@ class _Recorder(Tracer):
                     ns_name,
                     NAT,
                     "conntrack",
-                    "reply from a DNAT target",
+                    _("reply from a DNAT target"),
                     reply=True,
                     before=_end(flow.src, flow.sport),
                     after=_end(back.src, back.sport),
@@ -291,7 +300,9 @@ class _Recorder(Tracer):
                 there.ns,
                 DELIVER,
                 "local",
-                f"{there.flow.dst} is its own address: delivered",
+                _("{there_flow_dst} is its own address: delivered").format(
+                    there_flow_dst=there.flow.dst
+                ),
                 in_if=there.in_if,
             )
         )
@@ -300,7 +311,7 @@ class _Recorder(Tracer):
 
 def _decider(verdict: Verdict) -> tuple[str, str | None]:
     if verdict.chain is None:
-        return "no rule drops it", None
+        return _("no rule drops it"), None
     if verdict.rule is not None:
         return verdict.rule.listing(), verdict.rule.backend
     return verdict.chain.policy_listing(), verdict.chain.backend
@@ -337,7 +348,10 @@ def udp_send(
     watcher = probes._Watcher(
         *probes.open_watches(watch), state, sender, {"proto": "udp", "sport": sport}
     )
-    answer: dict[str, Any] = {"ok": False, "error": f"no answer within {timeout:.1f} s"}
+    answer: dict[str, Any] = {
+        "ok": False,
+        "error": _("no answer within {timeout:.1f} s").format(timeout=timeout),
+    }
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("0.0.0.0", sport))
@@ -460,11 +474,15 @@ def resolve(state: WorldState, target: str) -> str:
     ns = state.ns(target)
     if ns is None:
         known = ", ".join(state.namespaces) or "none"
-        raise LabError(f"no namespace or address called {target!r} (namespaces: {known})")
+        raise LabError(
+            _("no namespace or address called {target!r} (namespaces: {known})").format(
+                target=target, known=known
+            )
+        )
     candidates = [(link.name == "lo", a.split("/")[0]) for link in ns.links for a in link.addresses]
     usable = sorted(c for c in candidates if not ipaddress.IPv4Address(c[1]).is_loopback)
     if not usable:
-        raise LabError(f"{target} has no IPv4 address to send to")
+        raise LabError(_("{target} has no IPv4 address to send to").format(target=target))
     return usable[0][1]
 
 
@@ -477,9 +495,9 @@ def trace(
 ) -> Trace:
     """Send one probe from ``src_ns`` to ``target`` and follow it, hop by hop."""
     if proto not in PROTOCOLS:
-        raise LabError(f"unknown protocol {proto!r} (icmp, tcp or udp)")
+        raise LabError(_("unknown protocol {proto!r} (icmp, tcp or udp)").format(proto=proto))
     if proto != "icmp" and not port:
-        raise LabError(f"a {proto} trace needs a port: DEST:PORT")
+        raise LabError(_("a {proto} trace needs a port: DEST:PORT").format(proto=proto))
     found = _traced(world, lambda _state: (src_ns, target, proto, port))
     assert found is not None
     return found
@@ -506,7 +524,11 @@ def _traced(
         src_ns, target, proto, port = wanted
         if state.ns(src_ns) is None:
             known = ", ".join(state.namespaces)
-            raise LabError(f"no namespace called {src_ns!r} to send from (namespaces: {known})")
+            raise LabError(
+                _("no namespace called {src_ns!r} to send from (namespaces: {known})").format(
+                    src_ns=src_ns, known=known
+                )
+            )
         dst = resolve(state, target)
         sport = random.randint(32768, 60999) if proto != "icmp" else None
         flow = Flow(src_ns, dst, proto, port if proto != "icmp" else None, sport=sport)
@@ -542,7 +564,9 @@ def _judged(
         )
     if reached:
         end = flow.src_ns
-        confirmed.append(Step(end, DELIVER, "reply received", f"{kernel}", reply=True, seen=True))
+        confirmed.append(
+            Step(end, DELIVER, _("reply received"), f"{kernel}", reply=True, seen=True)
+        )
     else:
         assert found is not None
         where = answer.get("fate_ns") or (confirmed[-1].ns if confirmed else flow.src_ns)
@@ -603,7 +627,7 @@ def _udp_delivered(
         target=target,
         reached=True,
         steps=tuple(kept),
-        kernel="delivered; no answer came (UDP needs none: is anything listening there?)",
+        kernel=_("delivered; no answer came (UDP needs none: is anything listening there?)"),
         sightings=tuple(
             f"{s.get('ns')} {s.get('iface')} {s.get('dir')}: {s.get('src')} -> {s.get('dst')}"
             for s in seen
@@ -614,15 +638,15 @@ def _udp_delivered(
 def _kernel_words(answer: dict[str, Any]) -> str:
     if answer.get("ok"):
         who = answer.get("from")
-        return f"answered by {who}" if who else "answered"
-    return str(answer.get("error") or "no answer")
+        return _("answered by {who}").format(who=who) if who else "answered"
+    return str(answer.get("error") or _("no answer"))
 
 
 # ------------------------------------------------------------------- text
 
 
 def _name(ns: str) -> str:
-    return NAMES.get(ns, ns)
+    return _(NAMES[ns]) if ns in NAMES else ns
 
 
 def step_line(step: Step) -> str:
@@ -637,26 +661,36 @@ def step_line(step: Step) -> str:
         text = (
             f"neighbour {step.rule}"
             if step.decision == "resolved"
-            else f"no answer to {step.rule} on {step.out_if}"
+            else _("no answer to {step_rule} on {step_out_if}").format(
+                step_rule=step.rule, step_out_if=step.out_if
+            )
         )
     elif step.kind == ARRIVE:
-        text = f"in on {step.in_if}" + (f" ({step.rule})" if step.rule else "")
+        text = _("in on {step_in_if}").format(step_in_if=step.in_if) + (
+            f" ({step.rule})" if step.rule else ""
+        )
     elif step.kind == BRIDGE:
-        nf = ", br_netfilter: through iptables" if step.br_netfilter else ""
+        nf = _(", br_netfilter: through iptables") if step.br_netfilter else ""
         text = f"bridge {step.rule}{nf}"
     elif step.kind == HOOK:
         via = " (br_netfilter)" if step.br_netfilter else ""
         backend = f" [{step.backend}]" if step.backend else ""
         rule = step.rule
         if step.decision == "accept" and step.backend is None and step.counted:
-            rule = f"counted by {step.counted[-1]}"  # the kernel names what let it through
+            rule = _("counted by {step_counted}").format(
+                step_counted=step.counted[-1]
+            )  # the kernel names what let it through
         text = f"{step.hook}{via} {step.decision}: {rule}{backend}"
     elif step.kind == NAT:
         text = f"{step.decision} {step.before} -> {step.after}"
         if step.backend:
             text += f" [{step.backend}]"
     elif step.kind == DELIVER:
-        text = step.rule if step.decision == "local" else f"reply received ({step.rule})"
+        text = (
+            step.rule
+            if step.decision == "local"
+            else _("reply received ({step_rule})").format(step_rule=step.rule)
+        )
     else:
         reason = (step.reason or "").removeprefix("lost: ")
         text = f"DROP ({step.cause}): {reason}"
@@ -687,13 +721,13 @@ def to_text(found: Trace, explain: bool = True) -> str:
     if found.reached and found.steps and not found.steps[-1].reply:
         lines.append(f"reached: {found.kernel}")
     elif found.reached:
-        lines.append("reached, and the reply came back")
+        lines.append(_("reached, and the reply came back"))
     else:
         lines.append(f"stopped: {found.cause}")
         if found.explanation and explain:
             lines.append(found.explanation)
     if not found.model_agrees:
-        lines.append("(the lab's model expected otherwise; the kernel's answer wins)")
+        lines.append(_("(the lab's model expected otherwise; the kernel's answer wins)"))
     return "\n".join(lines)
 
 
@@ -718,7 +752,7 @@ def milestone_flow(state: WorldState | None, check: str, args: Mapping[str, Any]
     if check == "masquerade" and state is not None:
         net = ipaddress.IPv4Network(str(args["source"]), strict=False)
         for name in state.learner_namespaces():
-            for cidr, _ in state.namespaces[name].addresses():
+            for cidr, _owner in state.namespaces[name].addresses():
                 if ipaddress.IPv4Address(cidr.split("/")[0]) in net:
                     return name, str(args.get("to", "8.8.8.8")), "icmp", None
     return None

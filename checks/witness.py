@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from checks.netfilter import Flow
 from lab import inns, rules
+from lab.i18n import ngettext
 from lab.rules import NFTABLES, TRACE_TABLE, Firewall
 from lab.state import (
     Namespace,
@@ -62,10 +63,11 @@ class Counted:
     drops: bool
 
     def evidence(self) -> str:
-        return (
-            f"{self.ns}: {self.listing} ({self.backend}) counted {self.packets} "
-            f"packet{'s' if self.packets != 1 else ''} during the probe"
-        )
+        return ngettext(
+            "{ns}: {listing} ({backend}) counted {packets} packet during the probe",
+            "{ns}: {listing} ({backend}) counted {packets} packets during the probe",
+            self.packets,
+        ).format(ns=self.ns, listing=self.listing, backend=self.backend, packets=self.packets)
 
 
 Counters = dict[tuple[str, ...], tuple[int, str, str | None, str, bool]]

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from checks.causes import Cause
+from lab.i18n import _
 
 
 def _strings(value: Any) -> list[str]:
@@ -102,11 +103,15 @@ class Outcome:
             return cls(
                 False,
                 Cause.UNEXPLAINED,
-                "The packet was lost, but the lab's model of the network sees no reason; "
-                "look at `ip route`, `ip link` and `iptables -S` along the path.",
+                _(
+                    "The packet was lost, but the lab's model of the network sees no reason; look "
+                    "at `ip route`, `ip link` and `iptables -S` along the path."
+                ),
                 list(evidence),
             )
-        further = [f"look further: {command}" for command in diag.look_further]
+        further = [
+            _("look further: {command}").format(command=command) for command in diag.look_further
+        ]
         return cls(False, diag.cause, diag.explanation, [*evidence, *diag.evidence, *further])
 
 

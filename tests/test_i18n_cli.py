@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import cnlab
+import pytest
+
+from tests.conftest import cnlab, unique_world_name
 
 NO_LOCALE = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}
 
@@ -61,3 +63,29 @@ def test_list_columns_align_by_terminal_cells(tmp_path: Path) -> None:
     count_at = width(first[: first.rindex(" ")])
     second = out.splitlines()[1]
     assert width(second[: second.rindex(" ")]) == count_at
+
+
+@pytest.mark.integration
+def test_check_explains_a_failure_in_chinese(tmp_path: Path) -> None:
+    """A real world at lesson 2's start (about 1 s): the explanation is Chinese, the
+    machine fields of --json stay English."""
+    world = unique_world_name("zh")
+    env = {**NO_LOCALE, "CNLAB_STATE_DIR": str(tmp_path)}
+    try:
+        assert cnlab("--world", world, "reset", "2", env=env).returncode == 0
+        done = cnlab("--world", world, "check", "--lang", "zh", env=env)
+        assert done.returncode == 1
+        assert "个里程碑" in done.stdout
+        assert "原因：link-missing —— 里程碑需要的接口不存在" in done.stdout
+        assert "host 里没有接口 veth0。" in done.stdout
+        assert "netns0 只有回环接口" in done.stdout
+        report = json.loads(cnlab("--world", world, "check", "--json", env=env).stdout)
+        first = report["milestones"][0]
+        assert (first["id"], first["cause"]) == ("veth0-up", "link-missing")
+        assert first["explanation"] == "host 里没有接口 veth0。"  # remembered: still Chinese
+        english = json.loads(
+            cnlab("--world", world, "check", "--json", "--lang", "en", env=env).stdout
+        )
+        assert english["milestones"][0]["explanation"] == "There is no interface veth0 in host."
+    finally:
+        cnlab("--world", world, "down", env=env)
