@@ -7,6 +7,7 @@ exit status; a traceback is a bug.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import errno
 import importlib.metadata
@@ -651,31 +652,39 @@ def _language_arguments(argv: Sequence[str]) -> tuple[str | None, str]:
     return i18n.normalize(found.lang), str(found.world)
 
 
-def choose_language(argv: Sequence[str]) -> str:
+#: Verbs for instructors and developers: their --lang is for this run, not the learner's.
+NOT_REMEMBERED = {"dev", "grade", "classroom", "gradescope", "completion"}
+
+
+def choose_language(argv: Sequence[str]) -> str | None:
     """Set the language of this run: ``--lang``, else the world's learner's saved
-    choice, else the locale environment (:func:`lab.i18n.resolve`). A ``--lang`` is
-    saved with the progress (best effort: a language is not worth failing for)."""
+    choice, else the locale environment (:func:`lab.i18n.resolve`); returns the
+    ``--lang`` given, if any."""
     explicit, world = _language_arguments(argv)
     saved: str | None = None
-    prog: progress.Progress | None = None
+    with contextlib.suppress(LabError, OSError):  # no saved choice: the environment
+        saved = progress.load(world).lang
+    i18n.set_language(i18n.resolve(explicit, saved))
+    return explicit
+
+
+def remember_language(world: str, lang: str | None, verb: str | None) -> None:
+    """Save a ``--lang`` with the learner's progress (best effort: a language is not worth
+    failing for), unless the verb is an instructor's or a developer's."""
+    if lang is None or verb in NOT_REMEMBERED:
+        return
     try:
         prog = progress.load(world)
-        saved = prog.lang
-    except (LabError, OSError):
-        pass
-    lang = i18n.set_language(i18n.resolve(explicit, saved))
-    if explicit and prog is not None and prog.lang != explicit:
-        prog.lang = explicit
-        try:
+        if prog.lang != lang:
+            prog.lang = lang
             progress.save(prog)
-        except OSError:
-            lab_debug.ignored("saving the chosen language")
-    return lang
+    except (LabError, OSError):
+        lab_debug.ignored("saving the chosen language")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    choose_language(argv)
+    explicit = choose_language(argv)
     _argparse_speaks()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -684,6 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lab_debug.configure()
     try:
         validate_name(args.world)  # every verb: a name like ../../x never becomes a path
+        remember_language(args.world, explicit, getattr(args, "verb", None))
         refuse_inside_a_world(getattr(args, "verb", None))
         return func(args)
     except LabError as exc:

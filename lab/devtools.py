@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import preflight
+from lab import i18n, i18n_lint, preflight
 from lab.errors import LabError
 from lab.lessons import Course, Lesson, load_course
 from lab.world import World
@@ -50,6 +50,9 @@ def lint_lesson(lesson: Lesson) -> list[str]:
             problems.append(exc.message)
     if not any(step.command for step in lesson.solution_steps()):
         problems.append("solution.sh: no commands")
+    if lesson.lang != i18n.DEFAULT:  # `dev check --lang zh`: its translation too
+        variables = dict(lesson.variables)
+        problems += i18n_lint.lesson_problems(lesson.path, variables, lesson.lang)
     return problems
 
 
@@ -121,6 +124,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         type=Path,
         metavar="DIR",
         help="also draw each solved lesson (its goal) as DIR/<lesson>.mmd and .svg",
+    )
+    parser.add_argument(  # read by lab.cli before any verb: accepted here too
+        "--lang", choices=list(i18n.LANGUAGES), help="also lint the lessons' translation"
     )
     opts = parser.parse_args(args.rest)
     course: Course = load_course()

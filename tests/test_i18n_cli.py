@@ -89,3 +89,12 @@ def test_check_explains_a_failure_in_chinese(tmp_path: Path) -> None:
         assert english["milestones"][0]["explanation"] == "There is no interface veth0 in host."
     finally:
         cnlab("--world", world, "down", env=env)
+
+
+@pytest.mark.integration
+def test_dev_check_lang_zh_proves_a_lesson_and_its_translation(tmp_path: Path) -> None:
+    """One real proof of lesson 1 (about 3 s); an instructor's --lang is not remembered."""
+    code, out, err = run(tmp_path, "dev", "check", "1", "--lang", "zh")
+    assert code == 0, out + err
+    assert out.startswith("ok   01-namespace")
+    assert not (tmp_path / "default" / "progress.json").exists()
