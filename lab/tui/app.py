@@ -27,6 +27,7 @@ class LabApp(App[int]):
     TITLE = "cnlab"
     COMMAND_PALETTE_BINDING = "f9"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (45, "-tall")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(

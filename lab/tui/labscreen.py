@@ -1,11 +1,11 @@
 """The lab's one screen: lesson, milestones, shell and map, and what ties them.
 
-Layout (``app.tcss``; the screen gets ``-narrow`` below 120 columns, and the
-layout follows a resize)::
+Layout (``app.tcss``; the screen gets ``-narrow`` below 120 columns and
+``-short`` below 45 rows, and the layout follows a resize)::
 
     ┌ top bar: lesson n/N: title ········· 2/3 ✔ · course 1/8 ✔ · keys → shell ┐
-    │ lessons (wide; narrow: while focused) │ narration (during a demo)        │
-    │ lesson text (55%, ≥ 60 columns at 120)│ shell (pty + pyte)               │
+    │ lessons (≥ 120x45; else while focused)│ narration (during a demo)        │
+    │ lesson text (55%, ≥ 60 columns at 120)│ shell tabs (pty + pyte; Ctrl+T)  │
     │ milestones                            │ network map (F8; wide by default)│
     │ hints (own panel: never pushes the milestones away)                      │
     └ footer: F-keys and ^] (Ctrl+] then a letter: the browser-safe keys) ─────┘
@@ -870,7 +870,7 @@ class LabScreen(Screen[None]):
         self.focus_panel(panels[(current + 1) % len(panels)])
 
     def focus_panel(self, panel: Widget) -> None:
-        # the lesson list hides on narrow screens: it opens while it has the keys
+        # the lesson list hides on narrow or short screens: it opens while it has the keys
         self.set_class(isinstance(panel, LessonList), "-lessons-open")
         panel.focus()
 

@@ -77,6 +77,16 @@ def test_the_text_has_sixty_columns_at_120x36(tui_env: Path) -> None:
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
         markdown = app.lab.query_one("#lesson-md")
         assert markdown.content_region.width >= 60, markdown.content_region
+        # and rows: the ten-lesson list opens only while it has the keys (Ctrl+O)
+        lessons = app.lab.query_one("#lessons")
+        assert not lessons.display and app.lab.query_one("#text").region.height >= 15
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert lessons.display and lessons.has_focus and inside(app, lessons)
+        await pilot.resize_terminal(200, 50)  # tall enough: the list stays
+        await pilot.press("escape")
+        await pilot.pause()
+        assert lessons.display
 
     run(scenario, (120, 36))
 
