@@ -117,7 +117,10 @@ class _StatusPipe:
         readable, _, _ = select.select([self.fd], [], [], timeout)
         if not readable:
             return
-        chunk = os.read(self.fd, 4096)
+        self.feed(os.read(self.fd, 4096))
+
+    def feed(self, chunk: bytes) -> None:
+        """Take in what was read from the pipe (empty: the pipe was closed)."""
         if not chunk:
             self.closed = True
             return
@@ -138,6 +141,75 @@ class _StatusPipe:
         """True once the learner's shell has exited (or the sandbox is gone)."""
         self.poll()
         return self.exit_code is not None or self.closed
+
+
+class _Pipes:
+    """A script-mode run's three pipes: the script going in, the output coming out (the
+    first bytes kept, all counted) and the jail's status lines."""
+
+    def __init__(self, data: bytes, in_fd: int, out_fd: int, status: _StatusPipe) -> None:
+        self.data = data
+        self.in_fd: int | None = in_fd
+        self.out_fd = out_fd
+        self.status = status
+        self.fds = [out_fd, status.fd]
+        self.sent = 0
+        self.kept = bytearray()
+        self.total = 0
+        self.drain_until: float | None = None
+
+    def write(self, writable: bool) -> bool:
+        """Send the next part of the script; True when stdin is done and must be closed."""
+        if self.in_fd is None:
+            return False
+        if writable:
+            try:
+                self.sent += os.write(self.in_fd, self.data[self.sent : self.sent + 65536])
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:  # bash is gone (an early `exit`)
+                self.sent = len(self.data)
+        if self.sent >= len(self.data) or self.drain_until is not None:
+            self.in_fd = None
+            return True
+        return False
+
+    def read_output(self, keep: int) -> None:
+        try:
+            chunk = os.read(self.out_fd, 65536)
+        except BlockingIOError:
+            chunk = b""
+        if not chunk:
+            self.fds.remove(self.out_fd)
+            return
+        self.total += len(chunk)
+        room = keep - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
+
+    def read_status(self) -> None:
+        exited = self.status.exit_code is not None
+        self.status.feed(os.read(self.status.fd, 4096))
+        if self.status.closed:
+            self.fds.remove(self.status.fd)
+            if not exited and self.drain_until is None:
+                # The sandbox's PID 1 died without a report: killed from outside.
+                self.drain_until = time.perf_counter() + 0.2
+        elif not exited and self.status.exit_code is not None:
+            # Collect what is already written, then stop waiting: a server left in
+            # the background may hold the pipe forever.
+            self.drain_until = time.perf_counter() + 0.2
+
+    def end_verdict(self) -> tuple[str, str] | None:
+        """Why the run ended badly, from the status lines; None if the script exited."""
+        if self.status.setup_error is not None or not self.status.ready:
+            return (
+                "setup-failed",
+                "the sandbox could not be built: " + (self.status.setup_error or "it exited early"),
+            )
+        if self.status.exit_code is None:
+            return ("killed", "the sandbox was killed before the submission finished")
+        return None
 
 
 class Sandbox:
@@ -405,91 +477,15 @@ class Sandbox:
     def _watch(self, status_r: int, started: float, data: bytes) -> RunResult:
         assert self.proc is not None and self.proc.stdout is not None
         assert self.proc.stdin is not None
-        out_fd = self.proc.stdout.fileno()
-        os.set_blocking(out_fd, False)
+        os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self.proc.stdin.fileno(), False)
-        in_fd: int | None = self.proc.stdin.fileno()
-        sent = 0
-        kept = bytearray()
-        total = 0
-        status_buf = b""
-        ready = False
-        exit_code: int | None = None
-        verdict: tuple[str, str] | None = None
-        setup_error: str | None = None
-        deadline = started + self.limits.timeout
-        drain_until: float | None = None
-        fds = [out_fd, status_r]
-        while fds:
-            now = time.perf_counter()
-            if drain_until is not None and now >= drain_until:
-                break
-            if drain_until is None and now >= deadline:
-                verdict = ("timeout", f"still running after the {self.limits.timeout:g} s limit")
-                break
-            limit = (drain_until or deadline) - now
-            writers = [in_fd] if in_fd is not None else []
-            readable, writable, _ = select.select(fds, writers, [], max(0.0, min(limit, 0.5)))
-            if in_fd is not None and writable:
-                try:
-                    sent += os.write(in_fd, data[sent : sent + 65536])
-                except BlockingIOError:
-                    pass
-                except BrokenPipeError:  # bash is gone (an early `exit`)
-                    sent = len(data)
-            if in_fd is not None and (sent >= len(data) or drain_until is not None):
-                self.proc.stdin.close()
-                in_fd = None
-            if out_fd in readable:
-                try:
-                    chunk = os.read(out_fd, 65536)
-                except BlockingIOError:
-                    chunk = b""
-                if chunk:
-                    total += len(chunk)
-                    room = self.limits.output_keep - len(kept)
-                    if room > 0:
-                        kept += chunk[:room]
-                    if total > self.limits.output_max:
-                        verdict = (
-                            "output-limit",
-                            f"wrote more than {self.limits.output_max // 1024} KiB of output",
-                        )
-                        break
-                else:
-                    fds.remove(out_fd)
-            if status_r in readable:
-                chunk = os.read(status_r, 4096)
-                if not chunk:
-                    fds.remove(status_r)
-                    if exit_code is None and drain_until is None:
-                        # The sandbox's PID 1 died without a report: killed from outside.
-                        drain_until = time.perf_counter() + 0.2
-                    continue
-                status_buf = (status_buf + chunk)[-STATUS_MAX:]
-                while b"\n" in status_buf:
-                    line, status_buf = status_buf.split(b"\n", 1)
-                    event = parse_status(line, ready, exit_code is not None)
-                    if event is None:
-                        continue
-                    if event[0] == "ready":
-                        ready = True
-                    elif event[0] == "setup":
-                        setup_error = str(event[1])
-                    else:
-                        exit_code = int(event[1])
-                        # Collect what is already written, then stop waiting: a
-                        # server left in the background may hold the pipe forever.
-                        drain_until = time.perf_counter() + 0.2
+        pipes = _Pipes(
+            data, self.proc.stdin.fileno(), self.proc.stdout.fileno(), _StatusPipe(status_r)
+        )
+        verdict = self._pump(pipes, started + self.limits.timeout)
         seconds = time.perf_counter() - started
         if verdict is None:
-            if setup_error is not None or not ready:
-                verdict = (
-                    "setup-failed",
-                    "the sandbox could not be built: " + (setup_error or "it exited early"),
-                )
-            elif exit_code is None:
-                verdict = ("killed", "the sandbox was killed before the submission finished")
+            verdict = pipes.end_verdict()
         if verdict is None or verdict[0] in ("timeout", "killed", "setup-failed"):
             verdict = self.limit_hit() or verdict
         if verdict is not None:
@@ -497,13 +493,36 @@ class Sandbox:
         return RunResult(
             status="ok" if verdict is None else verdict[0],
             reason=None if verdict is None else verdict[1],
-            exit_code=exit_code,
-            output=kept.decode("utf-8", errors="replace"),
-            output_bytes=total,
-            output_truncated=total > len(kept),
+            exit_code=pipes.status.exit_code,
+            output=pipes.kept.decode("utf-8", errors="replace"),
+            output_bytes=pipes.total,
+            output_truncated=pipes.total > len(pipes.kept),
             seconds=seconds,
             enforced=self.enforced(),
         )
+
+    def _pump(self, pipes: _Pipes, deadline: float) -> tuple[str, str] | None:
+        """Feed the script in and read output and status until the run ends: a verdict
+        if it ran into the time or output limit, else None."""
+        assert self.proc is not None and self.proc.stdin is not None
+        while pipes.fds:
+            now = time.perf_counter()
+            if pipes.drain_until is not None and now >= pipes.drain_until:
+                break
+            if pipes.drain_until is None and now >= deadline:
+                return ("timeout", f"still running after the {self.limits.timeout:g} s limit")
+            limit = (pipes.drain_until or deadline) - now
+            writers = [pipes.in_fd] if pipes.in_fd is not None else []
+            readable, writable, _ = select.select(pipes.fds, writers, [], max(0.0, min(limit, 0.5)))
+            if pipes.write(bool(writable)):
+                self.proc.stdin.close()
+            if pipes.out_fd in readable:
+                pipes.read_output(self.limits.output_keep)
+                if pipes.total > self.limits.output_max:
+                    return ("output-limit", self._too_much())
+            if pipes.status.fd in readable:
+                pipes.read_status()
+        return None
 
     def limit_hit(self) -> tuple[str, str] | None:
         """(status, reason) if the sandbox ran into its process or memory limit."""

@@ -99,59 +99,79 @@ def namespace_lines(state: State, name: str) -> tuple[str, list[str]]:
     lines: list[str] = []
     links = _links(ns)
     for link in links:
-        lname = str(link.get("name"))
-        bits = [f"{lname:<6}", link_state(link)]
+        lines.append(_link_line(state, name, link))
         if link.get("kind") == "bridge":
-            bits.insert(1, "bridge")
-        addrs = [a for a in link.get("addresses") or [] if lname != "lo"]
-        bits += addrs
-        if link.get("master"):
-            bits.append(f"⊂ {link['master']}")
-        if link.get("kind") == "veth":
-            peer = peer_of(state, name, link)
-            if peer is None:
-                bits.append("↔ ?")
-            elif peer[0] == INTERNET:
-                bits.append("↔ internet")
-            elif peer[0] == name:
-                bits.append(f"↔ {peer[1].get('name')}")
-            else:
-                bits.append(f"↔ {peer[0]}:{peer[1].get('name')}")
-        lines.append(" ".join(bits))
-        if link.get("kind") == "bridge":
+            lname = str(link.get("name"))
             ports = [str(p.get("name")) for p in links if p.get("master") == lname]
             lines.append(f"  ports: {', '.join(ports) if ports else 'none'}")
+    lines += _route_lines(ns)
+    lines += _firewall_lines(ns.get("firewall") or {})
+    return title, lines
+
+
+def _link_line(state: State, name: str, link: State) -> str:
+    """One link of namespace ``name``: state, addresses, bridge and veth peer."""
+    lname = str(link.get("name"))
+    bits = [f"{lname:<6}", link_state(link)]
+    if link.get("kind") == "bridge":
+        bits.insert(1, "bridge")
+    bits += [a for a in link.get("addresses") or [] if lname != "lo"]
+    if link.get("master"):
+        bits.append(f"⊂ {link['master']}")
+    if link.get("kind") == "veth":
+        bits.append(_peer_text(state, name, link))
+    return " ".join(bits)
+
+
+def _peer_text(state: State, name: str, link: State) -> str:
+    """Where a veth's other end lives: ``↔ ceth0``, ``↔ netns0:ceth0``, internet or ?."""
+    peer = peer_of(state, name, link)
+    if peer is None:
+        return "↔ ?"
+    if peer[0] == INTERNET:
+        return "↔ internet"
+    if peer[0] == name:
+        return f"↔ {peer[1].get('name')}"
+    return f"↔ {peer[0]}:{peer[1].get('name')}"
+
+
+def _route_lines(ns: State) -> list[str]:
+    """The routing table, each clash marked, and which route of a clash the kernel uses."""
     routes = list(ns.get("routes") or [])
+    if not routes:
+        return ["routes: none"]
     clash = clashes(ns)
-    if routes:
-        lines.append("routes:")
-        for route in routes:
-            text = route_text(route)
-            if str(route.get("dst")) in clash:
-                lines.append(f"⚠ {text}  CLASH")
-            else:
-                lines.append(f"  {text}")
-        for dst in sorted(clash):
-            first = next(r for r in routes if str(r.get("dst")) == dst)
-            count = sum(1 for r in routes if str(r.get("dst")) == dst)
-            lines.append(f"⚠ {dst}: {count} routes, kernel uses dev {first.get('dev')}")
-    else:
-        lines.append("routes: none")
-    firewall: State = ns.get("firewall") or {}
-    for rule in firewall.get("rules") or []:
-        if rule.get("table") == "nat":
-            lines.append(f"nat {rule.get('chain')}: {rule.get('text')}")
+    lines = ["routes:"]
+    for route in routes:
+        text = route_text(route)
+        lines.append(f"⚠ {text}  CLASH" if str(route.get("dst")) in clash else f"  {text}")
+    for dst in sorted(clash):
+        first = next(r for r in routes if str(r.get("dst")) == dst)
+        count = sum(1 for r in routes if str(r.get("dst")) == dst)
+        lines.append(f"⚠ {dst}: {count} routes, kernel uses dev {first.get('dev')}")
+    return lines
+
+
+def _firewall_lines(firewall: State) -> list[str]:
+    """NAT rules, user chains, policies that are not ACCEPT, and how many filter rules."""
+    lines = [
+        f"nat {rule.get('chain')}: {rule.get('text')}"
+        for rule in firewall.get("rules") or []
+        if rule.get("table") == "nat"
+    ]
     for table, chains in sorted((firewall.get("chains") or {}).items()):
         if chains:
             lines.append(f"{table} chains: {', '.join(chains)}")
     for table, policies in sorted((firewall.get("policies") or {}).items()):
-        for chain, policy in sorted(policies.items()):
-            if policy != "ACCEPT":
-                lines.append(f"{table} {chain} policy {policy}")
+        lines += [
+            f"{table} {chain} policy {policy}"
+            for chain, policy in sorted(policies.items())
+            if policy != "ACCEPT"
+        ]
     filters = [r for r in firewall.get("rules") or [] if r.get("table") == "filter"]
     if filters:
         lines.append(f"filter: {len(filters)} rule{'s' if len(filters) != 1 else ''}")
-    return title, lines
+    return lines
 
 
 def wires(state: State) -> list[str]:
