@@ -250,6 +250,23 @@ def mounts_under(root: str) -> list[tuple[str, str]]:
 def build_root(new: str, cfg: dict[str, object]) -> None:
     """Make the sandbox's file tree at ``new`` (see the module docstring)."""
     mount("cnlab-jail", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    _top_level(new)
+    _proc(new)
+    _sys(new)
+    _dev(new, int(cfg["shm_mb"]))  # type: ignore[call-overload]
+    build_etc(f"{new}/etc")
+
+    # /tmp: the scratch space.
+    scratch = int(cfg["scratch_mb"])  # type: ignore[call-overload]
+    mount(
+        "cnlab-scratch", f"{new}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}m"
+    )
+    _run(new, cfg)
+    os.mkdir(f"{new}/.old")
+
+
+def _top_level(new: str) -> None:
+    """The allowed top-level folders, bound read-only, nodev, nosuid; the empty ones."""
     for name in ALLOW_TOP:
         source, target = f"/{name}", f"{new}/{name}"
         if os.path.islink(source):  # merged /usr: /bin -> usr/bin
@@ -271,7 +288,9 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
     for point, _ in mounts_under(new):
         mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
-    # /proc: this PID namespace's, read-only apart from /proc/sys/net.
+
+def _proc(new: str) -> None:
+    """/proc: this PID namespace's, read-only apart from /proc/sys/net."""
     proc = f"{new}/proc"
     mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     net_tmp = f"{new}/.procnet"
@@ -282,14 +301,18 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
     umount(net_tmp)
     os.rmdir(net_tmp)
 
-    # /sys: the world's sysfs, read-only, one folder at a time.
+
+def _sys(new: str) -> None:
+    """/sys: the world's sysfs, read-only, one folder at a time."""
     for name in sorted(os.listdir("/sys")):
         if os.path.isdir(f"/sys/{name}") and not os.path.islink(f"/sys/{name}"):
             os.mkdir(f"{new}/sys/{name}")
             mount(f"/sys/{name}", f"{new}/sys/{name}", None, MS_BIND)
             mount(None, f"{new}/sys/{name}", None, _RO_BIND | MS_NOEXEC)
 
-    # /dev: a few harmless devices on a small tmpfs, and a limited /dev/shm.
+
+def _dev(new: str, shm_mb: int) -> None:
+    """/dev: a few harmless devices on a small tmpfs, and a limited /dev/shm."""
     dev = f"{new}/dev"
     mount("cnlab-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
     for name in DEVICES:
@@ -301,20 +324,13 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
         os.symlink(f"/proc/self/fd/{fd}", f"{dev}/{name}")
     os.symlink("/proc/self/fd", f"{dev}/fd")
     os.mkdir(f"{dev}/shm")
-    shm = int(cfg["shm_mb"])  # type: ignore[call-overload]
-    mount("cnlab-shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm}m")
+    mount("cnlab-shm", f"{dev}/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={shm_mb}m")
     mount(None, dev, None, _RO_BIND | MS_NOEXEC)
 
-    build_etc(f"{new}/etc")
 
-    # /tmp: the scratch space.
-    scratch = int(cfg["scratch_mb"])  # type: ignore[call-overload]
-    mount(
-        "cnlab-scratch", f"{new}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}m"
-    )
-
-    # /run: a small tmpfs of its own (iptables-legacy takes /run/xtables.lock), the
-    # world's /run/netns (shared with the world), the world's bin and home.
+def _run(new: str, cfg: dict[str, object]) -> None:
+    """/run: a small tmpfs of its own (iptables-legacy takes /run/xtables.lock), the
+    world's /run/netns (shared with the world), the world's bin and home."""
     mount("cnlab-run", f"{new}/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m")
     os.mkdir(f"{new}/run/netns")
     mount("/run/netns", f"{new}/run/netns", None, MS_BIND | MS_REC)
@@ -326,7 +342,6 @@ def build_root(new: str, cfg: dict[str, object]) -> None:
             mount(None, new + keep, None, _RO_BIND)
     if cfg.get("world_rc"):
         mount(None, new + str(cfg["world_dir"]), None, _RO_BIND | MS_NOEXEC)
-    os.mkdir(f"{new}/.old")
 
 
 # A typed replay's shells read the world's rc files, as the learner's did: copies
