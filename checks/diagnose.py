@@ -104,6 +104,28 @@ def lookup(ns: Namespace, dst: str) -> tuple[Route | None, list[Route]]:
     return best, twins
 
 
+def _with_source(
+    ns_name: str, ns: Namespace, flow: Flow, route: Route, trail: _Trail
+) -> Flow | Diagnosis:
+    """The flow with the source address the kernel would pick, unless it has one."""
+    if flow.src is not None:
+        return flow
+    src = _source_for(ns, route)
+    if src is None:
+        return Diagnosis(
+            Cause.ADDRESS_MISSING,
+            _(
+                "{ns_name} has no IPv4 address to send from. Give its interface an address "
+                "with `ip addr add`."
+            ).format(ns_name=ns_name),
+            [
+                *trail.hops,
+                _("{ns_name}: no IPv4 address on any interface").format(ns_name=ns_name),
+            ],
+        )
+    return replace(flow, src=src)
+
+
 def _source_for(ns: Namespace, route: Route) -> str | None:
     if route.prefsrc:
         return route.prefsrc
@@ -270,21 +292,10 @@ class Tracer:
                 ),
                 trail.hops,
             )
-        if flow.src is None:
-            src = _source_for(ns, route)
-            if src is None:
-                return Diagnosis(
-                    Cause.ADDRESS_MISSING,
-                    _(
-                        "{ns_name} has no IPv4 address to send from. Give its interface an address "
-                        "with `ip addr add`."
-                    ).format(ns_name=ns_name),
-                    [
-                        *trail.hops,
-                        _("{ns_name}: no IPv4 address on any interface").format(ns_name=ns_name),
-                    ],
-                )
-            flow = replace(flow, src=src)
+        sourced = _with_source(ns_name, ns, flow, route, trail)
+        if isinstance(sourced, Diagnosis):
+            return sourced
+        flow = sourced
         verdict = self._hook(ns_name, ns, "output", Packet(flow, None, out.name), trail)
         if not verdict.accepted:
             return self._blocked(ns_name, "OUTPUT", verdict, flow, trail)
@@ -456,6 +467,19 @@ class Tracer:
             )
             trail.nat.append((ns_name, flow, changed))
             flow = changed
+        return self._take_in(ns_name, ns, flow, in_if, trail, gateway)
+
+    def _take_in(
+        self,
+        ns_name: str,
+        ns: Namespace,
+        flow: Flow,
+        in_if: str,
+        trail: _Trail,
+        gateway: str | None,
+    ) -> _Arrival | Diagnosis:
+        """After PREROUTING: delivered here through INPUT, or routed on through FORWARD."""
+        link = ns.link(in_if)
         if self._is_local(ns, flow.dst):
             verdict = self._hook(ns_name, ns, "input", Packet(flow, in_if, None), trail)
             if not verdict.accepted:

@@ -214,50 +214,67 @@ def judge(
     if seen.reply and seen.ns != sender:
         return None  # replies may be un-NATed by conntrack on the way: judged at the sender
     flow = _flow_of(seen, sender)
-    arriving = Packet(flow, in_if=link.name)
     if not seen.reply:
-        before = run_hook(ns, "prerouting", arriving)
-        if before.uncertain:
-            return None
-        if not before.accepted and before.chain is not None:
-            return Fate(
-                seen.ns,
-                _("{seen_ns}'s PREROUTING hook drops it: {before_evidence}").format(
-                    seen_ns=seen.ns, before_evidence=before.evidence(seen.ns)
-                ),
-            )
-        if before.nat is not None:  # DNAT: judge where it is sent on to
-            moved = _translated(flow, before.nat, ns, None)
-            if moved is None:
-                return None
-            flow, arriving = moved, Packet(moved, in_if=link.name)
+        after = _prerouting(ns, seen.ns, flow, link.name)
+        if not isinstance(after, Flow):
+            return after  # dropped there (a Fate), or not certain (None)
+        flow = after
     if ns.owns(flow.dst) is not None:
-        return _delivered(state, ns, seen.ns, arriving, proxy_arp)
+        return _delivered(state, ns, seen.ns, Packet(flow, in_if=link.name), proxy_arp)
     if seen.reply:
         return None
+    return _forwarded(state, ns, seen.ns, flow, link, proxy_arp)
+
+
+def _prerouting(ns: Namespace, here: str, flow: Flow, in_if: str) -> Flow | Fate | None:
+    """A request through ``here``'s PREROUTING hook: the flow it goes on as (after any
+    DNAT), a :class:`Fate` if the hook drops it, None when that is not certain."""
+    before = run_hook(ns, "prerouting", Packet(flow, in_if=in_if))
+    if before.uncertain:
+        return None
+    if not before.accepted and before.chain is not None:
+        return Fate(
+            here,
+            _("{seen_ns}'s PREROUTING hook drops it: {before_evidence}").format(
+                seen_ns=here, before_evidence=before.evidence(here)
+            ),
+        )
+    if before.nat is not None:  # DNAT: judge where it is sent on to
+        return _translated(flow, before.nat, ns, None)
+    return flow
+
+
+def _forwarded(
+    state: WorldState,
+    ns: Namespace,
+    here: str,
+    flow: Flow,
+    link: Link,
+    proxy_arp: frozenset[str],
+) -> Fate | None:
+    """A request ``here`` received on ``link`` for another host: forwarded, routed,
+    through FORWARD, to a next hop that answers?"""
     if not ns.forwards_from(link):
         return Fate(
-            seen.ns,
+            here,
             _(
                 "{seen_ns} got the packet for {flow_dst} on {link_name} but does not forward "
                 "from it (net.ipv4.conf.{link_name}.forwarding = 0)"
-            ).format(seen_ns=seen.ns, flow_dst=flow.dst, link_name=link.name),
+            ).format(seen_ns=here, flow_dst=flow.dst, link_name=link.name),
         )
     found = _lookup(ns, flow.dst)
     if found is None:
         return Fate(
-            seen.ns,
-            _("{seen_ns} has no route on to {flow_dst}").format(seen_ns=seen.ns, flow_dst=flow.dst),
+            here,
+            _("{seen_ns} has no route on to {flow_dst}").format(seen_ns=here, flow_dst=flow.dst),
         )
     dropped = _blocked(ns, "forward", Packet(flow, in_if=link.name, out_if=found[0]))
     if dropped:
         return Fate(
-            seen.ns,
-            _("{seen_ns}'s FORWARD hook drops it: {dropped}").format(
-                seen_ns=seen.ns, dropped=dropped
-            ),
+            here,
+            _("{seen_ns}'s FORWARD hook drops it: {dropped}").format(seen_ns=here, dropped=dropped),
         )
-    return next_hop_missing(state, seen.ns, flow.dst, proxy_arp)
+    return next_hop_missing(state, here, flow.dst, proxy_arp)
 
 
 def _bridged(
