@@ -3,45 +3,82 @@
 Browsers keep F5 (reload), F6, F10, F11, F12 for themselves and Mac laptops
 need Fn for F-keys. Ctrl+] reaches a terminal everywhere and bash binds it only
 to a character search hardly anyone uses; pressed twice it still reaches the
-shell. After Ctrl+] this small screen lists the letters in the footer; a letter
-runs its action, anything else (Escape) cancels.
+shell. After Ctrl+] a band at the bottom lists every letter (wrapped, so all of
+them show at 80 columns); a letter runs its action, anything else (Escape) cancels.
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Key
+from textual.geometry import Size
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
 
 from lab.tui.keys import KEYS, PREFIX, PREFIX_LABEL
 
 SEND_PREFIX = "send-prefix"  # the answer when Ctrl+] is pressed twice
 
 
+EXTRA = (("o", "Focus"), ("c", "Shell"), ("Tab", "Next shell"), (PREFIX_LABEL, "to bash"))
+
+
+def band_lines(head: str, width: int) -> list[Text]:
+    """``head``, then every letter and what it does, in lines of at most ``width``
+    cells, never breaking a letter from its word (a footer would cut them at 80)."""
+    pairs = [(k.letter, k.label) for k in KEYS] + list(EXTRA) + [("Esc", "cancel")]
+    lines = [Text(head, "bold")]
+    for letter, label in pairs:
+        piece = Text.assemble((f" {letter} ", "bold reverse"), f" {label}")
+        current = lines[-1]
+        if current.cell_len and current.cell_len + 2 + piece.cell_len > width:
+            lines.append(piece)
+        else:
+            if current.cell_len:
+                current.append("  ")
+            current.append_text(piece)
+    return lines
+
+
+class LetterBand(Widget):
+    """The band of letters, as tall as its width needs."""
+
+    DEFAULT_CSS = "LetterBand { height: auto; }"
+
+    def __init__(self, head: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.head = head
+
+    def render(self) -> Text:
+        return Text("\n").join(band_lines(self.head, max(self.size.width, 20)))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(band_lines(self.head, max(width, 20)))
+
+
 class PrefixScreen(ModalScreen[str | None]):
     """Waits for the letter after Ctrl+]; answers the action to run (or None)."""
 
     BINDINGS = [
-        *(Binding(k.letter, f"pick('{k.action}')", k.label) for k in KEYS),
-        Binding("o", "pick('switch_focus')", "Focus"),
-        Binding("c", "pick('new_terminal')", "Shell"),
-        Binding("tab", "pick('next_terminal')", "Next shell"),
+        *(Binding(k.letter, f"pick('{k.action}')", k.label, show=False) for k in KEYS),
+        Binding("o", "pick('switch_focus')", "Focus", show=False),
+        Binding("c", "pick('new_terminal')", "Shell", show=False),
+        Binding("tab", "pick('next_terminal')", "Next shell", show=False),
         Binding(PREFIX, f"pick('{SEND_PREFIX}')", "Ctrl+] to bash", show=False),
-        Binding("escape", "pick('')", "Cancel"),
+        Binding("escape", "pick('')", "Cancel", show=False),
     ]
     DEFAULT_CSS = """
     PrefixScreen { align: center bottom; background: $background 0%; }
     PrefixScreen > #prefix-note {
-        dock: bottom; height: 1; margin-bottom: 1; width: 100%;
-        background: $warning-darken-2; color: $text; padding: 0 1;
+        dock: bottom; height: auto; width: 100%;
+        background: $primary-darken-2; color: $text; padding: 0 1;
     }
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{PREFIX_LABEL} pressed: now a letter (Esc cancels)", id="prefix-note")
-        yield Footer(show_command_palette=False, compact=True)
+        yield LetterBand(f"{PREFIX_LABEL} pressed, now a letter:", id="prefix-note")
 
     def action_pick(self, action: str) -> None:
         self.dismiss(action or None)

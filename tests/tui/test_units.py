@@ -8,6 +8,8 @@ from textual import events
 
 from lab.lessons import DEFAULT_LESSONS_DIR, load_course
 from lab.tui.events import EventsTail, parse_line
+from lab.tui.keys import KEYS
+from lab.tui.prefix import band_lines
 from lab.tui.session import Session
 from lab.tui.terminal import key_bytes
 
@@ -124,3 +126,12 @@ def test_a_failure_seen_stays_earned_when_the_learner_goes_ahead(tui_env: Path) 
         "two-routes",
         "netns1-limbo",
     ]
+
+
+def test_the_letters_after_ctrl_bracket_all_show_at_80_columns() -> None:
+    lines = band_lines("Ctrl+] pressed, now a letter:", 78)  # 80 columns less the padding
+    assert all(line.cell_len <= 78 for line in lines) and len(lines) <= 5
+    text = "\n".join(line.plain for line in lines)
+    for key in KEYS:
+        assert f" {key.letter}  {key.label}" in text  # a letter is never cut from its word
+    assert " c  Shell" in text and " Esc  cancel" in text
