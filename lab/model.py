@@ -211,6 +211,8 @@ class MilestoneResult:
     duration_ms: int = 0
     #: the failing milestone's packet followed hop by hop (``cnlab check --trace``)
     trace: Trace | None = None
+    #: passed because its failure was seen earlier (the TUI keeps what was earned)
+    kept: bool = False
 
     @classmethod
     def from_outcome(
@@ -239,6 +241,8 @@ class MilestoneResult:
         }
         if self.trace is not None:
             data["trace"] = self.trace.to_json()
+        if self.kept:
+            data["kept"] = True
         return data
 
     @classmethod
@@ -252,6 +256,7 @@ class MilestoneResult:
             explanation=str(data.get("explanation") or ""),
             evidence=_strings(data.get("evidence")),
             trace=Trace.from_json(trace) if isinstance(trace, dict) else None,
+            kept=bool(data.get("kept", False)),
         )
 
 

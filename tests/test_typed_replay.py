@@ -106,12 +106,12 @@ def _type_in_the_tui(world: World, lesson_id: str) -> tuple[state.WorldState, di
 
         def all_passed() -> bool:
             report = app.lab.report
-            return report is not None and all(m["passed"] for m in report["milestones"])
+            return report is not None and report.passed
 
         assert await wait_for(pilot, all_passed, 20), app.lab.report
         assert app.lab.report is not None
         seen["state"] = state.read_world(world)
-        seen["milestones"] = {m["id"]: m["passed"] for m in app.lab.report["milestones"]}
+        seen["milestones"] = {m.id: m.passed for m in app.lab.report.milestones}
 
     async def main() -> None:
         app = LabApp(world.name, lesson_id, demo_char_delay=0, demo_pause=0.05)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.debug import quietly
+from lab.model import LessonReport, Trace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,19 +126,27 @@ class CheckClient:
                 raise CheckError(str(data["error"]))
             return data
 
-    async def check(self, lesson: str) -> dict[str, Any]:
-        """The lesson report as a dict (the shape of ``LessonReport.to_json()``)."""
+    async def check(self, lesson: str) -> LessonReport:
+        """The lesson's report, read back from the server's JSON."""
         data = await self.request("check", lesson=lesson)
         report = data.get("report")
         if not isinstance(report, dict):
             raise CheckError("the check server sent no report")
-        return report
+        try:
+            return LessonReport.from_json(report)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckError(f"the check server sent a malformed report ({exc!r})") from None
 
-    async def trace(self, lesson: str, milestone: str) -> dict[str, Any] | None:
+    async def trace(self, lesson: str, milestone: str) -> Trace | None:
         """The milestone's packet followed hop by hop (``cnlab trace --json``), or None."""
         data = await self.request("trace", lesson=lesson, milestone=milestone)
         found = data.get("trace")
-        return found if isinstance(found, dict) else None
+        if not isinstance(found, dict):
+            return None
+        try:
+            return Trace.from_json(found)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckError(f"the check server sent a malformed trace ({exc!r})") from None
 
     async def state(self) -> dict[str, Any]:
         """The world's state as a dict (``dataclasses.asdict(WorldState)``)."""

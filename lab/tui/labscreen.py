@@ -51,6 +51,7 @@ from textual.worker import Worker
 from lab.debug import quietly
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
+from lab.model import LessonReport
 from lab.tui.checker import CheckClient, CheckError
 from lab.tui.demo import run_demo
 from lab.tui.dialogs import ConfirmScreen, PlaceScreen, TextScreen
@@ -111,7 +112,7 @@ class LabScreen(Screen[None]):
         self.lesson_ref = lesson_ref
         self.checker = CheckClient(world.name, check_argv)
         self.tail = EventsTail(world.events_path)
-        self.report: dict[str, Any] | None = None
+        self.report: LessonReport | None = None
         self.state: dict[str, Any] | None = None
         self.check_status = ""
         self.sched = Scheduler(state_every=STATE_EVERY)
@@ -295,7 +296,7 @@ class LabScreen(Screen[None]):
 
     async def freeze(
         self,
-        report: dict[str, Any] | None,
+        report: LessonReport | None,
         state: dict[str, Any] | None,
         shell_output: bytes,
         commands: tuple[str, ...] = (),
@@ -324,6 +325,10 @@ class LabScreen(Screen[None]):
         self._refresh_milestones()
         self._refresh_topbar()
 
+    def current_report(self) -> LessonReport | None:
+        """The latest report, if it is of the lesson on screen."""
+        return self.report if self.report and self.report.lesson == self.lesson.id else None
+
     def _refresh_list(self) -> None:
         rows = [
             (lesson, self.session.passed_count(lesson), self.session.completed(lesson))
@@ -332,9 +337,7 @@ class LabScreen(Screen[None]):
         self.query_one(LessonList).show(rows, self.lesson.id)
 
     def _refresh_milestones(self) -> None:
-        report = (
-            self.report if self.report and self.report.get("lesson") == self.lesson.id else None
-        )
+        report = self.current_report()
         last = self.session.neighbour(self.lesson, 1) is None
         self.query_one(Milestones).show(
             self.lesson,
@@ -346,10 +349,8 @@ class LabScreen(Screen[None]):
         self.query_one(Hints).show(self.lesson, self.session.hints_shown(self.lesson))
 
     def _refresh_topbar(self) -> None:
-        report = (
-            self.report if self.report and self.report.get("lesson") == self.lesson.id else None
-        )
-        passed = sum(1 for m in (report or {}).get("milestones", []) if m.get("passed"))
+        report = self.current_report()
+        passed = sum(1 for m in report.milestones if m.passed) if report else 0
         total = len(self.lesson.milestones)
         count = len(self.course.lessons)
         done = sum(1 for lesson in self.course.lessons if self.session.completed(lesson))
@@ -525,7 +526,7 @@ class LabScreen(Screen[None]):
         if follow_up:
             self._check_worker(self.lesson)
 
-    def _apply_report(self, lesson: Lesson, report: dict[str, Any]) -> None:
+    def _apply_report(self, lesson: Lesson, report: LessonReport) -> None:
         report = self.session.earned(lesson, report)
         self.report = report
         newly = self.session.record_report(lesson, report)
@@ -815,15 +816,13 @@ class LabScreen(Screen[None]):
         if not self.pathview.is_mounted:
             await self.netmap.mount(self.pathview, before=0)
         self.pathview.display = True
-        report = (
-            self.report if self.report and self.report.get("lesson") == self.lesson.id else None
-        )
-        failing = next((m for m in (report or {}).get("milestones", []) if not m["passed"]), None)
+        report = self.current_report()
+        failing = report.first_failure if report else None
         if failing is None:
             self.pathview.show_trace(None, "Path: no failing milestone to follow")
             return
-        self.pathview.show_trace(None, f"Path: following the packet of {failing['title']}…")
-        self._path_worker(self.lesson, str(failing["id"]))
+        self.pathview.show_trace(None, f"Path: following the packet of {failing.title}…")
+        self._path_worker(self.lesson, failing.id)
 
     @work(exclusive=True, group="path", exit_on_error=False)
     async def _path_worker(self, lesson: Lesson, milestone: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from textual.message import Message
 
 from lab.lessons import Lesson
+from lab.model import LessonReport
 
 
 class BuildDone(Message):
@@ -36,7 +37,7 @@ class ReportReady(Message):
     """A check of ``lesson`` ended: a report, or ``error`` when the server could not answer."""
 
     def __init__(
-        self, lesson: Lesson, report: dict[str, Any] | None, error: str | None, took_ms: float
+        self, lesson: Lesson, report: LessonReport | None, error: str | None, took_ms: float
     ) -> None:
         super().__init__()
         self.lesson, self.report, self.error, self.took_ms = lesson, report, error, took_ms

@@ -1,13 +1,11 @@
 """The milestones panel (live status, the first failure's diagnosis) and the hints panel.
 
 :func:`milestones_text` and :func:`hints_text` are pure (the latest report as
-a dict in, rich text out); the widgets only display them. Hints have a panel
+a :class:`lab.model.LessonReport` in, rich text out); the widgets only display them. Hints have a panel
 of their own so that asking for one never pushes the milestones out of view.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,11 +13,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lab.lessons import Lesson
+from lab.model import LessonReport
 
 
 def milestones_text(
     lesson: Lesson,
-    report: dict[str, Any] | None,
+    report: LessonReport | None,
     status: str = "",
     done_note: str = "F4: next lesson",
     revealed: set[str] | None = None,
@@ -30,8 +29,8 @@ def milestones_text(
     was asked for; ``None``: all). The first failing one that is not revealed
     says only what is expected: the diagnosis would give the answer away.
     """
-    results = {m.get("id"): m for m in (report or {}).get("milestones", [])}
-    passed = sum(1 for m in results.values() if m.get("passed"))
+    results = {m.id: m for m in report.milestones} if report else {}
+    passed = sum(1 for m in results.values() if m.passed)
     text = Text()
     text.append(f"Milestones {passed}/{len(lesson.milestones)}", "bold")
     if status:
@@ -44,11 +43,11 @@ def milestones_text(
             text.append("○ ", "dim")
             text.append(milestone.title + "\n", "dim")
             continue
-        if result.get("passed"):
+        if result.passed:
             text.append("✔ ", "bold green")
             text.append(milestone.title + "\n", "green")
-            if result.get("explanation"):  # a failure the lesson wants you to reach, explained
-                text.append(f"  why: {result['explanation']}\n", "italic green")
+            if result.explanation:  # a failure the lesson wants you to reach, explained
+                text.append(f"  why: {result.explanation}\n", "italic green")
             continue
         text.append("✘ ", "bold red")
         text.append(milestone.title + "\n")
@@ -57,13 +56,13 @@ def milestones_text(
             if revealed is not None and milestone.id not in revealed:
                 text.append("  not tried yet: the cause shows once you try it (F2: hint)\n", "dim")
                 continue
-            if result.get("cause"):
-                text.append(f"  cause: {result['cause']}\n", "yellow")
-            if result.get("explanation"):
-                text.append(f"  {result['explanation']}\n", "italic")
-            for item in result.get("evidence") or []:
+            if result.cause:
+                text.append(f"  cause: {result.cause}\n", "yellow")
+            if result.explanation:
+                text.append(f"  {result.explanation}\n", "italic")
+            for item in result.evidence:
                 text.append(f"  · {item}\n", "dim")
-    if report and report.get("passed"):
+    if report and report.passed:
         text.append(f"\nLesson complete! {done_note}\n", "bold green")
     return text
 
@@ -87,7 +86,7 @@ class Milestones(VerticalScroll):
     def show(
         self,
         lesson: Lesson,
-        report: dict[str, Any] | None,
+        report: LessonReport | None,
         status: str = "",
         done_note: str = "F4: next lesson",
         revealed: set[str] | None = None,

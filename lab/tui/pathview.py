@@ -8,7 +8,7 @@ draws them with one hop highlighted and the hop where the packet died marked ✗
 :class:`PathView` walks the highlight along the path, hop after hop, so the
 learner sees the packet travel, then stays on the last hop.
 
-Pure except for the widget: tests feed :func:`path_text` a trace dict by hand.
+Pure except for the widget: tests feed :func:`path_text` a :class:`lab.model.Trace` by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
+
+from lab.model import Step, Trace
 
 NAMES = {"internet": "the internet"}
 STEP_DELAY = 0.5  # seconds each hop stays highlighted while the path is walked
@@ -33,32 +35,32 @@ class Hop:
     dies: bool  # the packet (or its reply) ends here
 
 
-def _step_words(step: dict[str, Any]) -> str:
-    kind = step.get("kind")
+def _step_words(step: Step) -> str:
+    kind = step.kind
     if kind == "route":
-        return f"route via {step.get('out_if')}"
+        return f"route via {step.out_if}"
     if kind == "neighbour":
-        return f"ARP {step.get('decision')} on {step.get('out_if')}"
+        return f"ARP {step.decision} on {step.out_if}"
     if kind == "arrive":
-        return f"in on {step.get('in_if')}"
+        return f"in on {step.in_if}"
     if kind == "bridge":
-        nf = " (br_netfilter)" if step.get("br_netfilter") else ""
-        return f"bridged {step.get('in_if')} -> {step.get('out_if')}{nf}"
+        nf = " (br_netfilter)" if step.br_netfilter else ""
+        return f"bridged {step.in_if} -> {step.out_if}{nf}"
     if kind == "hook":
-        return f"{step.get('hook')} {step.get('decision')}"
+        return f"{step.hook} {step.decision}"
     if kind == "nat":
-        return f"{step.get('decision')} {step.get('before')} -> {step.get('after')}"
+        return f"{step.decision} {step.before} -> {step.after}"
     if kind == "deliver":
-        return "delivered" if not step.get("reply") else "reply received"
-    return f"DROP: {step.get('cause')}"
+        return "delivered" if not step.reply else "reply received"
+    return f"DROP: {step.cause}"
 
 
-def hops(trace: dict[str, Any]) -> list[Hop]:
+def hops(trace: Trace) -> list[Hop]:
     """The steps grouped by consecutive namespace (and direction)."""
     found: list[Hop] = []
-    for step in trace.get("steps", []):
-        ns, reply = str(step.get("ns")), bool(step.get("reply"))
-        dies = step.get("kind") == "drop"
+    for step in trace.steps:
+        ns, reply = step.ns, step.reply
+        dies = step.kind == "drop"
         words = _step_words(step)
         if found and found[-1].ns == ns and (found[-1].reply == reply or dies):
             last = found[-1]
@@ -68,11 +70,11 @@ def hops(trace: dict[str, Any]) -> list[Hop]:
     return found
 
 
-def path_text(trace: dict[str, Any], current: int | None) -> Text:
+def path_text(trace: Trace, current: int | None) -> Text:
     """The path with hop ``current`` highlighted (None: none), the dying hop marked ✗."""
-    port = f":{trace['port']}" if trace.get("port") else ""
+    port = f":{trace.port}" if trace.port else ""
     text = Text()
-    text.append(f"Path: {trace.get('src_ns')} -> {trace.get('target')}{port}", "bold")
+    text.append(f"Path: {trace.src_ns} -> {trace.target}{port}", "bold")
     text.append(" (Shift+F8 hides)\n", "dim")
     for i, hop in enumerate(hops(trace)):
         mark = "✗" if hop.dies else ("↩" if hop.reply else "→")
@@ -81,10 +83,10 @@ def path_text(trace: dict[str, Any], current: int | None) -> Text:
             style = "bold reverse red" if hop.dies else "bold reverse"
         text.append(f" {mark} {NAMES.get(hop.ns, hop.ns)}: ", style)
         text.append("; ".join(hop.lines) + "\n", style)
-    if trace.get("reached"):
+    if trace.reached:
         text.append("✔ reached, and the reply came back\n", "bold green")
     else:
-        text.append(f"✘ stopped: {trace.get('cause')}\n", "bold red")
+        text.append(f"✘ stopped: {trace.cause}\n", "bold red")
     return text
 
 
@@ -97,11 +99,11 @@ class PathView(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.trace: dict[str, Any] | None = None
+        self.trace: Trace | None = None
         self.current: int | None = None
         self._timer: Any = None
 
-    def show_trace(self, trace: dict[str, Any] | None, note: str = "") -> None:
+    def show_trace(self, trace: Trace | None, note: str = "") -> None:
         """Show ``trace`` (None: only ``note``) and walk its hops from the first."""
         self.trace = trace
         self.current = 0 if trace else None

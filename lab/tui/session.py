@@ -10,12 +10,13 @@ file) per lesson. No Textual here; the app calls it from the event loop.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
 
 from lab import progress
 from lab.course_run import pick_lesson, record_result
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
+from lab.model import LessonReport
 from lab.tui.attempts import attempted
 
 
@@ -64,7 +65,7 @@ class Session:
             self.save()
         return added
 
-    def earned(self, lesson: Lesson, report: dict[str, Any]) -> dict[str, Any]:
+    def earned(self, lesson: Lesson, report: LessonReport) -> LessonReport:
         """``report`` with what was earned kept: a failure the lesson wants the learner
         to see (:attr:`Milestone.reaches_failure`) stays met once it was observed, so
         going one step ahead (MASQUERADE during lesson 6) is never punished. Every
@@ -72,29 +73,26 @@ class Session:
         entry = self.progress.lessons.get(lesson.id)
         seen = set(entry.passed) if entry else set()
         keep = {m.id for m in lesson.milestones if m.reaches_failure and m.id in seen}
-        milestones = []
-        for result in report.get("milestones", []):
-            if result.get("id") in keep and not result.get("passed"):
-                result = {
-                    **result,
-                    "passed": True,
-                    "cause": None,
-                    "evidence": [],
-                    "explanation": "You saw this failure earlier; your network has moved "
-                    "past it since, which is fine.",
-                    "kept": True,
-                }
-            milestones.append(result)
-        return {
-            **report,
-            "milestones": milestones,
-            "passed": bool(milestones) and all(m.get("passed") for m in milestones),
-        }
+        milestones = [
+            replace(
+                result,
+                passed=True,
+                cause=None,
+                evidence=[],
+                explanation="You saw this failure earlier; your network has moved "
+                "past it since, which is fine.",
+                kept=True,
+            )
+            if result.id in keep and not result.passed
+            else result
+            for result in report.milestones
+        ]
+        return replace(report, milestones=milestones)
 
-    def record_report(self, lesson: Lesson, report: dict[str, Any]) -> bool:
+    def record_report(self, lesson: Lesson, report: LessonReport) -> bool:
         """Remember passed milestones; True when this report completes the lesson."""
-        passed = [str(m.get("id")) for m in report.get("milestones", []) if m.get("passed")]
-        changed, newly = record_result(self.progress, lesson.id, passed, bool(report.get("passed")))
+        passed = [m.id for m in report.milestones if m.passed]
+        changed, newly = record_result(self.progress, lesson.id, passed, report.passed)
         if changed:
             self.save()
         return newly

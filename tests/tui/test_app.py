@@ -54,8 +54,8 @@ async def type_line(pilot: Pilot[Any], line: str) -> None:
 
 
 def passed(app: LabApp, milestone: str) -> bool:
-    report = app.lab.report or {}
-    return any(m["id"] == milestone and m["passed"] for m in report.get("milestones", []))
+    result = app.lab.report.result(milestone) if app.lab.report else None
+    return result is not None and result.passed
 
 
 def test_typing_a_command_turns_a_milestone_green(built_world: World) -> None:
@@ -197,7 +197,7 @@ def test_demo_types_the_solution_and_milestones_turn_green(built_world: World) -
         await pilot.press(*"zqzq")
         assert await wait_for(pilot, lambda: any("The demo is typing" in n for n in notes(app)))
         ok = await wait_for(
-            pilot, lambda: bool(app.lab.report and app.lab.report.get("passed")), 30
+            pilot, lambda: bool(app.lab.report and app.lab.report.passed), 30
         )
         assert ok, screen_text(app)
         assert await wait_for(pilot, lambda: "demo finished" in str(narration.render()), 10)

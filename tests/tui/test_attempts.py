@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.lessons import DEFAULT_LESSONS_DIR, load_course
+from lab.model import LessonReport
 from lab.tui.attempts import attempted
 from lab.tui.milestones import milestones_text
 from lab.tui.session import Session
@@ -38,21 +39,23 @@ def test_attempts_in_later_lessons() -> None:
     assert "masquerade-rule" in attempted(masq, [rule])
 
 
-REPORT = {
-    "lesson": "01-namespace",
-    "passed": False,
-    "milestones": [
-        {
-            "id": "root-ns-chain",
-            "passed": False,
-            "cause": "state-wrong",
-            "explanation": "Create it with `iptables -N ROOT_NS`.",
-            "evidence": ["iptables -S in host: -P INPUT ACCEPT"],
-        },
-        {"id": "netns0-exists", "passed": False, "cause": "netns-missing", "explanation": "x"},
-        {"id": "netns0-own-firewall", "passed": False, "cause": "netns-missing"},
-    ],
-}
+REPORT = LessonReport.from_json(
+    {
+        "lesson": "01-namespace",
+        "passed": False,
+        "milestones": [
+            {
+                "id": "root-ns-chain",
+                "passed": False,
+                "cause": "state-wrong",
+                "explanation": "Create it with `iptables -N ROOT_NS`.",
+                "evidence": ["iptables -S in host: -P INPUT ACCEPT"],
+            },
+            {"id": "netns0-exists", "passed": False, "cause": "netns-missing", "explanation": "x"},
+            {"id": "netns0-own-firewall", "passed": False, "cause": "netns-missing"},
+        ],
+    }
+)
 
 
 def test_the_cause_shows_once_attempted_or_after_a_hint(tmp_path: Path, tui_env: Path) -> None:

@@ -22,7 +22,7 @@ def test_answers_and_restarts_after_the_server_dies() -> None:
     async def main() -> None:
         c = client("die")
         report = await c.check("01-first")
-        assert report["lesson"] == "01-first"
+        assert report.lesson == "01-first"
         with pytest.raises(CheckError, match="stopped"):
             await c.state()  # the server died after its first answer
         state = await c.state()  # restarted
@@ -69,7 +69,7 @@ def test_real_server_state_and_check(built_world: World) -> None:
         state = await c.state()
         assert set(state["namespaces"]) == {"host", "internet"}
         report = await c.check("01-first")
-        assert [m["passed"] for m in report["milestones"]] == [False, False, False]
+        assert [m.passed for m in report.milestones] == [False, False, False]
         await c.close()
 
     asyncio.run(main())

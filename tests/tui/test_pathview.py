@@ -10,30 +10,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from lab import progress
+from lab.model import Trace
 from lab.tui.app import LabApp
 from lab.tui.pathview import hops, path_text
 from lab.world import World
 
 from .conftest import tui_world_name, wait_for
 
-TRACE: dict[str, Any] = {
-    "src_ns": "netns0",
-    "target": "8.8.8.8",
-    "port": None,
-    "reached": False,
-    "cause": "forward-blocked",
-    "steps": [
-        {"ns": "netns0", "kind": "route", "decision": "via 172.18.0.1", "out_if": "ceth0"},
-        {"ns": "host", "kind": "arrive", "decision": "received", "in_if": "br0"},
-        {"ns": "host", "kind": "hook", "hook": "FORWARD", "decision": "drop"},
-        {"ns": "host", "kind": "drop", "decision": "forward-blocked", "cause": "forward-blocked"},
-    ],
-}
+TRACE = Trace.from_json(
+    {
+        "src_ns": "netns0",
+        "dst": "8.8.8.8",
+        "proto": "icmp",
+        "target": "8.8.8.8",
+        "port": None,
+        "reached": False,
+        "cause": "forward-blocked",
+        "steps": [
+            {"ns": "netns0", "kind": "route", "decision": "via 172.18.0.1", "out_if": "ceth0"},
+            {"ns": "host", "kind": "arrive", "decision": "received", "in_if": "br0"},
+            {"ns": "host", "kind": "hook", "hook": "FORWARD", "decision": "drop"},
+            {
+                "ns": "host",
+                "kind": "drop",
+                "decision": "forward-blocked",
+                "cause": "forward-blocked",
+            },
+        ],
+    }
+)
 
 
 def test_hops_group_steps_and_mark_where_the_packet_dies() -> None:
@@ -71,7 +80,7 @@ def test_the_map_walks_the_failing_milestones_path(lesson7_world: World) -> None
             lab = app.lab
             failing = await wait_for(
                 pilot,
-                lambda: any(not m["passed"] for m in (lab.report or {}).get("milestones", [])),
+                lambda: lab.report is not None and lab.report.first_failure is not None,
                 30,
             )
             assert failing, "no check report with a failing milestone"
@@ -79,10 +88,10 @@ def test_the_map_walks_the_failing_milestones_path(lesson7_world: World) -> None
             view = lab.pathview
             assert await wait_for(pilot, lambda: view.trace is not None, 30), view.render()
             trace = view.trace
-            assert trace is not None and not trace["reached"]
+            assert trace is not None and not trace.reached
             assert lab.report is not None
-            first = next(m for m in lab.report["milestones"] if not m["passed"])
-            assert trace["cause"] == first["cause"]
+            first = lab.report.first_failure
+            assert first is not None and trace.cause == first.cause
             path = hops(trace)
             assert path[0].ns == "netns0" and path[-1].dies
             assert not any(h.dies for h in path[:-1])

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from lab.model import LessonReport
 from lab.tui.app import LabApp
 from lab.tui.dialogs import PlaceScreen
 
@@ -28,37 +29,39 @@ SHELL = (
     b"\x1b[1;32m[host]\x1b[0m / # "
 )
 COMMANDS = ("sudo ip netns add box", "ip netns", "sudo iptables -N hostmark")
-REPORT = {
-    "lesson": "01-first",
-    "world": "snapshot",
-    "passed": False,
-    "milestones": [
-        {
-            "id": "box-exists",
-            "title": "The namespace box exists",
-            "passed": True,
-            "cause": None,
-            "explanation": "",
-            "evidence": [],
-        },
-        {
-            "id": "mark",
-            "title": "The host's firewall has the HOSTMARK chain",
-            "passed": False,
-            "cause": "state-wrong",
-            "explanation": "The filter table of host has no chain HOSTMARK.",
-            "evidence": ["iptables -S in host: -P INPUT ACCEPT"],
-        },
-        {
-            "id": "lo-up",
-            "title": "Loopback is up inside box",
-            "passed": False,
-            "cause": "link-down",
-            "explanation": "lo in box is down.",
-            "evidence": [],
-        },
-    ],
-}
+REPORT = LessonReport.from_json(
+    {
+        "lesson": "01-first",
+        "world": "snapshot",
+        "passed": False,
+        "milestones": [
+            {
+                "id": "box-exists",
+                "title": "The namespace box exists",
+                "passed": True,
+                "cause": None,
+                "explanation": "",
+                "evidence": [],
+            },
+            {
+                "id": "mark",
+                "title": "The host's firewall has the HOSTMARK chain",
+                "passed": False,
+                "cause": "state-wrong",
+                "explanation": "The filter table of host has no chain HOSTMARK.",
+                "evidence": ["iptables -S in host: -P INPUT ACCEPT"],
+            },
+            {
+                "id": "lo-up",
+                "title": "Loopback is up inside box",
+                "passed": False,
+                "cause": "link-down",
+                "explanation": "lo in box is down.",
+                "evidence": [],
+            },
+        ],
+    }
+)
 
 
 def frozen_app() -> LabApp:

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual import events
 
 from lab.lessons import DEFAULT_LESSONS_DIR, load_course
+from lab.model import LessonReport
 from lab.tui.events import EventsTail, parse_line
 from lab.tui.keys import KEYS
 from lab.tui.prefix import band_lines
@@ -51,10 +52,9 @@ def test_session_records_and_saves(tui_env: Path) -> None:
     session.record_commands(first, ["ip netns add box", "  "])
     assert session.use_hint(first) == 1
     assert session.hints_shown(first) == [first.hints[0]]
-    report = {
-        "passed": True,
-        "milestones": [{"id": m.id, "passed": True} for m in first.milestones],
-    }
+    report = LessonReport.from_json(
+        {"lesson": first.id, "milestones": [{"id": m.id, "passed": True} for m in first.milestones]}
+    )
     assert session.record_report(first, report) is True
     assert session.record_report(first, report) is False
     again = Session("unit", course)
@@ -81,20 +81,24 @@ def test_keys_become_xterm_bytes() -> None:
     assert key_bytes(key("f5", None)) is None
 
 
-def lesson6_report(forward: bool, no_way_back: bool) -> dict[str, object]:
-    return {
-        "lesson": "06-ip-forward",
-        "passed": forward and no_way_back,
-        "milestones": [
-            {"id": "ip-forward-on", "passed": forward, "cause": None},
-            {
-                "id": "no-way-back",
-                "passed": no_way_back,
-                "cause": None if no_way_back else "state-wrong",
-                "explanation": "the reply came back" if not no_way_back else "masquerade-missing",
-            },
-        ],
-    }
+def lesson6_report(forward: bool, no_way_back: bool) -> LessonReport:
+    return LessonReport.from_json(
+        {
+            "lesson": "06-ip-forward",
+            "passed": forward and no_way_back,
+            "milestones": [
+                {"id": "ip-forward-on", "passed": forward, "cause": None},
+                {
+                    "id": "no-way-back",
+                    "passed": no_way_back,
+                    "cause": None if no_way_back else "state-wrong",
+                    "explanation": "the reply came back"
+                    if not no_way_back
+                    else "masquerade-missing",
+                },
+            ],
+        }
+    )
 
 
 def test_a_failure_seen_stays_earned_when_the_learner_goes_ahead(tui_env: Path) -> None:
@@ -105,22 +109,22 @@ def test_a_failure_seen_stays_earned_when_the_learner_goes_ahead(tui_env: Path) 
     session = Session("unit", course)
     # MASQUERADE before the failure was ever seen: nothing to keep
     ahead = session.earned(lesson, lesson6_report(True, False))
-    assert ahead["passed"] is False
+    assert ahead.passed is False
     # forwarding on, the ping is answered by nobody: seen, the lesson completes
     seen = session.earned(lesson, lesson6_report(True, True))
     assert session.record_report(lesson, seen) is True
     # then MASQUERADE (lesson 7's step): the ping now works, the lesson stays 2/2
     later = session.earned(lesson, lesson6_report(True, False))
-    assert later["passed"] is True
-    kept = later["milestones"][1]
-    assert kept["passed"] and kept["kept"] and kept["cause"] is None
+    assert later.passed is True
+    kept = later.milestones[1]
+    assert kept.passed and kept.kept and kept.cause is None
     # a state milestone still says what the network does now
     off = session.earned(lesson, lesson6_report(False, False))
-    assert off["passed"] is False
-    assert off["milestones"][0]["passed"] is False and off["milestones"][1]["passed"] is True
+    assert off.passed is False
+    assert off.milestones[0].passed is False and off.milestones[1].passed is True
     # and it survives a restart (progress on disk)
     again = Session("unit", course)
-    assert again.earned(lesson, lesson6_report(True, False))["passed"] is True
+    assert again.earned(lesson, lesson6_report(True, False)).passed is True
     # a lesson with route clash and no-reply: both are failures to reach
     assert [m.id for m in course.find("3").milestones if m.reaches_failure] == [
         "two-routes",
