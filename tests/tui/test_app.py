@@ -196,9 +196,7 @@ def test_demo_types_the_solution_and_milestones_turn_green(built_world: World) -
         # the learner types while the demo types (it pauses 1 s after each step): refused
         await pilot.press(*"zqzq")
         assert await wait_for(pilot, lambda: any("The demo is typing" in n for n in notes(app)))
-        ok = await wait_for(
-            pilot, lambda: bool(app.lab.report and app.lab.report.passed), 30
-        )
+        ok = await wait_for(pilot, lambda: bool(app.lab.report and app.lab.report.passed), 30)
         assert ok, screen_text(app)
         assert await wait_for(pilot, lambda: "demo finished" in str(narration.render()), 10)
         text = app.lab.shell.text()
