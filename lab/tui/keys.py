@@ -91,7 +91,8 @@ PANELS = (
     ("shell", "the shell: everything you type goes to bash"),
     (
         "shell tabs",
-        "Ctrl+T opens one (host or a namespace); Ctrl+] Tab or a click moves between them",
+        "Ctrl+T opens one (host or a namespace); Ctrl+] Tab or a click moves between"
+        " them; exit closes one",
     ),
     ("lesson list", "↑ ↓ choose, Enter opens (asks before replacing your network)"),
     (

@@ -473,6 +473,23 @@ class LabScreen(Screen[None]):
         if read:
             self._state_worker()
 
+    async def on_terminal_exited(self, event: Terminal.Exited) -> None:
+        """A shell in an extra tab ended (``exit``): its tab closes, as in a terminal
+        emulator. The first shell stays (Enter starts a new one)."""
+        term = event.terminal
+        if term not in self.extra_terminals:
+            return
+        self.extra_terminals.remove(term)
+        title = self.terminal_titles.pop(term, "")
+        tabs = self.query_one("#terms", TabbedContent)
+        pane = next((p for p in tabs.query(TabPane) if term in p.query(Terminal)), None)
+        if pane is not None and pane.id:
+            await tabs.remove_pane(pane.id)
+        if not self.extra_terminals:
+            tabs.add_class("-single")
+        self.notify(f"the shell {title} ended: its tab is closed", timeout=3)
+        self.focus_panel(self.active_terminal())
+
     def on_terminal_restart(self, event: Terminal.Restart) -> None:
         if self.world.state() == "ready" and not self.building:
             event.terminal.start()

@@ -136,11 +136,11 @@ class Terminal(Widget, can_focus=True):
     """
 
     class Exited(Message):
-        """The shell ended (``exit``, Ctrl-D, killed by a reset)."""
+        """The shell ended by itself (``exit``, Ctrl-D, killed), not by :meth:`stop`."""
 
-        def __init__(self, status: int | None) -> None:
+        def __init__(self, status: int | None, terminal: Terminal) -> None:
             super().__init__()
-            self.status = status
+            self.status, self.terminal = status, terminal
 
     class Restart(Message):
         """The learner asked for a new shell after the old one ended."""
@@ -279,7 +279,7 @@ class Terminal(Widget, can_focus=True):
         self.feed(
             b"\r\n\x1b[7m shell ended - press Enter for a new shell (F5 resets the lesson) \x1b[0m"
         )
-        self.post_message(self.Exited(status))
+        self.post_message(self.Exited(status, self))
 
     def write(self, data: bytes | str) -> None:
         """Send bytes to the shell as if typed."""

@@ -430,6 +430,15 @@ def test_several_terminals_as_tabs(built_world: World) -> None:
         assert await wait_for(pilot, lambda: "[box]" in inside.text(), 10), inside.text()
         assert inside.has_focus and app.lab.terminal_titles[inside] == "box"
         assert "keys → shell: box" in str(app.lab.query_one("#top-score", Static).render())
+        # exit closes a tab; another shell inside box comes back with Ctrl+T
+        await type_line(pilot, "exit")
+        assert await wait_for(pilot, lambda: len(app.lab.extra_terminals) == 1, 5)
+        assert inside not in app.lab.terminal_titles and app.lab.active_terminal().has_focus
+        await pilot.press("ctrl+t")
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: len(app.lab.extra_terminals) == 2, 5)
+        inside = app.lab.extra_terminals[1]
+        assert await wait_for(pilot, lambda: "[box]" in inside.text(), 10), inside.text()
         # a reset ends the world's processes: the extra tabs go, the host shell stays
         await pilot.press("f5")
         await pilot.press("enter")
