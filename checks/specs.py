@@ -357,8 +357,18 @@ SPECS: dict[str, type[Spec]] = {
 # ------------------------------------------------------------------ parsing
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(owner: type[Spec]) -> dict[str, Any]:
+    """The spec's field types (evaluated once: a course has hundreds of arguments)."""
+    if owner not in _HINTS:
+        _HINTS[owner] = typing.get_type_hints(owner)
+    return _HINTS[owner]
+
+
 def _want_type(f: dataclasses.Field[Any], owner: type[Spec]) -> type:
-    hints = typing.get_type_hints(owner)
+    hints = _hints(owner)
     kinds = [t for t in typing.get_args(hints[f.name]) or (hints[f.name],) if t is not type(None)]
     return kinds[0] if kinds else str
 

@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import difflib
 import errno
-import importlib.metadata
 import json
 import os
 import re
@@ -351,10 +350,29 @@ EXAMPLES: dict[str, list[str]] = {
 
 
 def _version() -> str:
+    import importlib.metadata  # ~20 ms: only for --version
+
     try:
         return importlib.metadata.version("cnlab")
     except importlib.metadata.PackageNotFoundError:  # run from a bare checkout
         return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, with the version looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -440,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
         "--world", default="default", metavar="NAME", help=_("which world (default: default)")
     )

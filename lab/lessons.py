@@ -32,8 +32,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from checks import specs
 from lab import i18n
 from lab.compat import tomllib
@@ -110,6 +108,8 @@ class Lesson:
         return f"{stem}{suffix}"
 
     def _render(self, filename: str) -> str:
+        import jinja2  # only scripts and texts need the template engine (~30 ms to import)
+
         env = jinja2.Environment(
             # a lesson's own files first; then the course, so that one start state can
             # begin from another: {% include "06-ip-forward/start.sh" %}
@@ -196,12 +196,51 @@ def parse_steps(script: str) -> list[Step]:
     return steps
 
 
+class TemplateFailure(Exception):
+    """A milestone's or a lesson's text could not be rendered (Jinja2's message)."""
+
+
+#: ``{{ name }}``: the only template syntax lesson.toml values use (see :func:`_substitute`).
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+#: Names Jinja2 reads as literals, not variables.
+_JINJA_LITERALS = frozenset({"true", "false", "none", "True", "False", "None"})
+
+
+def _substitute(value: str, variables: Mapping[str, Any]) -> str | None:
+    """``value`` with each ``{{ name }}`` filled in exactly as Jinja2 renders it, or None
+    when anything else is there (Jinja2 must then render it: tags, filters, a missing
+    variable, a trailing newline, a stray brace).
+
+    Loading a course renders a few hundred such strings; compiling each as a Jinja2
+    template cost most of a cold ``cnlab`` command's start (tests compare both ways).
+    """
+    if "\r" in value or value.endswith("\n"):
+        return None
+    names = _PLACEHOLDER.findall(value)
+    if any(name in _JINJA_LITERALS or name not in variables for name in names):
+        return None
+    if "{" in _PLACEHOLDER.sub("", value):
+        return None
+    return _PLACEHOLDER.sub(lambda m: str(variables[m.group(1)]), value)
+
+
 def _render_args(args: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    """``args`` with every string rendered against ``variables`` (:class:`TemplateFailure`)."""
+    env: Any = None
 
     def render(value: Any) -> Any:
+        nonlocal env
         if isinstance(value, str) and ("{{" in value or "{%" in value):
-            return env.from_string(value).render(**variables)
+            simple = _substitute(value, variables)
+            if simple is not None:
+                return simple
+            import jinja2
+
+            env = env or jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+            try:
+                return env.from_string(value).render(**variables)
+            except jinja2.TemplateError as exc:
+                raise TemplateFailure(str(exc)) from exc
         if isinstance(value, list):
             return [render(v) for v in value]
         if isinstance(value, dict):
@@ -253,7 +292,7 @@ def _load_milestone(
         rendered = _render_args(args, variables)
         title = _need_str(item, "title", where)
         title = _render_args({"t": (titles or {}).get(mid, title)}, variables)["t"]
-    except jinja2.TemplateError as exc:
+    except TemplateFailure as exc:
         raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
     check = _need_str(item, "check", where)
     try:
@@ -333,7 +372,7 @@ def load_lesson(path: Path, variables: Mapping[str, Any], lang: str = i18n.DEFAU
             },
             variables,
         )
-    except jinja2.TemplateError as exc:
+    except TemplateFailure as exc:
         raise LabError(f"{meta_path}: bad variable in title, goal or hints: {exc}") from exc
     return Lesson(
         id=path.name,

@@ -77,6 +77,13 @@ def test_unknown_lesson_names_the_known_ones() -> None:
             ),
             "'hints' must be a list of non-empty strings",
         ),
+        (
+            lambda r: (r / "01-pair" / "lesson.toml").write_text(
+                'title = "t"\ngoal = "g"\n[[milestones]]\nid = "a"\ntitle = "{{ nope }}"\n'
+                'check = "ip_forward"\n'
+            ),
+            "bad variable in title or args: 'nope' is undefined",
+        ),
     ],
 )
 def test_malformed_lessons_get_one_clear_message(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -100,3 +107,56 @@ def test_template_errors_name_the_file(tmp_path: Path) -> None:
 def test_missing_lessons_folder(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="lessons folder not found"):
         _ = Course(tmp_path / "nope").lessons
+
+
+def _jinja(value: str, variables: dict[str, object]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return env.from_string(value).render(**variables)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def test_placeholders_are_filled_as_jinja_fills_them() -> None:
+    """The fast path for ``{{ name }}`` gives Jinja2's text for every string of the real
+    course, and hands anything else (tags, filters, stray braces, a missing name, a
+    trailing newline: Jinja2 drops it) to Jinja2."""
+    from lab.compat import tomllib
+    from lab.lessons import DEFAULT_LESSONS_DIR, _substitute
+
+    course = Course(DEFAULT_LESSONS_DIR)
+    variables = course.variables
+    strings = [
+        s
+        for path in sorted(DEFAULT_LESSONS_DIR.glob("*/lesson*.toml"))
+        for s in _strings(tomllib.loads(path.read_text()))
+        if "{{" in s
+    ]
+    assert len(strings) > 100
+    for value in strings:
+        assert _substitute(value, variables) == _jinja(value, variables), value
+    odd = {"n": 5, "s": "x", "t": True, "f": 1.5, "none": "not a literal"}
+    for value in ["{{n}}:{{ s }}", "a {{ t }} b {{  f  }}", "}} {{ n }} }", "{{ s }}{{s}}"]:
+        assert _substitute(value, odd) == _jinja(value, odd), value
+    for value in [
+        "{{ n | string }}",
+        "{{- n }}",
+        "{% if n %}y{% endif %}",
+        "{{{ n }}",
+        "{# c #}{{ n }}",
+        "{{ missing }}",
+        "{{ none }}",
+        "{{ n }}\n",
+        "a\r\n{{ n }}",
+    ]:
+        assert _substitute(value, odd) is None, value
+    assert course.find(5).milestones[0].title == "br0 has the address 172.18.0.1/16"
