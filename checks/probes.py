@@ -23,14 +23,15 @@ namespace a published port really leads to) and, through :mod:`checks.fate`,
 where a lost packet ended without waiting for silence.
 
 ARP has no socket layer of its own, so :func:`arp` asks on a packet socket
-bound to the interface of the kernel's route (scapy builds the frame).
+bound to the interface of the kernel's route: a broadcast frame, an Ethernet
+header and the 28-byte who-has of RFC 826 built with ``struct`` (as ``arping``
+does), and the first is-at from the address asked about is the answer.
 """
 
 from __future__ import annotations
 
 import errno
 import glob
-import logging
 import os
 import random
 import select
@@ -41,19 +42,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scapy.config import conf
-from scapy.layers.l2 import ARP, Ether
-from scapy.supersocket import SimpleSocket
-
 from checks import fate
 from checks.netfilter import Flow
 from lab import nsutil
 
 if TYPE_CHECKING:
     from lab.state import WorldState
-
-logging.getLogger("scapy").setLevel(logging.CRITICAL)
-conf.verb = 0
 
 PAYLOAD = b"cnlab-probe"
 ETH_P_ALL = 0x0003
@@ -518,16 +512,53 @@ def _route_to(target: str) -> tuple[str | None, str | None]:
     return answer.get("dev"), answer.get("prefsrc")
 
 
-def _packet_socket(iface: str | None, proto: int) -> SimpleSocket:
-    """A layer-2 socket as scapy sees it, on ``iface`` (or every interface).
+#: ARP over Ethernet for IPv4 (RFC 826): hardware type 1, IPv4, 6- and 4-byte addresses.
+_ARP_HEAD = struct.pack("!HHBB", 1, ETH_P_IP, 6, 4)
+ARP_REQUEST = 1
+ARP_REPLY = 2
+PACKET_OUTGOING = 4
 
-    Made with the kernel's own name lookup, so scapy's interface cache (which
-    describes the namespace scapy was imported in) is never consulted.
-    """
-    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
-    if iface is not None:
-        raw.bind((iface, proto))
-    return SimpleSocket(raw, basecls=Ether)
+
+def who_has(mac: bytes, src: str, target: str) -> bytes:
+    """A broadcast ARP request from ``mac``/``src`` for ``target`` (Ethernet frame)."""
+    ether = b"\xff" * 6 + mac + struct.pack("!H", ETH_P_ARP)
+    body = struct.pack(
+        "!H6s4s6s4s",
+        ARP_REQUEST,
+        mac,
+        socket.inet_aton(src),
+        bytes(6),
+        socket.inet_aton(target),
+    )
+    return ether + _ARP_HEAD + body
+
+
+def is_at(frame: bytes, target: str) -> str | None:
+    """The MAC address in ``frame`` if it is an ARP reply from ``target``, else None."""
+    if len(frame) < 42 or frame[12:14] != struct.pack("!H", ETH_P_ARP):
+        return None
+    if frame[14:20] != _ARP_HEAD:
+        return None
+    op, sha, spa = struct.unpack("!H6s4s", frame[20:32])
+    if op != ARP_REPLY or spa != socket.inet_aton(target):
+        return None
+    return ":".join(f"{b:02x}" for b in sha)
+
+
+def _ask(sock: socket.socket, frame: bytes, target: str, timeout: float) -> str | None:
+    """Send ``frame`` and wait up to ``timeout`` for ``target``'s is-at (its MAC)."""
+    sock.send(frame)
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([sock], [], [], left)[0]:
+            break
+        data, addr = sock.recvfrom(65535)
+        if addr[2] == PACKET_OUTGOING:  # our own question, as it left
+            continue
+        mac = is_at(data, target)
+        if mac is not None:
+            return mac
+    return None
 
 
 def arp(
@@ -549,19 +580,17 @@ def arp(
     if fate.nobody_owns(state, sender, iface, target):
         timeout = min(timeout, grace)
     try:
-        sock = _packet_socket(iface, ETH_P_ARP)
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
     except OSError as exc:
         return {"ok": False, "error": _strerror(exc)}
     try:
-        mac = ":".join(f"{b:02x}" for b in sock.ins.getsockname()[4][:6])
-        who_has = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
-            op=1, hwsrc=mac, psrc=src or "0.0.0.0", pdst=target
-        )
-        answer = sock.sr1(who_has, timeout=timeout, verbose=0)
+        sock.bind((iface, ETH_P_ARP))
+        mac = sock.getsockname()[4][:6]
+        answer = _ask(sock, who_has(mac, src or "0.0.0.0", target), target, timeout)
     except OSError as exc:
         return {"ok": False, "error": _strerror(exc)}
     finally:
         sock.close()
-    if answer is None or not answer.haslayer(ARP) or answer[ARP].op != 2:
+    if answer is None:
         return {"ok": False, "error": f"nobody answered who-has {target} on {iface}"}
-    return {"ok": True, "mac": answer[ARP].hwsrc, "iface": iface}
+    return {"ok": True, "mac": answer, "iface": iface}

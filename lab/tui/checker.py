@@ -1,8 +1,8 @@
 """Client of the check server: checks run in another process, never in the TUI.
 
 Checks and state reading fork once per namespace (:mod:`lab.inns`), which is
-unsafe in a threaded process such as a Textual app, and they import scapy
-(half a second). So the TUI starts ``python -m checks.server --world NAME``
+unsafe in a threaded process such as a Textual app, and they import the netlink
+library (a tenth of a second). So the TUI starts ``python -m checks.server --world NAME``
 and talks JSON lines to it::
 
     -> {"op": "check", "lesson": "01-namespace"}
