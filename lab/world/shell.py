@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lab import nsutil
+from lab import childwait, nsutil
 from lab.errors import LabError
 from lab.names import NAME_RE
 from lab.world.paths import (
@@ -142,19 +142,19 @@ def run(
     if not shims:
         environ["PATH"] = SYSTEM_PATH
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.run(
-                [*enter_argv(w, ns), "bash", "-s"],
-                input=script.encode(),
-                stdout=out,
-                stderr=err,
-                env=environ,
-                cwd=w.home,
-                timeout=timeout,
-                check=False,
-            )
-            code = proc.returncode
+        proc = subprocess.Popen(
+            [*enter_argv(w, ns), "bash", "-s"],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            env=environ,
+            cwd=w.home,
+        )
+        try:  # subprocess.run would poll for the end: see lab.childwait
+            code = childwait.communicate(proc, script.encode(), timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
             code = 124
         out.seek(0)
         err.seek(0)
