@@ -39,6 +39,7 @@ class Cause(StrEnum):
     DNAT_WRONG = "dnat-wrong"
     SERVICE_DOWN = "service-down"
     STATE_WRONG = "state-wrong"
+    NOT_SEEN = "not-seen"
     UNEXPLAINED = "unexplained"
 
     @property
@@ -74,6 +75,7 @@ _DESCRIPTIONS: dict[Cause, str] = {
     Cause.DNAT_WRONG: N_("a DNAT rule exists but sends traffic to the wrong place"),
     Cause.SERVICE_DOWN: N_("nothing listens on the destination address and port"),
     Cause.STATE_WRONG: N_("the kernel state differs from what the milestone asks for"),
+    Cause.NOT_SEEN: N_("the learner has not yet run the command that shows it (in that namespace)"),
     Cause.UNEXPLAINED: (
         N_(
             "the packets were lost and the lab's model sees no reason: the evidence and "

@@ -19,7 +19,7 @@ from typing import Any
 from checks import probes
 from checks.diagnose import Tracer
 from checks.witness import Witness
-from lab import inns, state
+from lab import inns, record, state
 from lab.state import WorldState
 from lab.world import HOST_NS, INTERNET_NS, World
 
@@ -73,6 +73,11 @@ class CheckContext:
         self._world_fds: dict[str, int] = {}
         #: Small facts a kind's preparation leaves for the kind (e.g. echo ids), in order.
         self.notes: dict[tuple[Any, ...], list[Any]] = {}
+
+    @cached_property
+    def record(self) -> list[record.Ran]:
+        """What the learner ran in this world's shells, in order (its events file)."""
+        return record.read(self.world.events_path)
 
     @cached_property
     def state(self) -> state.WorldState:

@@ -66,39 +66,48 @@ def prepare_probes(ctx: CheckContext, milestones: Sequence[Milestone]) -> None:
                 continue
 
 
-def trace_failures(world: World, lesson: Lesson, results: Sequence[MilestoneResult]) -> None:
+def trace_failures(
+    world: World, milestones: Sequence[Milestone], results: Sequence[MilestoneResult]
+) -> None:
     """Keep, with each failing milestone that sends a packet, that packet's trace."""
     from checks.trace import for_milestone  # its probes load only when a trace is asked for
 
     done: dict[Any, Any] = {}
-    for milestone, result in zip(lesson.milestones, results, strict=True):
+    for milestone, result in zip(milestones, results, strict=True):
         if not result.passed:
             result.trace = for_milestone(world, milestone.check, milestone.args, done)
 
 
 def check_lesson(
-    world: World, lesson: Lesson, timeout: float = 0.4, trace: bool = False
+    world: World,
+    lesson: Lesson,
+    timeout: float = 0.4,
+    trace: bool = False,
+    observe: bool = True,
 ) -> LessonReport:
     """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process).
 
     The lesson's probes start first, all at once (each in its own child), so
     failing probes wait out their timeouts together; then the milestones are
-    judged in order, each collecting its probe's result.
+    judged in order, each collecting its probe's result. ``observe=False`` leaves
+    out the milestones met by the learner looking (:attr:`Milestone.observes`): a
+    grader judges the network a submission built, not what it looked at.
     """
+    milestones = lesson.milestones if observe else lesson.network_milestones
     started = time.perf_counter()
     ctx = CheckContext(world, timeout=timeout)
     try:
-        if any(m.check in PREPARE for m in lesson.milestones):
+        if any(m.check in PREPARE for m in milestones):
             # best effort: a namespace that cannot be entered (the learner put garbage
             # in /run/netns) is reported by the milestones that need it, one line each
             with contextlib.suppress(InNsError):
                 ctx.load_state(forget_unresolved=True)
-        prepare_probes(ctx, lesson.milestones)
-        results = [run_milestone(ctx, m) for m in lesson.milestones]
+        prepare_probes(ctx, milestones)
+        results = [run_milestone(ctx, m) for m in milestones]
     finally:
         ctx.close()
     if trace:
-        trace_failures(world, lesson, results)
+        trace_failures(world, milestones, results)
     return LessonReport(
         lesson=lesson.id,
         world=world.name,

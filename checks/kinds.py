@@ -22,6 +22,7 @@ from checks import probes, processes
 from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
 from checks.specs import SPECS
+from lab import record
 from lab.i18n import _
 from lab.model import Outcome
 from lab.state import Link, Namespace
@@ -855,3 +856,73 @@ def process_netns(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
                 _("{what}; its interfaces: {value1}").format(what=what, value1=links or "unknown"),
             )
     return Outcome.ok(what)
+
+
+# ------------------------------------------------------------ observations
+
+#: what shows each part of a network stack, as a lesson would say it
+SHOWN_BY = {
+    "devices": "`ip link`",
+    "routes": "`ip route`",
+    "firewall": "`iptables --list-rules`",
+}
+
+
+def _inside(ns: str) -> str:
+    return _("on the host") if ns == "host" else _("inside {ns}").format(ns=ns)
+
+
+def _recorded(ctx: CheckContext) -> str:
+    return _("commands recorded in this lesson: {count}").format(count=len(ctx.record))
+
+
+@kind("looked")
+def looked(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """The learner ran a command that shows part of a namespace's stack (the record)."""
+    name, at = str(args["ns"]), str(args["at"])
+    ns = _ns_or_fail(ctx, name)
+    if isinstance(ns, Outcome):
+        return ns
+    parts = tuple(SHOWN_BY) if at == "stack" else (at,)
+    seen = {part: record.looked(ctx.record, name, part) for part in parts}
+    missing = [part for part, ran in seen.items() if ran is None]
+    evidence = [f"{part}: `{ran.line}`" for part, ran in seen.items() if ran is not None]
+    if not missing:
+        return Outcome.ok(*evidence)
+    return Outcome.fail(
+        Cause.NOT_SEEN,
+        _(
+            "Not seen yet: the {parts} {where}. Run {commands} {where} and read what it shows."
+        ).format(
+            parts=" and ".join(missing),
+            where=_inside(name),
+            commands=", ".join(SHOWN_BY[part] for part in missing),
+        ),
+        *evidence,
+        _recorded(ctx),
+    )
+
+
+@kind("pinged")
+def pinged(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """The learner pinged and saw the answer (or its absence) the lesson is about."""
+    src, to = str(args["from"]), str(args["to"])
+    reply = args.get("expect", "reply") == "reply"
+    ns = _ns_or_fail(ctx, src)
+    if isinstance(ns, Outcome):
+        return ns
+    after = str(args.get("after") or "")
+    ran = record.pinged(ctx.record, src, to, reply, after)
+    if ran is not None:
+        return Outcome.ok(f"{src}: `{ran.line}` (exit status {ran.status})")
+    if reply:
+        said = _("Not seen yet: ping {to} {where} and see it answered.")
+    elif after:
+        said = _(
+            "Not seen yet: ping {to} {where}, after changing {after}, and see no reply come back."
+        )
+    else:
+        said = _("Not seen yet: ping {to} {where} and see no reply come back.")
+    return Outcome.fail(
+        Cause.NOT_SEEN, said.format(to=to, where=_inside(src), after=after), _recorded(ctx)
+    )

@@ -331,6 +331,40 @@ class Http(Spec):
     served_by: str | None = arg("the namespace the connection must reach", "ns", default=None)
 
 
+# ------------------------------------------------------------ observations
+
+
+@dataclass(frozen=True)
+class Looked(Spec):
+    KIND = "looked"
+    GROUP = "observe"
+    PASSES = (
+        "the learner ran (without error) a command that shows `at` of `ns`: `devices` (`ip "
+        "link`, `ip addr`, `ifconfig`), `routes` (`ip route`, `route`), `firewall` (`iptables "
+        "-L`/`-S`, `iptables-save`, `nft list`), `stack` (all three, in one command or "
+        "several; the article's `inspect-net-stack.sh` shows them all); in `ns` itself or "
+        "through `nsenter`, `ip netns exec`, `ip -n` (the commands the lab records)"
+    )
+    ns: str = arg("the namespace looked at", "ns")
+    at: str = arg("what was looked at", choices=("devices", "routes", "firewall", "stack"))
+
+
+@dataclass(frozen=True)
+class Pinged(Spec):
+    KIND = "pinged"
+    GROUP = "observe"
+    PASSES = (
+        "the learner ran `ping` from `from` naming `to` and it got replies (exit status 0), "
+        'or with `no-reply` it got none (status 1, or 2 for "Network is unreachable"); '
+        "with `after`: a ping typed after a command that wrote a setting of that name "
+        "(`echo 1 > .../ip_forward`, `sysctl -w ...=1`)"
+    )
+    src: str = arg("the namespace it was sent from", "ns", key="from")
+    to: str = arg("the address pinged", "ipv4")
+    expect: str = arg("`reply`, or `no-reply`", default="reply", choices=("reply", "no-reply"))
+    after: str | None = arg("the name of a setting written before it", default=None)
+
+
 SPECS: dict[str, type[Spec]] = {
     spec.KIND: spec
     for spec in (
@@ -350,6 +384,8 @@ SPECS: dict[str, type[Spec]] = {
         Masquerade,
         Dnat,
         Http,
+        Looked,
+        Pinged,
     )
 }
 
@@ -447,6 +483,10 @@ def markdown() -> str:
     for group, title in (
         ("state", "### State checks (kernel state through netlink and the firewalls)"),
         ("probe", "### Probe checks (real packets, from inside the namespace)"),
+        (
+            "observe",
+            "### Observation checks (what the learner has seen: the commands the lab records)",
+        ),
     ):
         out += [title, "", "| check | args | passes when |", "| --- | --- | --- |"]
         for kind, spec in SPECS.items():

@@ -207,7 +207,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     with locked(world.name):
         world.require()
         lesson = _lesson_for(args, course, world)
-        result = world.run(lesson.solution_script(), timeout=120)
+        result = world.run(lesson.solution_script(), timeout=120, record=True)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     if result.returncode != 0:

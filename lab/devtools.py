@@ -75,7 +75,7 @@ def prove_lesson(lesson: Lesson, world_name: str, diagrams: Path | None = None) 
         before = check_lesson(world, lesson)
         if before.passed:
             proof.problems.append("the start state already passes every milestone")
-        result = world.run(lesson.solution_script(), timeout=120)
+        result = world.run(lesson.solution_script(), timeout=120, record=True)
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-1:]
             proof.problems.append(f"solution.sh failed (exit {result.returncode}): {tail}")

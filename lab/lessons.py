@@ -78,6 +78,13 @@ class Milestone:
             return bool(self.args.get("expect", "ok") != "ok")
         return False
 
+    @property
+    def observes(self) -> bool:
+        """The milestone is met by the learner *looking* (a command the lab records),
+        not by the network: a script graded in a sandbox is not judged on it."""
+        spec = specs.SPECS.get(self.check)
+        return spec is not None and spec.GROUP == "observe"
+
 
 @dataclass(frozen=True)
 class Step:
@@ -106,6 +113,12 @@ class Lesson:
         if self.lang != i18n.DEFAULT and (self.path / f"{stem}.{self.lang}{suffix}").is_file():
             return f"{stem}.{self.lang}{suffix}"
         return f"{stem}{suffix}"
+
+    @property
+    def network_milestones(self) -> tuple[Milestone, ...]:
+        """The milestones the network alone decides (observations left out): what a
+        grader judges, since a submission run as a script has looked at nothing."""
+        return tuple(m for m in self.milestones if not m.observes)
 
     def _render(self, filename: str) -> str:
         import jinja2  # only scripts and texts need the template engine (~30 ms to import)

@@ -75,7 +75,9 @@ class GradeRun:
                 "id": self.lesson.id,
                 "number": self.lesson.number,
                 "title": self.lesson.title,
-                "milestones": [{"id": m.id, "title": m.title} for m in self.lesson.milestones],
+                "milestones": [
+                    {"id": m.id, "title": m.title} for m in self.lesson.network_milestones
+                ],
             },
             "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "settings": {
@@ -92,7 +94,7 @@ class GradeRun:
                 "submissions": len(self.grades),
                 "passed": sum(g.passed for g in self.grades),
                 "mean_score": round(sum(scores) / len(scores), 3) if scores else 0.0,
-                "max_score": float(len(self.lesson.milestones)),
+                "max_score": float(len(self.lesson.network_milestones)),
                 "duration_ms": round(self.seconds * 1000),
                 "mean_stage_ms": {
                     s: round(sum(g.timing_ms.get(s, 0) for g in self.grades) / len(self.grades))
@@ -266,7 +268,9 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
             f"cnlab-{world.name}-checks", limits.pids, limits.memory_mb << 20
         )
         with cgroups.confined(fence):
-            report = check_lesson(world, lesson)  # it drops stale neighbour entries itself
+            # the network the submission built (it drops stale neighbour entries itself);
+            # what a learner looks at is the lab's, not a grade's: observations left out
+            report = check_lesson(world, lesson, observe=False)
         lap("checks")
         late = sandbox.limit_hit()  # e.g. a fork bomb left running in the background
         if late is not None and run.status == "ok":
@@ -311,7 +315,9 @@ def _grade(
         milestones = [MilestoneGrade.of(m) for m in report.milestones]
     else:
         why = f"not checked: {error}" if error else "not checked"
-        milestones = [MilestoneGrade.not_checked(lm.id, lm.title, why) for lm in lesson.milestones]
+        milestones = [
+            MilestoneGrade.not_checked(lm.id, lm.title, why) for lm in lesson.network_milestones
+        ]
     status: str
     reason: str | None
     if sub.problem is not None:

@@ -89,7 +89,7 @@ def classroom_workflow(lesson: Lesson, repo: str = DEFAULT_REPO, ref: str = "mai
         f"        run: {_q(grade)}",
     ]
     ids = []
-    for index, m in enumerate(lesson.milestones, start=1):
+    for index, m in enumerate(lesson.network_milestones, start=1):
         sid = step_id(index)
         ids.append(sid)
         check = (
@@ -222,7 +222,7 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     starter = folder / SUBMISSION
     if not starter.exists():
         _write(starter, f"# cnlab export {lesson.number} > {SUBMISSION}, then commit it\n", False)
-    print(f"wrote {target} ({len(lesson.milestones)} milestones, one point each)")
+    print(f"wrote {target} ({len(lesson.network_milestones)} milestones, one point each)")
     print(f"it fetches cnlab from github.com/{repo}@{args.ref} (--repo/--ref to change)")
     return 0
 

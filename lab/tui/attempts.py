@@ -10,7 +10,8 @@ keyword of its check kind: ``netns``, ``link``, ``addr``, ``route``,
 ``iptables``, ``ping``...) and, when the milestone names things (a namespace,
 a device, an address, a chain, a port), names one of them as a whole word.
 ``ip netns add netns0`` touches "netns0 exists"; ``ip netns`` alone (a look
-around) does not. Pure: no Textual, no kernel.
+around) does not. A look (``ip link``) is what touches an observation of the
+``looked`` kind: then what is still unseen is said. Pure: no Textual, no kernel.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from lab import record
 from lab.lessons import Milestone
 
 # the tools a check kind is about; a command must use one of them (case-insensitive)
@@ -37,6 +39,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "nat_source": ("ping", "curl", "tcpdump"),
     "http": ("curl", "wget", "http", "nc "),
     "listening": ("http.server", "nc ", "socat", "python", "listen"),
+    "pinged": ("ping",),
 }
 # the arguments that name what a command would mention; the others say how to judge
 NAMING: dict[str, tuple[str, ...]] = {
@@ -52,6 +55,7 @@ NAMING: dict[str, tuple[str, ...]] = {
     "nat_source": ("to",),
     "http": ("to", "port"),
     "listening": ("port",),
+    "pinged": ("to",),
 }
 NOT_A_NAME = {"host", ""}
 # a command that changes something (as opposed to one that looks)
@@ -75,6 +79,9 @@ def _mentions(command: str, name: str) -> bool:
 
 def touches(milestone: Milestone, command: str) -> bool:
     """Does ``command`` work on (or look at) what ``milestone`` is about?"""
+    if milestone.check == "looked":  # looking at anything is trying to see
+        ran = record.commands_of(record.Line("", command, 0, 0.0))
+        return any(record.shows(r, part) for r in ran for part in ("devices", "routes", "firewall"))
     low = command.lower()
     keywords = KEYWORDS.get(milestone.check, ())
     if keywords and not any(word in low for word in keywords):

@@ -68,18 +68,22 @@ class Session:
     def earned(self, lesson: Lesson, report: LessonReport) -> LessonReport:
         """``report`` with what was earned kept: a failure the lesson wants the learner
         to see (:attr:`Milestone.reaches_failure`) stays met once it was observed, so
-        going one step ahead (MASQUERADE during lesson 6) is never punished. Every
-        other milestone says what the network does now."""
+        going one step ahead (MASQUERADE during lesson 6) is never punished; what the
+        learner has looked at (:attr:`Milestone.observes`) stays seen, a reset of the
+        network included. Every other milestone says what the network does now."""
         entry = self.progress.lessons.get(lesson.id)
         seen = set(entry.passed) if entry else set()
-        keep = {m.id for m in lesson.milestones if m.reaches_failure and m.id in seen}
+        kinds = {m.id: m for m in lesson.milestones if m.reaches_failure or m.observes}
+        keep = {mid for mid in kinds if mid in seen}
         milestones = [
             replace(
                 result,
                 passed=True,
                 cause=None,
                 evidence=[],
-                explanation="You saw this failure earlier; your network has moved "
+                explanation="You saw this earlier in this lesson."
+                if kinds[result.id].observes
+                else "You saw this failure earlier; your network has moved "
                 "past it since, which is fine.",
                 kept=True,
             )

@@ -149,6 +149,7 @@ class World(WorldPaths):
         timeout: float = 30.0,
         check: bool = False,
         shims: bool = True,
+        record: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         """Run a bash script inside the world (non-interactively) and capture it."""
-        return shell.run(self, script, ns, timeout, check, shims)
+        return shell.run(self, script, ns, timeout, check, shims, record)

@@ -123,7 +123,7 @@ def _build(w: WorldPaths, status: str) -> None:
     for path in w.pins:
         path.touch()
     (w.dir / "bin").mkdir()  # the helpers' tmpfs goes here, inside the world only
-    for name in ("prompt.sh", "ps0.sh", "resolv.conf"):
+    for name in ("prompt.sh", "ps0.sh", "record.sh", "resolv.conf"):
         shutil.copy2(ASSETS / name, w.dir / name)
     home = w.home
     w.write_meta(

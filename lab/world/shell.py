@@ -130,6 +130,7 @@ def run(
     timeout: float = 30.0,
     check: bool = False,
     shims: bool = True,
+    record: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run a bash script inside the world (non-interactively) and capture it.
 
@@ -137,10 +138,15 @@ def run(
     script leaves running in the background cannot keep this call waiting.
     ``shims=False`` leaves the learner's helpers (sudo, iptables...) out of
     PATH: lesson start scripts call the real tools, one process fewer each.
+    ``record=True`` runs it as the learner: every bash of it (nested ones too)
+    records its commands in the world's events file, as the learner's shells do
+    (``lab/assets/record.sh``), so ``cnlab solve`` has looked at what it shows.
     """
     environ = env(w)
     if not shims:
         environ["PATH"] = SYSTEM_PATH
+    if record:
+        environ["BASH_ENV"] = str(w.dir / "record.sh")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [*enter_argv(w, ns), "bash", "-s"],

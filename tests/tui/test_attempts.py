@@ -15,13 +15,17 @@ COURSE = load_course(DEFAULT_LESSONS_DIR)
 
 def test_looking_around_is_not_an_attempt_but_making_is() -> None:
     lesson = COURSE.find("1")
-    ms = lesson.milestones
+    ms = lesson.network_milestones
     assert attempted(ms, []) == set()
     assert attempted(ms, ["ip link", "ip route", "ip netns"]) == set()
     assert attempted(ms, ["sudo ip netns add netns0"]) == {"netns0-exists"}
     assert attempted(ms, ["sudo ip netns add netsn0"]) == {"netns0-exists"}  # a typo counts
     assert attempted(ms, ["iptables -N root_ns"]) == {"root-ns-chain", "netns0-own-firewall"}
     assert attempted(ms, ["iptables --list-rules"]) == set()
+    # looking is what the observations are about: a look is an attempt of them only
+    seen = {"host-stack-seen", "netns0-stack-seen"}
+    assert attempted(lesson.milestones, ["ip route"]) == seen
+    assert not attempted(lesson.milestones, ["sudo ip netns add netns0"]) & seen
 
 
 def test_attempts_in_later_lessons() -> None:
@@ -33,7 +37,7 @@ def test_attempts_in_later_lessons() -> None:
     assert attempted(forward, ["sudo bash -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"]) == {
         "ip-forward-on"
     }
-    assert attempted(forward, ["ping -c 2 -W 1 8.8.8.8"]) == {"no-way-back"}
+    assert attempted(forward, ["ping -c 2 -W 1 8.8.8.8"]) == {"no-way-back", "no-way-back-seen"}
     masq = COURSE.find("7").milestones
     rule = "sudo iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o br0 -j MASQUERADE"
     assert "masquerade-rule" in attempted(masq, [rule])

@@ -96,6 +96,7 @@ def lesson6_report(forward: bool, no_way_back: bool) -> LessonReport:
                     if not no_way_back
                     else "masquerade-missing",
                 },
+                {"id": "no-way-back-seen", "passed": True, "cause": None},  # the learner's ping
             ],
         }
     )
@@ -105,7 +106,8 @@ def test_a_failure_seen_stays_earned_when_the_learner_goes_ahead(tui_env: Path) 
     # the real course: lesson 6 asks to see the reply go missing
     course = load_course(DEFAULT_LESSONS_DIR)
     lesson = course.find("6")
-    assert [m.reaches_failure for m in lesson.milestones] == [False, True]
+    assert [m.reaches_failure for m in lesson.milestones] == [False, True, False]
+    assert [m.observes for m in lesson.milestones] == [False, False, True]
     session = Session("unit", course)
     # MASQUERADE before the failure was ever seen: nothing to keep
     ahead = session.earned(lesson, lesson6_report(True, False))
