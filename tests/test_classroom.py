@@ -155,10 +155,10 @@ def test_gradescope_autograder_grades_the_reference_solution(tmp_path: Path) -> 
     lesson = load_course().find("1")
     results = _autograder(tmp_path, lesson.solution_script(), _cnlab_bin())
     assert [t["number"] for t in results["tests"]] == [
-        f"1.{i}" for i in range(1, len(lesson.milestones) + 1)
+        f"1.{i}" for i in range(1, len(lesson.network_milestones) + 1)
     ]
-    assert [t["name"] for t in results["tests"]] == [m.title for m in lesson.milestones]
-    assert results["score"] == len(lesson.milestones)
+    assert [t["name"] for t in results["tests"]] == [m.title for m in lesson.network_milestones]
+    assert results["score"] == len(lesson.network_milestones)
     assert all(t["status"] == "passed" for t in results["tests"])
     assert os.access(tmp_path / "zip/setup.sh", os.X_OK)
     assert "scripts/setup.sh" in (tmp_path / "zip/setup.sh").read_text()
