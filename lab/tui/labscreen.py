@@ -48,10 +48,12 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
+from lab import record, slips
 from lab.debug import quietly
 from lab.errors import LabError
 from lab.lessons import Course, Lesson
 from lab.model import LessonReport
+from lab.state import WorldState
 from lab.tui.checker import CheckClient, CheckError
 from lab.tui.demo import run_demo
 from lab.tui.dialogs import ConfirmScreen, PlaceScreen, TextScreen
@@ -112,6 +114,7 @@ class LabScreen(Screen[None]):
         self.lesson_ref = lesson_ref
         self.checker = CheckClient(world.name, check_argv)
         self.tail = EventsTail(world.events_path)
+        self._last_typed: record.Line | None = None  # the command whose prompt is awaited
         self.report: LessonReport | None = None
         self.state: dict[str, Any] | None = None
         self.check_status = ""
@@ -504,6 +507,7 @@ class LabScreen(Screen[None]):
         events = self.tail.poll()
         if not events:
             return
+        self._look_for_slips(events)
         commands = [e.value for e in events if e.kind == "cmd"]
         if commands:
             self.session.record_commands(self.lesson, commands)
@@ -511,6 +515,30 @@ class LabScreen(Screen[None]):
         if any(e.kind == "done" for e in events):
             self.last_done_at = time.perf_counter()
             self.request_check()
+
+    def _look_for_slips(self, events: list[Any]) -> None:
+        """A command that failed (its prompt came back with a non-zero status): was it
+        typed in the wrong namespace? (:mod:`lab.slips`, against the world read now)."""
+        for event in events:
+            if event.kind == "cmd":
+                self._last_typed = record.Line(event.namespace, event.value, None, event.time)
+            elif event.kind == "done" and self._last_typed is not None:
+                typed, self._last_typed = self._last_typed, None
+                status = event.value.strip()
+                if typed.ns == event.namespace and status.isdigit() and status != "0":
+                    self._slip_worker(record.Line(typed.ns, typed.text, int(status), typed.at))
+
+    @work(exclusive=True, group="slip", exit_on_error=False)
+    async def _slip_worker(self, line: record.Line) -> None:
+        try:
+            state = WorldState.from_json(await self.checker.state())
+        except (CheckError, KeyError, TypeError, ValueError):
+            return
+        for ran in record.commands_of(line):
+            said = slips.explain(ran, state)
+            if said:
+                self.notify(said, title="in the wrong namespace?", timeout=15)
+                return
 
     def request_check(self) -> None:
         """A reason to check arrived (the scheduler collapses a burst into one check)."""

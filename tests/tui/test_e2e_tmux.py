@@ -200,7 +200,8 @@ class Learner:
     events file gains a ``done`` line); keeps every screen seen, as a transcript."""
 
     def __init__(self, tmux: Tmux, world: World) -> None:
-        self.tmux, self.world, self.screens = tmux, world, []
+        self.tmux, self.world = tmux, world
+        self.screens: list[str] = []
 
     def _dones(self) -> int:
         try:
@@ -281,13 +282,15 @@ def test_the_articles_commands_through_lessons_one_to_eight(tmux: Tmux, tmp_path
                 learner.type(ARTICLE_TYPO)  # bash leaves it alone: iptables (the lab's) says
                 learner.wait("Bad argument `!-o'", 30)  # why, not "event not found"
             if number == 8:
-                learner.prefix("c")  # Ctrl+] c: a second shell, in a tab
-                learner.wait("keys → shell 2", 30)
+                learner.prefix("c")  # Ctrl+] c: a second shell, in a tab; where?
+                learner.wait("1  host", 30)
+                tmux.keys("1")  # on the host, to enter netns0 as the article does
+                learner.wait("keys → shell: host (2)", 30)
                 learner.type(SERVER_TAB[0])
                 tmux.type(SERVER_TAB[1])  # runs in the foreground: no prompt comes back
                 learner.wait("Serving HTTP on 172.18.0.10 port 5000", 30)
                 learner.prefix("Tab")  # back to the first tab
-                learner.wait_gone("keys → shell 2", 30)
+                learner.wait_gone("keys → shell: host (2)", 30)
                 lines = [
                     line
                     for line in lines[lines.index("exit") + 1 :]

@@ -1,0 +1,126 @@
+"""Commands typed in the wrong namespace: recognise the slip and say where the thing lives.
+
+Every namespace has its own devices and routes, so the commonest mistake of the
+whole course is a right command in the wrong shell: ``ip link set ceth0 up`` on
+the host after ``ceth0`` was moved into netns0 (``Cannot find device "ceth0"``),
+or the containers' ``ip route add default via 172.18.0.1`` typed on the host,
+which already has a default route (``File exists``). The record of what was
+typed (:mod:`lab.record`: the command, its namespace, its exit status) and the
+world's state now are enough to recognise these and answer with where the
+device lives, or which namespace lacks the route. Pure: no kernel, no Textual.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from lab.record import Ran
+from lab.state import Namespace, WorldState
+from lab.world import HOST_NS, INTERNET_NS
+
+#: ip objects whose commands name a device (``ip link set X``, ``ip addr add A dev X``)
+DEVICE_OBJECTS = ("link", "address", "route", "neighbour")
+
+
+def _ip_parts(ran: Ran) -> tuple[str, str, list[str]] | None:
+    """``ip [opts] OBJECT ACTION ARGS``: (object, action, args), objects spelled out."""
+    if ran.program != "ip":
+        return None
+    rest = [w for w in ran.words[1:] if not w.startswith("-")]
+    if len(rest) < 2:
+        return None
+    for full in (*DEVICE_OBJECTS, "netns"):
+        if full.startswith(rest[0]):
+            return full, rest[1], rest[2:]
+    return None
+
+
+def _device(obj: str, action: str, args: list[str]) -> str | None:
+    """The device a command names: after ``dev``, or ``ip link set|del NAME``."""
+    if "dev" in args[:-1]:
+        return args[args.index("dev") + 1]
+    if obj == "link" and action in ("set", "delete", "del", "show") and args:
+        return args[0]
+    return None
+
+
+def _enter(ns: str) -> str:
+    if ns == HOST_NS:
+        return "type `exit` to get back to the host's shell"
+    return f"enter it with `sudo nsenter --net=/var/run/netns/{ns}` (or prefix `ip -n {ns}`)"
+
+
+def _where(ns: str) -> str:
+    return "on the host" if ns == HOST_NS else f"in {ns}"
+
+
+def _missing_device(ran: Ran, state: WorldState, device: str) -> str | None:
+    here = state.ns(ran.ns)
+    if here is None or here.link(device) is not None:
+        return None
+    elsewhere = [n for n, _ in state.find_link(device) if n not in (ran.ns, INTERNET_NS)]
+    if not elsewhere:
+        return None
+    there = elsewhere[0]
+    return (
+        f"{device} is not {_where(ran.ns)}: it lives {_where(there)}, so this shell cannot "
+        f"find it. Run the command there: {_enter(there)}."
+    )
+
+
+def _on_link(ns: Namespace, gateway: str) -> bool:
+    try:
+        address = ipaddress.IPv4Address(gateway)
+    except ValueError:
+        return False
+    return any(r.dst != "default" and r.gateway is None and address in r.network for r in ns.routes)
+
+
+def _route_elsewhere(ran: Ran, state: WorldState, args: list[str]) -> str | None:
+    """A route that failed here ("File exists", "Nexthop has invalid gateway") and
+    belongs to a namespace that can reach its gateway and lacks such a route."""
+    if not args or "via" not in args[:-1]:
+        return None
+    dst, gateway = args[0], args[args.index("via") + 1]
+    here = state.ns(ran.ns)
+    if here is None:
+        return None
+    has_it = any(r.dst == dst for r in here.routes)
+    if _on_link(here, gateway) and not has_it:
+        return None  # the gateway is reachable here and nothing clashes: not this slip
+    fits = [
+        name
+        for name, ns in state.namespaces.items()
+        if name not in (ran.ns, INTERNET_NS)
+        and _on_link(ns, gateway)
+        and not any(r.dst == dst for r in ns.routes)
+    ]
+    if not fits:
+        return None
+    why = (
+        f"{_where(ran.ns).capitalize()} there already is a {dst} route (`ip route` shows it)"
+        if has_it
+        else f"{gateway} is not on any network {_where(ran.ns)}"
+    )
+    return (
+        f"{why}: this route is for {fits[0]}, which reaches {gateway} directly and has no "
+        f"{dst} route yet. {_enter(fits[0]).capitalize()}."
+    )
+
+
+def explain(ran: Ran, state: WorldState) -> str | None:
+    """Help for a failed command typed in the wrong namespace, or None (not such a slip)."""
+    if ran.status in (0, None):
+        return None
+    parts = _ip_parts(ran)
+    if parts is None:
+        return None
+    obj, action, args = parts
+    if obj == "route" and action in ("add", "append", "prepend", "a"):
+        found = _route_elsewhere(ran, state, args)
+        if found:
+            return found
+    device = _device(obj, action, args)
+    if device is not None:
+        return _missing_device(ran, state, device)
+    return None
