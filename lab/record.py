@@ -9,6 +9,9 @@ to ``<world dir>/events`` (``lab/assets/ps0.sh`` before a command runs,
     1718000000.123456<TAB>host<TAB>cmd<TAB>sudo ip netns add netns0
     1718000000.234567<TAB>host<TAB>done<TAB>0
 
+A new world starts a new file; a lesson that keeps the learner's network (the
+TUI moving on from a finished lesson) appends a ``lesson`` line, and the record
+starts over there: what was seen in the lesson before is not seen in this one.
 This module turns that record into :class:`Ran` entries: each simple command
 of a line (``a; b && c | d`` is four), the namespace its *network* was in, and
 the exit status of the line. The namespace is the shell's, unless the command
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,19 @@ SEPARATORS = {";", "&&", "||", "|", "&", "|&", ";;", "(", ")", "\n"}
 NETNS_PATH = re.compile(r"^(?:/var)?/run/netns/([^/\s]+)$")
 #: programs that run the rest of their words as a command (their own options skipped)
 WRAPPERS = {"sudo", "env", "exec", "time", "command", "nohup", "doas", "stdbuf"}
+
+
+#: the kind of line that starts a lesson's record in a world kept from the lesson before
+LESSON = "lesson"
+
+
+def mark_lesson(path: Path, lesson_id: str) -> None:
+    """Start a new lesson's record in the events file at ``path`` (best effort)."""
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.6f}\thost\t{LESSON}\t{lesson_id}\n")
+    except OSError:
+        pass
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,9 @@ def parse_events(text: str) -> list[Line]:
     waiting: list[int] = []  # indexes into lines, oldest first
     for raw in text.splitlines():
         parts = raw.split("\t", 3)
+        if len(parts) == 4 and parts[2] == LESSON:
+            lines, waiting = [], []
+            continue
         if len(parts) != 4 or parts[2] not in ("cmd", "done"):
             continue
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lab import record
 
 
@@ -125,3 +127,14 @@ def test_after_a_setting_was_written() -> None:
             )
         )
         assert record.pinged(later, "netns0", "8.8.8.8", False, after="ip_forward"), write
+
+
+def test_a_lesson_kept_in_the_same_world_starts_its_own_record(tmp_path: Path) -> None:
+    path = tmp_path / "events"
+    path.write_text(NESTED)
+    assert record.looked(record.read(path), "netns0", "devices") is not None
+    record.mark_lesson(path, "02-veth")
+    assert record.read(path) == []
+    with open(path, "a") as fh:
+        fh.write(events(("netns0", "cmd", "ip link"), ("netns0", "done", "0")))
+    assert [r.words for r in record.read(path)] == [("ip", "link")]

@@ -766,6 +766,7 @@ class LabScreen(Screen[None]):
         """Move on to ``target`` in the same world: the network already is its start."""
         self.stop_demo()
         self.world.write_meta(lesson=target.id)
+        record.mark_lesson(self.world.events_path, target.id)  # seen before is not seen here
         self.lesson = target
         self.report = None
         self.session.set_current(target)
