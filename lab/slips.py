@@ -4,7 +4,10 @@ Every namespace has its own devices and routes, so the commonest mistake of the
 whole course is a right command in the wrong shell: ``ip link set ceth0 up`` on
 the host after ``ceth0`` was moved into netns0 (``Cannot find device "ceth0"``),
 or the containers' ``ip route add default via 172.18.0.1`` typed on the host,
-which already has a default route (``File exists``). The record of what was
+which already has a default route (``File exists``). Some slips do not even fail:
+``echo 1 > /proc/sys/net/ipv4/ip_forward`` typed inside netns0 switches on
+forwarding *there* (every namespace has its own), and a NAT rule added inside a
+container rewrites nothing on the host's way out. The record of what was
 typed (:mod:`lab.record`: the command, its namespace, its exit status) and the
 world's state now are enough to recognise these and answer with where the
 device lives, or which namespace lacks the route. Pure: no kernel, no Textual.
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from lab.record import Ran
+from lab.record import Line, Ran, commands_of, wrote
 from lab.state import Namespace, WorldState
 from lab.world import HOST_NS, INTERNET_NS
 
@@ -108,8 +111,53 @@ def _route_elsewhere(ran: Ran, state: WorldState, args: list[str]) -> str | None
     )
 
 
+def _forwarding_in_a_container(ran: Ran, state: WorldState) -> str | None:
+    host = state.ns(HOST_NS)
+    if ran.ns in (HOST_NS, INTERNET_NS) or not wrote(ran, "forward") or host is None:
+        return None
+    if host.ip_forward:
+        return None
+    return (
+        f"That switched forwarding on in {ran.ns}: every namespace has its own "
+        "ip_forward, and the router between the containers and the outside is the host. "
+        f"{_enter(HOST_NS).capitalize()} and run it there."
+    )
+
+
+NAT_TARGETS = ("MASQUERADE", "SNAT", "DNAT")
+
+
+def _nat_in_a_container(ran: Ran, state: WorldState) -> str | None:
+    if ran.ns in (HOST_NS, INTERNET_NS) or ran.status != 0 or ran.program != "iptables":
+        return None
+    adds = any(w in ("-A", "-I", "--append", "--insert") for w in ran.words)
+    if not adds or not any(target in ran.words for target in NAT_TARGETS):
+        return None
+    return (
+        f"That NAT rule went into {ran.ns}'s own firewall, which the containers' traffic "
+        "to the outside (and the host's published ports) never meets: the host translates. "
+        f"{_enter(HOST_NS).capitalize()}, add it there, and delete this one "
+        "(the same command with -D instead of -A)."
+    )
+
+
+def worth_a_look(line: Line) -> bool:
+    """Could ``line`` be a slip? (cheap: decides whether the world is read at all)"""
+    for ran in commands_of(line):
+        if ran.status not in (0, None) and ran.program == "ip":
+            return True
+        misplaced = wrote(ran, "forward") or (ran.program == "iptables" and "nat" in ran.words)
+        if ran.ns != HOST_NS and ran.status == 0 and misplaced:
+            return True
+    return False
+
+
 def explain(ran: Ran, state: WorldState) -> str | None:
-    """Help for a failed command typed in the wrong namespace, or None (not such a slip)."""
+    """Help for a command typed in the wrong namespace, or None (not such a slip)."""
+    for done_but_misplaced in (_forwarding_in_a_container, _nat_in_a_container):
+        said = done_but_misplaced(ran, state)
+        if said:
+            return said
     if ran.status in (0, None):
         return None
     parts = _ip_parts(ran)

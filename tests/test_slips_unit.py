@@ -56,3 +56,28 @@ def test_no_help_when_it_worked_or_is_not_a_namespace_slip() -> None:
     # run in netns0 through ip netns exec: the device is there, so no slip
     inside = typed("sudo ip netns exec netns0 ip link set ceth0 up", 2)
     assert inside.ns == "netns0" and slips.explain(inside, world()) is None
+
+
+def test_forwarding_switched_on_inside_a_container() -> None:
+    state = world()
+    host = dataclasses.replace(state.namespaces["host"], ip_forward=0)
+    state.namespaces["host"] = host
+    line = record.Line("netns0", "sudo bash -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'", 0, 0)
+    assert slips.worth_a_look(line)
+    said = slips.explain(record.commands_of(line)[0], state)
+    assert said is not None and "forwarding on in netns0" in said and "`exit`" in said
+    # on the host it is right; and once the host forwards, nothing to say
+    on_host = record.Line("host", "sysctl -w net.ipv4.ip_forward=1", 0, 0)
+    assert slips.explain(record.commands_of(on_host)[0], state) is None
+    assert slips.explain(record.commands_of(line)[0], world()) is None
+
+
+def test_a_nat_rule_added_inside_a_container() -> None:
+    rule = "sudo iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o br0 -j MASQUERADE"
+    inside = record.Line("netns0", rule, 0, 0)
+    assert slips.worth_a_look(inside)
+    said = slips.explain(record.commands_of(inside)[0], world())
+    assert said is not None and "netns0's own firewall" in said and "-D instead of -A" in said
+    assert slips.explain(typed(rule, 0), world()) is None  # on the host: right
+    assert not slips.worth_a_look(record.Line("host", "ip route", 0, 0))
+    assert not slips.worth_a_look(record.Line("netns0", "iptables -S", 0, 0))

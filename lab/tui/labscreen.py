@@ -517,16 +517,19 @@ class LabScreen(Screen[None]):
             self.request_check()
 
     def _look_for_slips(self, events: list[Any]) -> None:
-        """A command that failed (its prompt came back with a non-zero status): was it
-        typed in the wrong namespace? (:mod:`lab.slips`, against the world read now)."""
+        """A command that failed (its prompt came back with a non-zero status), or one
+        that works only in another namespace: was it typed in the wrong namespace?
+        (:mod:`lab.slips`, against the world read now)."""
         for event in events:
             if event.kind == "cmd":
                 self._last_typed = record.Line(event.namespace, event.value, None, event.time)
             elif event.kind == "done" and self._last_typed is not None:
                 typed, self._last_typed = self._last_typed, None
                 status = event.value.strip()
-                if typed.ns == event.namespace and status.isdigit() and status != "0":
-                    self._slip_worker(record.Line(typed.ns, typed.text, int(status), typed.at))
+                if typed.ns == event.namespace and status.isdigit():
+                    line = record.Line(typed.ns, typed.text, int(status), typed.at)
+                    if slips.worth_a_look(line):
+                        self._slip_worker(line)
 
     @work(exclusive=True, group="slip", exit_on_error=False)
     async def _slip_worker(self, line: record.Line) -> None:
