@@ -38,6 +38,7 @@ class Cause(StrEnum):
     DNAT_LOCAL_MISSING = "dnat-local-missing"
     DNAT_WRONG = "dnat-wrong"
     SERVICE_DOWN = "service-down"
+    SLIRP_MISSING = "slirp-missing"
     STATE_WRONG = "state-wrong"
     NOT_SEEN = "not-seen"
     UNEXPLAINED = "unexplained"
@@ -74,6 +75,9 @@ _DESCRIPTIONS: dict[Cause, str] = {
     Cause.DNAT_LOCAL_MISSING: N_("no OUTPUT DNAT rule: clients on the host itself reach nothing"),
     Cause.DNAT_WRONG: N_("a DNAT rule exists but sends traffic to the wrong place"),
     Cause.SERVICE_DOWN: N_("nothing listens on the destination address and port"),
+    Cause.SLIRP_MISSING: N_(
+        "no slirp4netns serves the rootless namespace, so nothing carries its packets out"
+    ),
     Cause.STATE_WRONG: N_("the kernel state differs from what the milestone asks for"),
     Cause.NOT_SEEN: N_("the learner has not yet run the command that shows it (in that namespace)"),
     Cause.UNEXPLAINED: (

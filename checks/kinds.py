@@ -18,11 +18,11 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from checks import probes, processes
+from checks import probes, processes, rootless
 from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
 from checks.specs import SPECS
-from lab import record
+from lab import inns, record
 from lab.i18n import _
 from lab.model import Outcome
 from lab.state import Link, Namespace
@@ -926,3 +926,219 @@ def pinged(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     return Outcome.fail(
         Cause.NOT_SEEN, said.format(to=to, where=_inside(src), after=after), _recorded(ctx)
     )
+
+
+# ---------------------------------------------------------------- rootless
+
+
+def _rootless(ctx: CheckContext) -> list[rootless.Rootless]:
+    """The world's rootless namespaces, found once per check run."""
+    key = ("rootless",)
+    if key not in ctx.notes:
+        ctx.notes[key] = rootless.find(ctx.world)
+    return list(ctx.notes[key])
+
+
+def _no_rootless(ctx: CheckContext) -> Outcome:
+    user = "learner"
+    return Outcome.fail(
+        Cause.NETNS_MISSING,
+        f"No process of {user} holds a network namespace of its own. As {user} (`su - "
+        f"{user}`), start one in the background: `unshare --user --map-root-user --net "
+        "sleep infinity &`. Namespaces root makes do not count: they are not rootless.",
+        "rootless namespaces: none",
+    )
+
+
+def _rootless_or_fail(ctx: CheckContext) -> rootless.Rootless | Outcome:
+    found = rootless.best(_rootless(ctx))
+    return _no_rootless(ctx) if found is None else found
+
+
+def _uplink_problem(found: rootless.Rootless, uplink: str) -> Outcome | None:
+    """Why ``uplink`` does not carry the rootless namespace's traffic out (None: it does)."""
+    what = found.describe()
+    link = found.link(uplink)
+    slirp = (
+        f"slirp4netns serves it (PID {', '.join(map(str, found.slirp_pids))})"
+        if found.slirp_pids
+        else "no slirp4netns serves it"
+    )
+    run = (
+        f"`slirp4netns --configure --mtu=65520 --disable-host-loopback {found.inside_pid} "
+        f"{uplink} &` (as learner, in another shell or in the background)"
+    )
+    if link is None or not found.slirp_pids:
+        return Outcome.fail(
+            Cause.SLIRP_MISSING if not found.slirp_pids else Cause.LINK_MISSING,
+            f"The rootless namespace has no working {uplink}: {slirp}. Connect it with {run}.",
+            what,
+            slirp,
+        )
+    if not link[1] or not link[2]:
+        return Outcome.fail(
+            Cause.LINK_DOWN if not link[1] else Cause.ADDRESS_MISSING,
+            f"{uplink} is there but {'down' if not link[1] else 'has no address'}: "
+            "slirp4netns configures it (up, 10.0.2.100/24, default route via 10.0.2.2) only "
+            "with `--configure`.",
+            what,
+            slirp,
+        )
+    if found.default_dev != uplink:
+        return Outcome.fail(
+            Cause.GATEWAY_MISSING,
+            f"The rootless namespace's default route does not go through {uplink}.",
+            what,
+        )
+    return None
+
+
+@kind("rootless_netns")
+def rootless_netns(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """A namespace an unprivileged user made, its slirp4netns uplink, and a host left alone."""
+    found = _rootless_or_fail(ctx)
+    if isinstance(found, Outcome):
+        return found
+    uplink = args.get("uplink")
+    problem = _uplink_problem(found, str(uplink)) if uplink else None
+    if problem is not None:
+        return problem
+    allowed = str(args.get("host_links") or "").split()
+    host = ctx.state.ns("host")
+    if allowed and host is not None:
+        extra = [lk for lk in host.links if lk.name not in allowed]
+        if extra:
+            named = ", ".join(f"{lk.name} ({lk.kind or 'device'})" for lk in extra)
+            return Outcome.fail(
+                Cause.STATE_WRONG,
+                f"The host has {named}"
+                f" besides {' and '.join(allowed)}: a rootless namespace needs no veth and no "
+                "bridge on the host (and its user could not make one). Delete them with "
+                "`ip link del NAME`.",
+                "host: links are " + ", ".join(lk.name for lk in host.links),
+            )
+    return Outcome.ok(found.describe())
+
+
+def _internet_fd(ctx: CheckContext) -> int:
+    return dict(ctx.watch_paths().fds)["internet"]
+
+
+@kind("rootless_tcp")
+def rootless_tcp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """A handshake from the rootless namespace, and the source the internet saw."""
+    found = _rootless_or_fail(ctx)
+    if isinstance(found, Outcome):
+        return found
+    dst, port, want = str(args["to"]), int(args["port"]), args.get("seen")
+    timeout = max(ctx.timeout, 1.0)
+    call = (dst, port, timeout, _internet_fd(ctx))
+    result = ctx.probe(f"{inns.PROCESS_PREFIX}{found.pid}", rootless.tcp_seen, *call)
+    if result is None:
+        return _no_rootless(ctx)
+    sources = list(result.get("sources", []))
+    what = f"connect {dst}:{port} from the rootless namespace: " + (
+        "accepted" if result["ok"] else result["error"]
+    )
+    what += "; the internet saw it from " + (", ".join(sorted(set(sources))) or "nobody")
+    wrong = [s for s in sources if want and s != want]
+    if wrong:
+        return Outcome.fail(
+            Cause.MASQUERADE_MISSING,
+            f"The connection reaches the internet from {wrong[0]}, not from the host's "
+            f"address {want}: it left through something else than slirp4netns, whose "
+            "connections are the host's own.",
+            what,
+            found.describe(),
+        )
+    if result["ok"] and sources:
+        return Outcome.ok(what)
+    if result["ok"]:
+        return Outcome.fail(
+            Cause.STATE_WRONG,
+            f"Something answered for {dst}:{port}, but the internet never saw the connection: "
+            f"an address {dst} inside the rootless namespace itself?",
+            what,
+            found.describe(),
+        )
+    problem = _uplink_problem(found, found.default_dev or "tap0")
+    if problem is not None:
+        problem.evidence.insert(0, what)
+        return problem
+    # slirp4netns re-makes the connection from the host itself: follow that one
+    diag = ctx.tracer.trace("host", dst, "tcp", port)
+    if diag is not None:
+        out = Outcome.from_diagnosis(diag, what, found.describe())
+        out.explanation = (
+            f"slirp4netns connects to {dst}:{port} from the host itself, and there: "
+            + out.explanation
+        )
+        return out
+    return Outcome.fail(
+        Cause.UNEXPLAINED,
+        f"slirp4netns carries the namespace out, but {dst}:{port} did not answer it, and "
+        "the lab's model sees no reason on the host's side.",
+        what,
+        found.describe(),
+        "look further: nsenter --target PID --user --preserve-credentials --net curl -v "
+        f"{dst}:{port}",
+    )
+
+
+def _gid_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Gid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+@kind("rootless_ping")
+def rootless_ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
+    """Ping without CAP_NET_RAW from the rootless namespace: it must fail."""
+    found = _rootless_or_fail(ctx)
+    if isinstance(found, Outcome):
+        return found
+    dst = str(args["to"])
+    if not found.default_dev:
+        return Outcome.fail(
+            Cause.GATEWAY_MISSING,
+            "The rootless namespace has no default route yet, so a failing ping would prove "
+            "nothing: connect it with slirp4netns first.",
+            found.describe(),
+        )
+    gid = _gid_of(found.pid)
+    uid, gid = found.owner_uid, found.owner_uid if gid is None else gid
+    call = (dst, max(ctx.timeout, 1.0), uid, gid)
+    result = ctx.probe(f"{inns.PROCESS_PREFIX}{found.pid}", rootless.ping_unprivileged, *call)
+    if result is None:
+        return _no_rootless(ctx)
+    what = f"ping {dst} without CAP_NET_RAW from the rootless namespace: " + (
+        "reply" if result["ok"] else f"{result['stage']}: {result['error']}"
+    )
+    ranges = f"its net.ipv4.ping_group_range (as root sees it): {result['range']}"
+    if result["ok"]:
+        return Outcome.fail(
+            Cause.STATE_WRONG,
+            f"{dst} answers a ping sent without CAP_NET_RAW: ping_group_range was widened "
+            "both in the namespace and on the host (podman's way). This step is about seeing "
+            'it fail: set them back to "1 0" (`sysctl -w net.ipv4.ping_group_range="1 0"`).',
+            what,
+            ranges,
+        )
+    out = Outcome.ok(what, ranges)
+    if result["stage"] == "socket":
+        out.explanation = (
+            "The ping socket was refused: the namespace's net.ipv4.ping_group_range includes "
+            "no group of yours, and without CAP_NET_RAW there is no raw socket either."
+        )
+    else:
+        out.explanation = (
+            "The echo left through the namespace's uplink and died there: slirp4netns, "
+            "unprivileged on the host, may only use ping sockets, which the host's "
+            "net.ipv4.ping_group_range does not allow it."
+        )
+    return out

@@ -237,6 +237,23 @@ class ProcessNetns(Spec):
     only_lo: bool | None = arg("its namespace has `lo` and nothing else", "bool", default=None)
 
 
+@dataclass(frozen=True)
+class RootlessNetns(Spec):
+    KIND = "rootless_netns"
+    PASSES = (
+        "a process of the world's unprivileged user (`learner`) holds a network namespace "
+        "owned by a user namespace that user made (a rootless one); with `uplink`: that link "
+        "is up in it, with an address, and carries its default route; with `host_links`: "
+        "the host has no link but those"
+    )
+    uplink: str | None = arg(
+        "the link slirp4netns makes in it, e.g. `tap0`", "ifname", default=None
+    )
+    host_links: str | None = arg(
+        "the only links the host may have, space-separated, e.g. `lo eth0`", default=None
+    )
+
+
 # ----------------------------------------------------------------- probes
 
 
@@ -331,6 +348,32 @@ class Http(Spec):
     served_by: str | None = arg("the namespace the connection must reach", "ns", default=None)
 
 
+@dataclass(frozen=True)
+class RootlessTcp(Spec):
+    KIND = "rootless_tcp"
+    GROUP = "probe"
+    PASSES = (
+        "a TCP handshake with `to:port` from the rootless namespace (see `rootless_netns`) "
+        "succeeds and its connection is seen arriving in the internet namespace; with "
+        "`seen`: every such connection arrives there from the source `seen`"
+    )
+    to: str = arg("the server's address", "ipv4")
+    port: int = arg("the port", "port")
+    seen: str | None = arg("the source the internet must see", "ipv4", default=None)
+
+
+@dataclass(frozen=True)
+class RootlessPing(Spec):
+    KIND = "rootless_ping"
+    GROUP = "probe"
+    PASSES = (
+        "the rootless namespace has a default route, and an echo to `to` sent from it "
+        "without `CAP_NET_RAW` (an ICMP ping socket, as the learner's uid and gid) gets no "
+        "reply (the socket is refused, or the echo is lost)"
+    )
+    to: str = arg("the destination", "ipv4")
+
+
 # ------------------------------------------------------------ observations
 
 
@@ -378,6 +421,7 @@ SPECS: dict[str, type[Spec]] = {
         IptablesChain,
         Listening,
         ProcessNetns,
+        RootlessNetns,
         PingSpec,
         ArpSpec,
         NatSource,
@@ -386,6 +430,8 @@ SPECS: dict[str, type[Spec]] = {
         Http,
         Looked,
         Pinged,
+        RootlessTcp,
+        RootlessPing,
     )
 }
 

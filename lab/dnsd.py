@@ -1,12 +1,18 @@
-"""A tiny DNS responder for the world's simulated internet (stdlib only).
+"""The simulated internet's services: DNS and a web server on 8.8.8.8 (stdlib only).
 
-It listens on 8.8.8.8:53 inside the ``internet`` namespace so that programs in
-the world that resolve names (``python3 -m http.server`` calls ``getfqdn()``
-when it binds) get a fast answer instead of hanging. It knows a handful of
-names and answers NXDOMAIN for everything else; it never forwards anything.
+A tiny DNS responder listens on 8.8.8.8:53 inside the ``internet`` namespace so
+that programs in the world that resolve names (``python3 -m http.server`` calls
+``getfqdn()`` when it binds) get a fast answer instead of hanging. It knows a
+handful of names and answers NXDOMAIN for everything else; it never forwards
+anything.
 
-Run as ``python3 -I -S dnsd.py --fd N WORLD`` with a socket already bound on
-8.8.8.8:53 (see lab.world.build), or ``dnsd.py ADDRESS``; it serves until killed.
+A tiny web server listens on 8.8.8.8:80. Its page says which address and port
+the connection came from: what "the internet" sees of a client. Behind a NAT
+(the host's MASQUERADE, or slirp4netns for a rootless namespace) that is the
+host's address 10.0.2.15, never the container's own.
+
+Run as ``python3 -I -S dnsd.py --fd N [--http-fd M] WORLD`` with sockets already
+bound (see lab.world.build), or ``dnsd.py ADDRESS``; it serves until killed.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import socket
 import struct
 import sys
+import threading
 
 ZONE_A = {
     "dns.google": "8.8.8.8",
@@ -71,6 +78,43 @@ def answer(packet: bytes) -> bytes:
     return header + packet[12:end] + records
 
 
+def page(peer: tuple[str, int]) -> bytes:
+    """The web server's whole answer to one request from ``peer``."""
+    body = (f"Hello from the internet (8.8.8.8).\nYou came from {peer[0]}:{peer[1]}\n").encode()
+    head = (
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+def _answer_http(conn: socket.socket, peer: tuple[str, int]) -> None:
+    """Read one request (its head, at most 8 KiB, 5 s) and answer it with :func:`page`."""
+    with conn:
+        conn.settimeout(5.0)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data and b"\n\n" not in data and len(data) < 8192:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            if data:
+                conn.sendall(page(peer))
+        except OSError:
+            pass
+
+
+def serve_http(sock: socket.socket) -> None:
+    """Accept connections for ever; each is answered in a thread of its own."""
+    while True:
+        try:
+            conn, peer = sock.accept()
+        except OSError:
+            continue
+        threading.Thread(target=_answer_http, args=(conn, peer), daemon=True).start()
+
+
 def serve(sock: socket.socket) -> None:
     while True:
         packet, peer = sock.recvfrom(512)
@@ -81,9 +125,13 @@ def serve(sock: socket.socket) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``dnsd.py --fd N [WORLD]`` serves an inherited bound socket; ``dnsd.py ADDR`` binds."""
+    """``dnsd.py --fd N [--http-fd M] [WORLD]`` serves inherited bound sockets (M listening);
+    ``dnsd.py ADDR`` binds DNS only."""
     if len(argv) >= 2 and argv[0] == "--fd":
         sock = socket.socket(fileno=int(argv[1]))
+        if len(argv) >= 4 and argv[2] == "--http-fd":
+            web = socket.socket(fileno=int(argv[3]))
+            threading.Thread(target=serve_http, args=(web,), daemon=True).start()
     else:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind((argv[0] if argv else "8.8.8.8", 53))

@@ -55,6 +55,9 @@ class NotTheWorlds(NamespaceGone):
 
 
 NSFS_MAGIC = 0x6E736673
+#: ``pid:N`` names the network namespace of the world's process N (as the machine
+#: numbers it): an unnamed one, e.g. a rootless namespace only a process holds.
+PROCESS_PREFIX = "pid:"
 NETNS_DIR = "/run/netns"
 #: At most this many learner namespaces are read (a lesson uses a handful).
 MAX_LEARNER_NAMESPACES = 64
@@ -161,6 +164,18 @@ def _open_learner_netns(ns: str) -> int:
         os.close(path_fd)
 
 
+def _open_process_netns(world: World, ns: str) -> int:
+    """The network namespace of the world's process named by ``pid:N``, or
+    :class:`NamespaceGone` (no such process in this world)."""
+    pid = ns[len(PROCESS_PREFIX) :]
+    if not pid.isdigit() or int(pid) not in world.processes():
+        raise NamespaceGone(ns)
+    try:
+        return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        raise NamespaceGone(ns) from None
+
+
 def _enter(world: World, ns: str) -> None:
     # The namespace this process started in is the real machine's: never work there,
     # nor in another world's, whatever a learner links into the world's /run/netns.
@@ -169,6 +184,8 @@ def _enter(world: World, ns: str) -> None:
         net_fd = os.open(world.host, os.O_RDONLY)
     elif ns == INTERNET_NS:
         net_fd = os.open(world.inet, os.O_RDONLY)
+    elif ns.startswith(PROCESS_PREFIX):
+        net_fd = _open_process_netns(world, ns)
     else:
         net_fd = -1
     mnt_fd = os.open(world.mnt, os.O_RDONLY)

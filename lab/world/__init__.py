@@ -10,7 +10,8 @@
       |  | lo                        |   veth pair  | eth0 10.0.2.2/24       |
       |  | eth0 10.0.2.15/24   ------+--------------+ lo   8.8.8.8/32        |
       |  | default via 10.0.2.2      |              | DNS on 8.8.8.8:53      |
-      |  | ip_forward 0, no iptables |              | no route to 172.18/16  |
+      |  | ip_forward 0, no iptables |              | web on 8.8.8.8:80      |
+      |  | user learner (uid 1000+)  |              | no route to 172.18/16  |
       |  +---------------------------+              +------------------------+
       |     the learner adds netns0, netns1, veths, br0... in here
       +---------------------------------------------------------------------
@@ -50,6 +51,7 @@ from lab.names import NAME_RE as NAME_RE  # re-exported: callers name them lab.w
 from lab.names import validate_name as validate_name
 from lab.world import build, shell, teardown
 from lab.world.build import MountsRefused as MountsRefused
+from lab.world.build import free_id as free_id
 from lab.world.lock import lock_path as lock_path
 from lab.world.lock import locked as locked
 from lab.world.paths import ASSETS as ASSETS
@@ -57,9 +59,11 @@ from lab.world.paths import HOST_ADDR as HOST_ADDR
 from lab.world.paths import HOST_NS as HOST_NS
 from lab.world.paths import INTERNET_ADDR as INTERNET_ADDR
 from lab.world.paths import INTERNET_NS as INTERNET_NS
+from lab.world.paths import LEARNER as LEARNER
 from lab.world.paths import ROUTER_ADDR as ROUTER_ADDR
 from lab.world.paths import RUN_ROOT as RUN_ROOT
 from lab.world.paths import SYSTEM_PATH as SYSTEM_PATH
+from lab.world.paths import WEB_PORT as WEB_PORT
 from lab.world.paths import WorldPaths
 from lab.world.paths import list_worlds as list_worlds
 from lab.world.teardown import inside_world as inside_world

@@ -12,7 +12,8 @@
       pins: bind /proc/INIT/ns/{mnt,net,pid,uts} under the folder
       internet netns: unshare --net=W/inet; eth0 10.0.2.2/24 <-veth-> host eth0
                       10.0.2.15/24, 8.8.8.8 on lo, default route via 10.0.2.2
-      DNS on 8.8.8.8:53 (socket bound here, before we return)
+      DNS on 8.8.8.8:53, a web server on 8.8.8.8:80 (sockets bound here, before we
+      return); /etc/passwd and /etc/group of its own, with the unprivileged learner
       meta.json status "ready" (or the caller's word; it writes "ready" later)
 
 A build that fails half-way is destroyed; one killed half-way leaves a world whose
@@ -43,11 +44,14 @@ from lab.world.paths import (
     HOST_ADDR,
     INIT_SCRIPT,
     INTERNET_ADDR,
+    LEARNER,
+    LEARNER_FIRST_ID,
     LOCAL_SBIN,
     ROUTER_ADDR,
     RUN_ROOT,
     STAND_INS,
     SYSTEM_PATH,
+    WEB_PORT,
     WorldPaths,
 )
 from lab.world.shell import nsenter_argv, sh_quote, shell_vars
@@ -135,7 +139,10 @@ def _build(w: WorldPaths, status: str) -> None:
     )
     seed_home(home)
     _write_rc_files(w)
+    _write_users(w, home)
     w.events_path.touch()
+    # the learner's shells record their commands too (the folder itself is root's, 0700)
+    w.events_path.chmod(0o666)
 
     _make_namespaces(w)
     _run(
@@ -162,6 +169,52 @@ def seed_home(home: Path) -> None:
         if not target.exists() and not target.is_symlink():
             shutil.copyfile(ASSETS / asset, target)
             target.chmod(mode)
+
+
+def _write_users(w: WorldPaths, home: Path) -> None:
+    """The world's /etc/passwd and /etc/group: the machine's plus :data:`LEARNER`.
+
+    Bound over the machine's inside the world only (see _world_mounts). The
+    learner's home is kept beside the world's home (it outlives resets too);
+    inside the world it is /home/learner (see the ``aslearner`` helper).
+    """
+    etc = w.dir / "etc"
+    passwd = _read_text("/etc/passwd")
+    group = _read_text("/etc/group")
+    ident = free_id(passwd, group)
+    (etc / "passwd").write_text(
+        passwd + f"{LEARNER}:x:{ident}:{ident}:cnlab learner:/home/{LEARNER}:/bin/bash\n",
+        encoding="utf-8",
+    )
+    (etc / "group").write_text(group + f"{LEARNER}:x:{ident}:\n", encoding="utf-8")
+    learner_home = home.parent / LEARNER
+    learner_home.mkdir(mode=0o755, exist_ok=True)
+    os.chown(learner_home, ident, ident)
+    w.write_meta(learner_uid=ident, learner_home=str(learner_home))
+
+
+def _read_text(path: str) -> str:
+    """A text file of the machine ("" if missing), ending with a newline if not empty."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def free_id(passwd: str, group: str, first: int = LEARNER_FIRST_ID) -> int:
+    """The first number from ``first`` up that is neither a uid in ``passwd`` nor a gid
+    in ``group`` (both in /etc/passwd and /etc/group format)."""
+    used = set()
+    for text, column in ((passwd, 2), (group, 2), (passwd, 3)):
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) > column and fields[column].isdigit():
+                used.add(int(fields[column]))
+    ident = first
+    while ident in used:
+        ident += 1
+    return ident
 
 
 def _write_rc_files(w: WorldPaths) -> None:
@@ -214,6 +267,14 @@ def _make_namespaces(w: WorldPaths) -> None:
     each CPU in turn.
     """
     helpers = {tool: (ASSETS / tool).read_bytes() for tool in HELPERS}
+    meta = w.read_meta()
+    for key, value in (
+        ("@LEARNER@", LEARNER),
+        ("@UID@", str(meta["learner_uid"])),
+        ("@GID@", str(meta["learner_uid"])),
+        ("@HOME@", sh_quote(str(meta["learner_home"]))),
+    ):
+        helpers["aslearner"] = helpers["aslearner"].replace(key.encode(), value.encode())
     cpus = sorted(os.sched_getaffinity(0))
     tries: list[int | None] = [None, *cpus, *cpus]
     for cpu in tries:
@@ -359,6 +420,9 @@ def _world_mounts(w: WorldPaths, helpers: dict[str, bytes]) -> None:
             None,
             nsutil.MS_REMOUNT | nsutil.MS_BIND | nsutil.MS_NOSUID | nsutil.MS_NODEV,
         )
+    for name in ("passwd", "group"):  # the machine's users, and the learner
+        if os.path.isfile(f"/etc/{name}"):
+            nsutil.mount(str(w.dir / "etc" / name), f"/etc/{name}", None, nsutil.MS_BIND)
     for name in ("profile", "bash.bashrc"):  # the world's own, where the machine has one
         if os.path.isfile(f"/etc/{name}"):
             nsutil.mount(str(w.dir / "etc" / name), f"/etc/{name}", None, nsutil.MS_BIND)
@@ -418,7 +482,8 @@ def _forget_other_worlds(w: WorldPaths) -> None:
 
 
 def _start_dns(w: WorldPaths) -> subprocess.Popen[bytes]:
-    """Start the internet's DNS responder on a socket bound before we return.
+    """Start the internet's services (DNS on 8.8.8.8:53, a web server on 8.8.8.8:80)
+    on sockets bound before we return.
 
     Binding here (rather than in the new process, which needs ~40 ms to start
     Python) means a query sent right after creation waits in the socket's
@@ -434,26 +499,39 @@ def _start_dns(w: WorldPaths) -> subprocess.Popen[bytes]:
         nsutil.setns(mnt_fd, nsutil.CLONE_NEWNS)
 
     try:
-        sock = _bound_udp_socket(inet_fd, INTERNET_ADDR, 53)
+        sock = _bound_socket(inet_fd, INTERNET_ADDR, 53, socket.SOCK_DGRAM)
+        web = _bound_socket(inet_fd, INTERNET_ADDR, WEB_PORT, socket.SOCK_STREAM)
         try:
             return subprocess.Popen(
-                [sys.executable, "-I", "-S", str(DNSD_SCRIPT), "--fd", str(sock.fileno()), w.name],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    str(DNSD_SCRIPT),
+                    "--fd",
+                    str(sock.fileno()),
+                    "--http-fd",
+                    str(web.fileno()),
+                    w.name,
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                pass_fds=(sock.fileno(),),
+                pass_fds=(sock.fileno(), web.fileno()),
                 start_new_session=True,
                 preexec_fn=enter,
             )
         finally:
             sock.close()
+            web.close()
     finally:
         os.close(inet_fd)
         os.close(mnt_fd)
 
 
-def _bound_udp_socket(netns_fd: int, address: str, port: int) -> socket.socket:
-    """A UDP socket bound inside the network namespace open at ``netns_fd``.
+def _bound_socket(netns_fd: int, address: str, port: int, kind: int) -> socket.socket:
+    """A socket bound (and, for TCP, listening) inside the network namespace open at
+    ``netns_fd``.
 
     A socket belongs to the namespace it was created in, whatever thread later
     uses it; a short-lived thread enters the namespace, so this process stays put.
@@ -464,8 +542,12 @@ def _bound_udp_socket(netns_fd: int, address: str, port: int) -> socket.socket:
     def work() -> None:
         try:
             nsutil.setns(netns_fd, nsutil.CLONE_NEWNET)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = socket.socket(socket.AF_INET, kind)
+            if kind == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((address, port))
+            if kind == socket.SOCK_STREAM:
+                sock.listen(64)
             made.append(sock)
         except BaseException as exc:
             failed.append(exc)
@@ -474,7 +556,7 @@ def _bound_udp_socket(netns_fd: int, address: str, port: int) -> socket.socket:
     thread.start()
     thread.join()
     if failed:
-        raise LabError(f"could not start the simulated DNS server: {failed[0]}")
+        raise LabError(f"could not start the simulated internet's services: {failed[0]}")
     return made[0]
 
 

@@ -5,11 +5,13 @@
     /run/cnlab/<world>/           a private mount point (nothing in it leaks out)
       mnt host inet pid uts       bind mounts of nsfs files: they keep the namespaces
                                   alive with no process holding them
-      meta.json                   name, status, init's PID, DNS's PID, home, owner
-      bin/ etc/ bashrc ...        the helpers' tmpfs, the world's own rc files
+      meta.json                   name, status, init's PID, DNS's PID, home, owner,
+                                  the learner's uid and home
+      bin/ etc/ bashrc ...        the helpers' tmpfs, the world's own rc files, passwd
       events history              what the learner typed, one line each
     /run/cnlab/<world>.lock       held while a command changes the world
     /var/lib/cnlab/<world>/home   the learner's home (a learner's world: outlives resets)
+    /var/lib/cnlab/<world>/learner   the unprivileged learner's (/home/learner inside)
 
 A :class:`WorldPaths` is only names and a JSON file: making one changes nothing.
 The addresses of the world's own network (the article's VM ``10.0.2.15`` behind a
@@ -38,12 +40,20 @@ INIT_NAME = "cnlab-init"
 HOST_ADDR = "10.0.2.15"
 ROUTER_ADDR = "10.0.2.2"
 INTERNET_ADDR = "8.8.8.8"
+#: The internet's web server listens on INTERNET_ADDR:WEB_PORT (its page names the client).
+WEB_PORT = 80
+
+#: The world's one unprivileged user (the rootless lesson): ``su learner`` becomes it.
+LEARNER = "learner"
+#: Its uid and gid: the first number from here up that the machine's passwd and group
+#: do not use (a real user's files must never become the learner's).
+LEARNER_FIRST_ID = 1000
 
 HOST_NS = "host"
 INTERNET_NS = "internet"
 
 #: The learner's helpers (lab/assets/): first in every PATH inside a world.
-HELPERS = ("sudo", "su", "modprobe", "iptables", "ip")
+HELPERS = ("sudo", "su", "modprobe", "iptables", "ip", "aslearner")
 #: Helpers that also cover the real tool's file inside the world (called by full path).
 STAND_INS = ("sudo", "su")
 #: First in the PATH that Debian's profile, su and sudo's secure_path set for root.
@@ -133,6 +143,13 @@ class WorldPaths:
         tmp = self.meta_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
         os.replace(tmp, self.meta_path)
+
+    @property
+    def learner_uid(self) -> int | None:
+        """The uid (and gid) of the world's :data:`LEARNER` (None for a world built before
+        it had one)."""
+        uid = self.read_meta().get("learner_uid")
+        return uid if isinstance(uid, int) else None
 
     @property
     def lesson(self) -> str | None:
