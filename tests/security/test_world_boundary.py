@@ -307,3 +307,40 @@ def test_a_mount_with_a_non_utf8_name_breaks_no_world(
     for world, verb in ((other, "reset"), (ready, "status"), (ready, "reset"), (other, "down")):
         result = run_cli(world, verb, env=state_env)
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_the_learner_is_unprivileged_and_its_proc_keeps_machine_knobs_read_only(
+    wname: str, state_env: dict[str, str]
+) -> None:
+    """`su learner` (lesson 11): no capability, no_new_privs, no veth on the host; its own
+    /proc lets `unshare --map-root-user` write uid_map, and nothing machine-wide, even for
+    root entering that mount namespace."""
+    assert run_cli(wname, "reset", "11", env=state_env).returncode == 0
+    out = shell(
+        wname,
+        'su learner -c \'id -un; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status;'
+        " ip link add v9 type veth peer name c9 || echo no-veth;"
+        " unshare --user --map-root-user --net cat /proc/self/uid_map;"
+        " sleep 1000 >/dev/null 2>&1 & echo pid=$!'",
+        state_env,
+    )
+    assert out.returncode == 0, out.stderr
+    words = out.stdout.split()
+    assert words[:5] == ["learner", "CapEff:", "0000000000000000", "NoNewPrivs:", "1"]
+    assert "no-veth" in words and "Operation not permitted" in out.stderr
+    inside, outside, count = words[words.index("no-veth") + 1 : words.index("no-veth") + 4]
+    assert (inside, count) == ("0", "1") and outside not in ("0", "1")  # 0 is learner's uid
+    pid = out.stdout.split("pid=")[1].split()[0]
+    paths = [p for p in MACHINE_WIDE if p.startswith("/proc") and os.path.exists(p)]
+    probe = "; ".join(f"if test -w {p}; then echo {p} rw; else echo {p} ro; fi" for p in paths)
+    out = shell(
+        wname,
+        f"nsenter --target {pid} --mount sh -c '{probe}; test -w /proc/self/uid_map && echo uid_map rw'",
+        state_env,
+    )
+    assert out.returncode == 0, out.stderr
+    seen = dict(line.split() for line in out.stdout.splitlines())
+    assert seen == {**dict.fromkeys(paths, "ro"), "uid_map": "rw"}
+    # the root shells' own /proc is untouched: read-only, uid_map included
+    out = shell(wname, "test -w /proc/self/uid_map && echo rw || echo ro", state_env)
+    assert out.stdout.strip() == "ro"
