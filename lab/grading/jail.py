@@ -20,8 +20,9 @@ Why each step (the submission is root, and root can undo most fences):
   the checks), the world's ``bin`` (sudo) and its home, read-only.
   ``/run/cnlab`` and every other world are not there.
 * **Scratch space** is a size-limited tmpfs on ``/tmp`` and ``/dev/shm``.
-* **/proc** is this PID namespace's own, read-only, except ``/proc/sys/net``
-  (per network namespace: ``ip_forward`` must stay writable). ``/sys`` is the
+* **/proc** is this PID namespace's own: every machine-wide entry read-only
+  except ``/proc/sys/net`` (per network namespace: ``ip_forward`` must stay
+  writable), the processes' own ``/proc/PID`` writable (``uid_map``: lesson 11). ``/sys`` is the
   world's sysfs, read-only, bound folder by folder so that ``/sys`` itself is
   not a mount point: ``ip netns exec`` then mounts its own sysfs read-only.
 * **Capabilities**: only what networking needs (``NET_ADMIN``, ``NET_RAW``,
@@ -107,7 +108,7 @@ SPECIAL_FS = {
 # libraries only. Never /root, /home, /srv, /opt, /var, /mnt, the class folder...
 ALLOW_TOP = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # Empty mount points and stand-ins made in the new root.
-EMPTY_TOP = ("proc", "sys", "dev", "run", "tmp", "etc", "var")
+EMPTY_TOP = ("proc", "sys", "dev", "run", "tmp", "etc", "var", "home")
 # What the sandbox's /etc holds, copied from the world's: names, addresses, the
 # dynamic linker's cache, the tools' tables. No shadow, no keys, no host config.
 ETC_FILES = (
@@ -247,14 +248,48 @@ def mounts_under(root: str) -> list[tuple[str, str]]:
     return found
 
 
+def build_proc(proc: str) -> None:
+    """This PID namespace's /proc: every machine-wide entry read-only (``/proc/sys`` but
+    its per-namespace ``net/``, ``sysrq-trigger``, ``irq``...), the processes' own
+    ``/proc/PID`` writable, as Docker's. A process's own files are how an unprivileged
+    user maps its ids in a user namespace (``uid_map``; lesson 11's rootless namespace)."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    mount("proc", proc, "proc", flags)
+    for name in sorted(os.listdir(proc)):
+        path = f"{proc}/{name}"
+        if name.isdigit() or os.path.islink(path):  # processes; self, thread-self, mounts
+            continue
+        mount(path, path, None, MS_BIND)
+        mount(None, path, None, _RO_BIND | MS_NOEXEC)
+    net = f"{proc}/sys/net"
+    mount(net, net, None, MS_BIND)
+    mount(None, net, None, MS_REMOUNT | MS_BIND | flags)
+    lwtunnel = f"{net}/netfilter/nf_hooks_lwtunnel"  # one machine-wide knob under net/
+    if os.path.exists(lwtunnel):
+        mount(lwtunnel, lwtunnel, None, MS_BIND)
+        mount(None, lwtunnel, None, _RO_BIND | MS_NOEXEC)
+
+
+def build_home(new: str, cfg: dict[str, object]) -> None:
+    """/home/learner: the world's unprivileged user's home, a small tmpfs it owns."""
+    uid = cfg.get("learner_uid")
+    if not isinstance(uid, int):
+        return
+    home = f"{new}/home/learner"
+    os.makedirs(home, mode=0o755)
+    opts = f"mode=0755,size=4m,uid={uid},gid={uid}"
+    mount("cnlab-learner-home", home, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+
+
 def build_root(new: str, cfg: dict[str, object]) -> None:
     """Make the sandbox's file tree at ``new`` (see the module docstring)."""
     mount("cnlab-jail", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     _top_level(new)
-    _proc(new)
+    build_proc(f"{new}/proc")
     _sys(new)
     _dev(new, int(cfg["shm_mb"]))  # type: ignore[call-overload]
-    build_etc(f"{new}/etc")
+    build_etc(f"{new}/etc", cfg.get("learner_uid"))
+    build_home(new, cfg)
 
     # /tmp: the scratch space.
     scratch = int(cfg["scratch_mb"])  # type: ignore[call-overload]
@@ -287,19 +322,6 @@ def _top_level(new: str) -> None:
             umount(point)
     for point, _ in mounts_under(new):
         mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-
-
-def _proc(new: str) -> None:
-    """/proc: this PID namespace's, read-only apart from /proc/sys/net."""
-    proc = f"{new}/proc"
-    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    net_tmp = f"{new}/.procnet"
-    os.mkdir(net_tmp)
-    mount(f"{proc}/sys/net", net_tmp, None, MS_BIND)
-    mount(None, proc, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    mount(net_tmp, f"{proc}/sys/net", None, MS_BIND)
-    umount(net_tmp)
-    os.rmdir(net_tmp)
 
 
 def _sys(new: str) -> None:
@@ -370,9 +392,9 @@ def world_rc(new: str, cfg: dict[str, object]) -> None:
 _RO_BIND = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
 
 
-def build_etc(etc: str) -> None:
+def build_etc(etc: str, learner_uid: object = None) -> None:
     """A minimal, read-only /etc: :data:`ETC_FILES` copied from the world's, and
-    users, groups and hosts written here (root and nobody, localhost)."""
+    users, groups and hosts written here (root, nobody and the world's learner; localhost)."""
     mount("cnlab-etc", etc, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=8m")
     for name in ETC_FILES:
         source, target = f"/etc/{name}", f"{etc}/{name}"
@@ -385,7 +407,11 @@ def build_etc(etc: str) -> None:
                 shutil.copy2(source, target)
         except OSError:
             continue  # an odd file is left out, never a reason to fail
-    for name, text in (("passwd", ETC_PASSWD), ("group", ETC_GROUP), ("hosts", ETC_HOSTS)):
+    passwd, group = ETC_PASSWD, ETC_GROUP
+    if isinstance(learner_uid, int):
+        passwd += f"learner:x:{learner_uid}:{learner_uid}:cnlab learner:/home/learner:/bin/bash\n"
+        group += f"learner:x:{learner_uid}:\n"
+    for name, text in (("passwd", passwd), ("group", group), ("hosts", ETC_HOSTS)):
         with open(f"{etc}/{name}", "w", encoding="ascii") as fh:
             fh.write(text)
     os.symlink("../proc/self/mounts", f"{etc}/mtab")

@@ -316,6 +316,7 @@ class Sandbox:
             "world_dirs": [str(self.world.dir / "bin"), env["HOME"]],
             "world_dir": str(self.world.dir),
             "world_rc": interactive,
+            "learner_uid": self.world.learner_uid,
             "scratch_mb": self.limits.scratch_mb,
             "shm_mb": self.limits.shm_mb,
         }
