@@ -159,7 +159,7 @@ def test_lesson_ten_the_network_modes_in_the_real_course(tmux: Tmux, tmp_path: P
         assert built.returncode == 0, built.stderr
         tmux.start(command, env)
         tmux.wait("[host]", 15)
-        tmux.wait("lesson 10/10: Network modes", 5)
+        tmux.wait("lesson 10/11: Network modes", 5)
         tmux.wait("2/6 ✔", 20)  # bridge mode: the server in netns0, published
         tmux.type("sudo python3 -m http.server --bind 10.0.2.15 6000 >/dev/null 2>&1 &")
         tmux.wait("5/6 ✔", 20)  # host mode: in the host's namespace, reached with no DNAT
@@ -310,3 +310,46 @@ def test_the_articles_commands_through_lessons_one_to_eight(tmux: Tmux, tmp_path
     assert "event not found" not in transcript
     saved = (tmp_path / "state" / world.name / "progress.json").read_text()
     assert saved.count('"completed": true') == 8, saved
+
+
+def test_lesson_eleven_rootless_as_the_learner(tmux: Tmux, tmp_path: Path) -> None:
+    """Lesson 11 of the real course, typed in the lab's shell: `su - learner`, a rootless
+    namespace and its slirp4netns turn the milestones green; the learner's own commands
+    are recorded for export like root's."""
+    world = World(tui_world_name())
+    state_dir = tmp_path / "state"
+    env = {"CNLAB_LESSONS": str(ROOT / "lessons"), "CNLAB_STATE_DIR": str(state_dir)}
+    command = f"{sys.executable} -m lab --world {world.name}"
+    try:
+        built = subprocess.run(
+            [*command.split(), "reset", "11"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr
+        tmux.start(command, env)
+        tmux.wait("[host]", 15)
+        tmux.wait("lesson 11/11: Rootless", 5)
+        tmux.wait("0/6 ✔", 20)
+        tmux.type("su - learner")
+        tmux.wait("~ $", 10)  # the learner's prompt: no longer root's #
+        tmux.type("unshare --user --map-root-user --net sleep infinity >/dev/null 2>&1 &")
+        tmux.wait("1/6 ✔", 20)
+        tmux.type("pid=$!")
+        tmux.type(
+            "slirp4netns --configure --mtu=65520 --disable-host-loopback $pid tap0"
+            " >/dev/null 2>&1 &"
+        )
+        tmux.type("sleep 1")
+        tmux.wait("6/6 ✔", 30)
+        tmux.wait("Lesson 11 complete", 5)
+        tmux.type("exit")
+        tmux.keys("F10")
+        time.sleep(1.0)
+        saved = (state_dir / world.name / "progress.json").read_text()
+        assert "su - learner" in saved and "slirp4netns --configure" in saved
+    finally:
+        world.destroy()
