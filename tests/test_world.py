@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -43,6 +44,37 @@ def test_simulated_internet_answers_ping_and_dns(world: World) -> None:
     assert "ping-ok" in out and "router-ok" in out
     assert "8.8.8.8         dns.google" in out
     assert "nameserver 8.8.8.8" in out
+
+
+def test_the_internets_web_server_names_the_address_it_sees(world: World) -> None:
+    """8.8.8.8:80 answers any request with the client's address as the internet sees it."""
+    out = world.run(
+        "curl -s -m 5 http://8.8.8.8/; curl -s -m 5 -o /dev/null -w '%{http_code}' dns.google"
+    )
+    assert out.stdout.startswith("Hello from the internet (8.8.8.8).\nYou came from 10.0.2.15:")
+    assert out.stdout.endswith("200"), out.stdout
+
+
+def test_the_world_has_one_unprivileged_user(world: World) -> None:
+    """`learner` exists inside the world only, with an id no user of the machine has."""
+    uid = world.learner_uid
+    assert uid is not None and uid >= 1000
+    out = world.run("id learner; su learner -c 'id -u; echo $HOME'; su nobody-else")
+    assert f"uid={uid}(learner) gid={uid}(learner)" in out.stdout
+    assert out.stdout.split()[-2:] == [str(uid), "/home/learner"]
+    assert "does not exist here" in out.stderr
+    with pytest.raises(KeyError):
+        pwd.getpwnam("learner")  # the machine's own users are unchanged
+    assert all(u.pw_uid != uid for u in pwd.getpwall())
+
+
+def test_free_id_skips_the_machines_users_and_groups() -> None:
+    from lab.world import free_id
+
+    passwd = "root:x:0:0::/root:/bin/bash\nvagrant:x:1000:1000::/home/vagrant:/bin/bash\n"
+    group = "root:x:0:\nvagrant:x:1000:\ndocker:x:1001:vagrant\n"
+    assert free_id(passwd, group) == 1002
+    assert free_id("", "") == 1000
 
 
 def test_unknown_names_fail_fast_instead_of_hanging(world: World) -> None:
