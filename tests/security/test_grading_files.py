@@ -28,6 +28,7 @@ for d in {" ".join(str(p) for p in PRIVATE)} /work /var/lib; do
 done
 grep -rl {TAG} /etc /run /var /home /srv /opt /root /work /tmp 2>/dev/null | sed 's/^/FOUND /'
 echo "top: $(ls / | tr '\\n' ' ')"
+echo "home: $(ls -A /home | tr '\\n' ' ')"
 ip netns add alpha && echo tools-work
 """
 
@@ -56,7 +57,9 @@ def test_submission_sees_only_the_allow_list(tmp_path: Path) -> None:
         assert word not in out, out
     top = set(out.split("top: ")[1].splitlines()[0].split())
     assert top <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",
-                   "proc", "sys", "run", "tmp", "var"}, top  # fmt: skip
+                   "proc", "sys", "run", "tmp", "var", "home"}, top  # fmt: skip
+    # /home is the sandbox's own: the world's unprivileged learner's empty home, nothing else
+    assert out.split("home: ")[1].splitlines()[0].split() == ["learner"], out
     # the classmate's work was out of reach: only its own `ip netns add alpha` counted
     assert grades["mallory.sh"]["score"] == 1.0, grades["mallory.sh"]["milestones"]
     assert leftovers(os.getpid()) == {"worlds": [], "cgroups": [], "processes": []}
