@@ -26,7 +26,7 @@ from lab import inns, record
 from lab.i18n import _
 from lab.model import Outcome
 from lab.state import Link, Namespace
-from lab.world import INTERNET_ADDR
+from lab.world import HOST_NS, INTERNET_ADDR, INTERNET_NS, LEARNER
 
 Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
 #: check kind -> its function; each takes the args its spec in :mod:`checks.specs` declares
@@ -940,13 +940,14 @@ def _rootless(ctx: CheckContext) -> list[rootless.Rootless]:
 
 
 def _no_rootless(ctx: CheckContext) -> Outcome:
-    user = "learner"
     return Outcome.fail(
         Cause.NETNS_MISSING,
-        f"No process of {user} holds a network namespace of its own. As {user} (`su - "
-        f"{user}`), start one in the background: `unshare --user --map-root-user --net "
-        "sleep infinity &`. Namespaces root makes do not count: they are not rootless.",
-        "rootless namespaces: none",
+        _(
+            "No process of {user} holds a network namespace of its own. As {user} (`su - "
+            "{user}`), start one in the background: `unshare --user --map-root-user --net "
+            "sleep infinity &`. Namespaces root makes do not count: they are not rootless."
+        ).format(user=LEARNER),
+        _("rootless namespaces: none"),
     )
 
 
@@ -960,34 +961,37 @@ def _uplink_problem(found: rootless.Rootless, uplink: str) -> Outcome | None:
     what = found.describe()
     link = found.link(uplink)
     slirp = (
-        f"slirp4netns serves it (PID {', '.join(map(str, found.slirp_pids))})"
+        _("slirp4netns serves it (PID {pids})").format(pids=", ".join(map(str, found.slirp_pids)))
         if found.slirp_pids
-        else "no slirp4netns serves it"
-    )
-    run = (
-        f"`slirp4netns --configure --mtu=65520 --disable-host-loopback {found.inside_pid} "
-        f"{uplink} &` (as learner, in another shell or in the background)"
+        else _("no slirp4netns serves it")
     )
     if link is None or not found.slirp_pids:
         return Outcome.fail(
             Cause.SLIRP_MISSING if not found.slirp_pids else Cause.LINK_MISSING,
-            f"The rootless namespace has no working {uplink}: {slirp}. Connect it with {run}.",
+            _(
+                "The rootless namespace has no working {uplink}: {slirp}. Connect it with "
+                "`slirp4netns --configure --mtu=65520 --disable-host-loopback {pid} {uplink} &` "
+                "(as learner, in another shell or in the background)."
+            ).format(uplink=uplink, slirp=slirp, pid=found.inside_pid),
             what,
             slirp,
         )
     if not link[1] or not link[2]:
         return Outcome.fail(
             Cause.LINK_DOWN if not link[1] else Cause.ADDRESS_MISSING,
-            f"{uplink} is there but {'down' if not link[1] else 'has no address'}: "
-            "slirp4netns configures it (up, 10.0.2.100/24, default route via 10.0.2.2) only "
-            "with `--configure`.",
+            _(
+                "{uplink} is there but down or without an address: slirp4netns configures it "
+                "(up, 10.0.2.100/24, default route via 10.0.2.2) only with `--configure`."
+            ).format(uplink=uplink),
             what,
             slirp,
         )
     if found.default_dev != uplink:
         return Outcome.fail(
             Cause.GATEWAY_MISSING,
-            f"The rootless namespace's default route does not go through {uplink}.",
+            _("The rootless namespace's default route does not go through {uplink}.").format(
+                uplink=uplink
+            ),
             what,
         )
     return None
@@ -1011,17 +1015,18 @@ def rootless_netns(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             named = ", ".join(f"{lk.name} ({lk.kind or 'device'})" for lk in extra)
             return Outcome.fail(
                 Cause.STATE_WRONG,
-                f"The host has {named}"
-                f" besides {' and '.join(allowed)}: a rootless namespace needs no veth and no "
-                "bridge on the host (and its user could not make one). Delete them with "
-                "`ip link del NAME`.",
-                "host: links are " + ", ".join(lk.name for lk in host.links),
+                _(
+                    "The host has {named} besides {allowed}: a rootless namespace needs no "
+                    "veth and no bridge on the host (and its user could not make one). Delete "
+                    "them with `ip link del NAME`."
+                ).format(named=named, allowed=" ".join(allowed)),
+                "host: ip link: " + ", ".join(lk.name for lk in host.links),
             )
     return Outcome.ok(found.describe())
 
 
 def _internet_fd(ctx: CheckContext) -> int:
-    return dict(ctx.watch_paths().fds)["internet"]
+    return dict(ctx.watch_paths().fds)[INTERNET_NS]
 
 
 @kind("rootless_tcp")
@@ -1031,23 +1036,29 @@ def rootless_tcp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if isinstance(found, Outcome):
         return found
     dst, port, want = str(args["to"]), int(args["port"]), args.get("seen")
-    timeout = max(ctx.timeout, 1.0)
-    call = (dst, port, timeout, _internet_fd(ctx))
+    call = (dst, port, max(ctx.timeout, 1.0), _internet_fd(ctx))
     result = ctx.probe(f"{inns.PROCESS_PREFIX}{found.pid}", rootless.tcp_seen, *call)
     if result is None:
         return _no_rootless(ctx)
     sources = list(result.get("sources", []))
-    what = f"connect {dst}:{port} from the rootless namespace: " + (
-        "accepted" if result["ok"] else result["error"]
+    what = _(
+        "connect {dst}:{port} from the rootless namespace: {how}; the internet saw it "
+        "from {sources}"
+    ).format(
+        dst=dst,
+        port=port,
+        how=_("accepted") if result["ok"] else result["error"],
+        sources=", ".join(sorted(set(sources))) or _("nobody"),
     )
-    what += "; the internet saw it from " + (", ".join(sorted(set(sources))) or "nobody")
     wrong = [s for s in sources if want and s != want]
     if wrong:
         return Outcome.fail(
             Cause.MASQUERADE_MISSING,
-            f"The connection reaches the internet from {wrong[0]}, not from the host's "
-            f"address {want}: it left through something else than slirp4netns, whose "
-            "connections are the host's own.",
+            _(
+                "The connection reaches the internet from {source}, not from the host's "
+                "address {want}: it left through something else than slirp4netns, whose "
+                "connections are the host's own."
+            ).format(source=wrong[0], want=want),
             what,
             found.describe(),
         )
@@ -1056,8 +1067,10 @@ def rootless_tcp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if result["ok"]:
         return Outcome.fail(
             Cause.STATE_WRONG,
-            f"Something answered for {dst}:{port}, but the internet never saw the connection: "
-            f"an address {dst} inside the rootless namespace itself?",
+            _(
+                "Something answered for {dst}:{port}, but the internet never saw the "
+                "connection: an address {dst} inside the rootless namespace itself?"
+            ).format(dst=dst, port=port),
             what,
             found.describe(),
         )
@@ -1066,22 +1079,23 @@ def rootless_tcp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         problem.evidence.insert(0, what)
         return problem
     # slirp4netns re-makes the connection from the host itself: follow that one
-    diag = ctx.tracer.trace("host", dst, "tcp", port)
+    diag = ctx.tracer.trace(HOST_NS, dst, "tcp", port)
     if diag is not None:
         out = Outcome.from_diagnosis(diag, what, found.describe())
-        out.explanation = (
-            f"slirp4netns connects to {dst}:{port} from the host itself, and there: "
-            + out.explanation
-        )
+        out.explanation = _(
+            "slirp4netns connects to {dst}:{port} from the host itself, and there: {why}"
+        ).format(dst=dst, port=port, why=out.explanation)
         return out
     return Outcome.fail(
         Cause.UNEXPLAINED,
-        f"slirp4netns carries the namespace out, but {dst}:{port} did not answer it, and "
-        "the lab's model sees no reason on the host's side.",
+        _(
+            "slirp4netns carries the namespace out, but {dst}:{port} did not answer it, and "
+            "the lab's model sees no reason on the host's side."
+        ).format(dst=dst, port=port),
         what,
         found.describe(),
-        "look further: nsenter --target PID --user --preserve-credentials --net curl -v "
-        f"{dst}:{port}",
+        "look further: nsenter --target PID --user --preserve-credentials --net "
+        f"curl -v {dst}:{port}",
     )
 
 
@@ -1106,8 +1120,10 @@ def rootless_ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if not found.default_dev:
         return Outcome.fail(
             Cause.GATEWAY_MISSING,
-            "The rootless namespace has no default route yet, so a failing ping would prove "
-            "nothing: connect it with slirp4netns first.",
+            _(
+                "The rootless namespace has no default route yet, so a failing ping would "
+                "prove nothing: connect it with slirp4netns first."
+            ),
             found.describe(),
         )
     gid = _gid_of(found.pid)
@@ -1119,24 +1135,27 @@ def rootless_ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     what = f"ping {dst} without CAP_NET_RAW from the rootless namespace: " + (
         "reply" if result["ok"] else f"{result['stage']}: {result['error']}"
     )
-    ranges = f"its net.ipv4.ping_group_range (as root sees it): {result['range']}"
+    ranges = f"net.ipv4.ping_group_range there (as root sees it): {result['range']}"
     if result["ok"]:
         return Outcome.fail(
             Cause.STATE_WRONG,
-            f"{dst} answers a ping sent without CAP_NET_RAW: ping_group_range was widened "
-            "both in the namespace and on the host (podman's way). This step is about seeing "
-            'it fail: set them back to "1 0" (`sysctl -w net.ipv4.ping_group_range="1 0"`).',
+            _(
+                "{dst} answers a ping sent without CAP_NET_RAW: ping_group_range was widened "
+                "both in the namespace and on the host (podman's way). This step is about "
+                'seeing it fail: set them back to "1 0" (`sysctl -w '
+                'net.ipv4.ping_group_range="1 0"`).'
+            ).format(dst=dst),
             what,
             ranges,
         )
     out = Outcome.ok(what, ranges)
     if result["stage"] == "socket":
-        out.explanation = (
+        out.explanation = _(
             "The ping socket was refused: the namespace's net.ipv4.ping_group_range includes "
             "no group of yours, and without CAP_NET_RAW there is no raw socket either."
         )
     else:
-        out.explanation = (
+        out.explanation = _(
             "The echo left through the namespace's uplink and died there: slirp4netns, "
             "unprivileged on the host, may only use ping sockets, which the host's "
             "net.ipv4.ping_group_range does not allow it."
