@@ -19,13 +19,26 @@
 # Debian mirror this machine's apt uses (its apt sources are copied in) through
 # QEMU's user networking, for the packages scripts/setup.sh installs; nothing else.
 #
+# Baked: under software emulation, installing packages was most of a run (the quick
+# start took 317 of the guest's ~400 s). So a second cached image, made from the first
+# natively (loop mount + chroot, a minute or two), already holds what setup.sh would
+# install: the Debian packages of setup.sh's NEED table but one (tmux: the guest's
+# setup.sh still installs it from the mirror, so its apt path runs for real), and a
+# .venv with the project's requirements but not the project, stamped so that setup.sh's
+# own `pip install -e '.[dev]'` still runs in the guest (it installs cnlab from the
+# unpacked repository; the requirements are found installed). Its key hashes the first
+# image's key, scripts/setup.sh, the requirement lists of pyproject.toml and the bake
+# recipe: change any of them and it is made again. With CNLAB_VM_BAKE=0, or on a
+# machine that cannot loop-mount, the plain image boots (the guest installs everything).
+#
 # The guest's test unit writes to the serial console and powers off. Exit status: 0
 # when every step passed; 1 on a failed step (the log tail is printed); 2 when the VM
 # could not be built or booted. The whole serial log is kept in $CNLAB_VM_CACHE/last.log.
 #
 # Environment: CNLAB_VM_ACCEL=kvm|tcg (default: kvm when it works, else tcg),
 # CNLAB_VM_TIMEOUT seconds for the boot and smoke (default 1500),
-# CNLAB_VM_MIRROR (default: the Debian mirror in this machine's apt sources).
+# CNLAB_VM_MIRROR (default: the Debian mirror in this machine's apt sources),
+# CNLAB_VM_BAKE=0 (boot the plain image, see above).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -132,15 +145,10 @@ else
   say "image built in $((SECONDS - t0)) s: $image"
 fi
 
-# ---- wheels of everything setup.sh installs (cached by the hash of pyproject.toml)
-wheels=$cache/wheels-$(sha256sum pyproject.toml | cut -c1-16)
-if [ ! -f "$wheels/.complete" ]; then
-  say "building wheels of the project's requirements"
-  rm -rf "$wheels"
-  mkdir -p "$wheels"
-  py=python3
-  [ -x .venv/bin/python ] && py=.venv/bin/python
-  "$py" - > "$wheels/requirements.txt" <<'EOF'
+# ---- wheels of everything setup.sh installs (cached by the hash of the requirement lists)
+py=python3
+[ -x .venv/bin/python ] && py=.venv/bin/python
+requirements=$("$py" - <<'EOF'
 import tomllib
 p = tomllib.load(open("pyproject.toml", "rb"))
 reqs = p["build-system"]["requires"] + p["project"]["dependencies"] + ["wheel"]
@@ -148,6 +156,13 @@ for extra in p["project"].get("optional-dependencies", {}).values():
     reqs += extra
 print("\n".join(reqs))
 EOF
+) || die "could not read the requirements from pyproject.toml"
+wheels=$cache/wheels-$(printf '%s\n' "$requirements" | sha256sum | cut -c1-16)
+if [ ! -f "$wheels/.complete" ]; then
+  say "building wheels of the project's requirements"
+  rm -rf "$wheels"
+  mkdir -p "$wheels"
+  printf '%s\n' "$requirements" > "$wheels/requirements.txt"
   "$py" -m pip wheel -q --disable-pip-version-check -w "$wheels" -r "$wheels/requirements.txt" \
     > "$wheels/pip.log" 2>&1 || {
     grep -v '^WARNING: Location' "$wheels/pip.log" | tail -20 >&2
@@ -155,6 +170,89 @@ EOF
   }
   touch "$wheels/.complete"
   find "$cache" -maxdepth 1 -name 'wheels-*' ! -path "$wheels" -exec rm -rf {} +
+fi
+
+# ---- the baked image: what setup.sh would install, installed natively (see the top)
+left_for_setup=tmux
+# The Debian packages of setup.sh's NEED table ([command]=package), and python3-venv.
+setup_packages() {
+  sed -n '/^declare -A NEED=(/,/^)/p' scripts/setup.sh | grep -o '\]=[A-Za-z0-9.+-]*' | cut -c3-
+  echo python3-venv
+}
+bake_packages=$(setup_packages | sort -u | grep -vx "$left_for_setup" | tr '\n' ' ')
+
+# Runs in a private mount namespace (unshare -m): its mounts end with it.
+bake_recipe() {
+  local img=$1 wheels=$2 mnt=$3 rc=0
+  shift 3
+  mount -o loop "$img" "$mnt" || return 1
+  mount -t proc proc "$mnt/proc"
+  mount --rbind /dev "$mnt/dev"
+  mkdir -p "$mnt/tmp/wheels"
+  mount --bind "$wheels" "$mnt/tmp/wheels"
+  cp -a "$mnt/etc/resolv.conf" "$mnt/tmp/resolv.conf.image" 2>/dev/null \
+    || : > "$mnt/tmp/resolv.conf.image"
+  rm -f "$mnt/etc/resolv.conf"
+  cp /etc/resolv.conf "$mnt/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' > "$mnt/usr/sbin/policy-rc.d"  # start no service
+  chmod +x "$mnt/usr/sbin/policy-rc.d"
+  chroot "$mnt" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && chroot "$mnt" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "$@" \
+    && chroot "$mnt" apt-get clean \
+    && chroot "$mnt" /usr/bin/python3 -m venv /root/cnlab/.venv \
+    && chroot "$mnt" /root/cnlab/.venv/bin/python -m pip install -q --disable-pip-version-check \
+      --no-index --find-links /tmp/wheels -r /tmp/wheels/requirements.txt \
+    && echo "baked: the requirements, not the project" > "$mnt/root/cnlab/.venv/.cnlab-installed" \
+    || rc=1
+  rm -f "$mnt/usr/sbin/policy-rc.d" "$mnt/etc/resolv.conf"
+  mv "$mnt/tmp/resolv.conf.image" "$mnt/etc/resolv.conf"
+  umount "$mnt/tmp/wheels"
+  rmdir "$mnt/tmp/wheels"
+  umount -R "$mnt/dev"
+  umount "$mnt/proc"
+  umount "$mnt" || rc=1
+  return "$rc"
+}
+
+bkey=$( { echo "$key"; cat scripts/setup.sh; printf '%s\n' "$requirements" "$bake_packages"
+  declare -f bake_recipe; } | sha256sum | cut -c1-16)
+baked=$cache/baked-$bkey
+root_img=$image/root.img
+bake_image() {
+  local tmp=$baked.build
+  rm -rf "$tmp"
+  mkdir -p "$tmp/mnt"
+  say "baking setup.sh's packages and the requirements into a copy of the image (natively)"
+  cp --sparse=always "$image/root.img" "$tmp/root.img"
+  # $bake_packages is split into words on purpose.
+  # shellcheck disable=SC2086
+  if unshare -m --propagation private \
+    bash -c "$(declare -f bake_recipe); bake_recipe \"\$@\"" bake \
+    "$tmp/root.img" "$wheels" "$tmp/mnt" $bake_packages > "$tmp/bake.log" 2>&1; then
+    rmdir "$tmp/mnt"
+    rm -rf "$baked"
+    mv "$tmp" "$baked"
+    find "$cache" -maxdepth 1 -name 'baked-*' ! -path "$baked" -exec rm -rf {} +
+    return 0
+  fi
+  grep -v '^WARNING: Location' "$tmp/bake.log" | tail -15 >&2
+  rm -rf "$tmp"
+  return 1
+}
+if [ "${CNLAB_VM_BAKE:-1}" = 0 ]; then
+  say "not baked (CNLAB_VM_BAKE=0): the guest installs everything itself"
+elif [ -f "$baked/root.img" ]; then
+  root_img=$baked/root.img
+  say "baked image cached: $baked"
+else
+  t0=$SECONDS
+  if bake_image; then
+    root_img=$baked/root.img
+    say "baked in $((SECONDS - t0)) s: $baked"
+  else
+    say "could not bake the image (no loop mount here?): booting the plain one"
+  fi
 fi
 
 # ---- the payload disk: the repository (HEAD), the wheels, the guest's test script
@@ -194,7 +292,7 @@ timeout --kill-after=10 "$vm_timeout" qemu-system-x86_64 "${accel[@]}" -m 2048 -
   -nodefaults -display none -no-reboot -monitor none -serial "file:$log" \
   -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
   -append "root=LABEL=cnlab-root ro console=ttyS0 quiet" \
-  -drive "file=$image/root.img,if=none,id=root,format=raw,snapshot=on" \
+  -drive "file=$root_img,if=none,id=root,format=raw,snapshot=on" \
   -device virtio-blk-pci,drive=root,addr=0x4 \
   -drive "file=$run/payload.img,if=none,id=payload,format=raw,readonly=on" \
   -device virtio-blk-pci,drive=payload,addr=0x5 \
