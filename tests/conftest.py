@@ -5,6 +5,12 @@ Root is the requirement of the integration tests only. Every test that builds a 
 the real command line) is marked ``root`` at collection, so a newcomer without root runs
 the pure tests with ``pytest -m "not root"``; run as another user without ``-m``, the
 root tests are skipped with that advice rather than failing half-way through a build.
+
+``root`` is also the slow tier: the tests that drive the whole app with Textual's Pilot
+(marker ``pilot``, a second or more each, most of a pure run's time) carry it too, so
+``-m "not root"`` stays the quick check of the pure logic and the replayed tracer (about
+10 s). They need no root: ``pytest -m pilot`` runs them as any user, and the full run
+has them (``tests/test_nonroot.py`` runs ``-m "not root"`` as nobody).
 """
 
 from __future__ import annotations
@@ -92,14 +98,18 @@ def needs_root(item: pytest.Item) -> bool:
     return _calls_helper(getattr(item, "function", None))
 
 
+_NEEDS_ROOT = pytest.StashKey[bool]()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if needs_root(item):
+        item.stash[_NEEDS_ROOT] = needs_root(item)
+        if item.stash[_NEEDS_ROOT] or item.get_closest_marker("pilot"):
             item.add_marker(pytest.mark.root)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if os.geteuid() != 0 and item.get_closest_marker("root"):
+    if os.geteuid() != 0 and item.stash.get(_NEEDS_ROOT, True):
         pytest.skip(NEEDS_ROOT)
 
 

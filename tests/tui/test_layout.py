@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
@@ -29,6 +30,8 @@ from lab.tui.milestones import Hints, Milestones
 
 from .conftest import current
 from .test_netmap import article_state
+
+pytestmark = pytest.mark.pilot  # the slow tier (tests/conftest.py)
 
 Scenario = Callable[[LabApp, Pilot[Any]], Awaitable[None]]
 

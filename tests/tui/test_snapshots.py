@@ -22,6 +22,8 @@ from lab.tui.dialogs import PlaceScreen
 
 from .test_netmap import article_state, route
 
+pytestmark = pytest.mark.pilot  # the slow tier (tests/conftest.py)
+
 SHELL = (
     b"\x1b[1;32m[host]\x1b[0m / # sudo ip netns add box\r\n"
     b"\x1b[1;32m[host]\x1b[0m / # ip netns\r\nbox\r\n"
