@@ -262,12 +262,14 @@ def test_the_articles_commands_through_lessons_one_to_eight(tmux: Tmux, tmp_path
     """The article's commands typed interactively in one TUI session, lessons 1 to 8:
     the no-program ``nsenter`` (a login shell), ``sudo bash -c``, the article's
     ``!-o`` typo, the foreground server of lesson 8 in a second tab (Ctrl+] c). Every
-    lesson completes; no ``command not found`` or ``event not found`` is ever shown.
+    lesson completes; no ``command not found`` or ``event not found`` is ever shown,
+    and the server's terminal logs the learner's own requests only (not the lab's checks).
     Cost: one TUI and about eight lesson builds (1-3 minutes, more under load)."""
     course = load_course(ROOT / "lessons")
     world = World(tui_world_name())
     env = {"CNLAB_LESSONS": str(ROOT / "lessons"), "CNLAB_STATE_DIR": str(tmp_path / "state")}
     learner = Learner(tmux, world)
+    server_log = ""
     try:
         tmux.start(f"{sys.executable} -m lab --world {world.name} tui 1", env, size=(120, 36))
         learner.wait("[host]", 30)
@@ -301,11 +303,18 @@ def test_the_articles_commands_through_lessons_one_to_eight(tmux: Tmux, tmp_path
             learner.wait(f"{total}/{total} ✔", 60)
             if number < 8:
                 _next_lesson(learner, number + 1)
+        # the server's terminal logged the learner's two requests that reached it, and
+        # none of the lab's checks (their TCP handshakes send no request)
+        learner.prefix("Tab")
+        learner.wait("keys → shell: host (2)", 30)
+        learner.wait("Serving HTTP on", 30)  # the tab in front is drawn
+        server_log = learner.look()
         tmux.keys("F10")
     finally:
         transcript = "\n".join(learner.screens)
         (tmp_path / "transcript.txt").write_text(transcript)
         world.destroy()
+    assert server_log.count('"GET / HTTP/1.1"') == 2, server_log
     assert "command not found" not in transcript
     assert "event not found" not in transcript
     saved = (tmp_path / "state" / world.name / "progress.json").read_text()
