@@ -12,12 +12,15 @@ it must produce and the correct pieces it builds on (``tests/corpus/base/``)::
 The test builds it exactly as a learner would: ``cnlab reset 1`` (an empty
 world), the script through ``cnlab shell``, then ``cnlab check LESSON``. The
 check must fail, one failing milestone must name the cause, and no failing
-milestone may have a null cause.
+milestone may have a null cause. The cases share one world name (each reset destroys
+and rebuilds it), so a case costs three commands, not four: about 70 cases, the
+suite's largest file (a few minutes).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,22 +79,31 @@ def _param(broken: Broken) -> object:
     return pytest.param(broken, id=broken.name, marks=marks)
 
 
-@pytest.mark.parametrize("broken", [_param(b) for b in BROKEN])
-def test_a_broken_world_fails_with_its_cause(broken: Broken, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def corpus_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """One world for the whole corpus (each case's ``cnlab reset 1`` makes it afresh:
+    the world is destroyed and built again), taken down once at the end."""
     name = unique_world_name("brk")
-    env = {**REAL, "CNLAB_STATE_DIR": str(tmp_path)}  # progress and home: not in /var/lib
-    try:
-        assert cnlab("--world", name, "reset", "1", env=env).returncode == 0
-        built = cnlab("--world", name, "shell", env=env, input=broken.script)
-        assert built.returncode == 0, built.stderr
-        out = cnlab("--world", name, "check", broken.lesson, "--json", env=env)
-        assert out.stdout.strip(), f"{broken.name}: no report (exit {out.returncode}): {out.stderr}"
-        report = json.loads(out.stdout)
-        failed = [m for m in report["milestones"] if not m["passed"]]
-        assert out.returncode == 1 and failed, f"{broken.name}: every milestone passed"
-        nulls = [m["id"] for m in failed if m["cause"] is None]
-        assert not nulls, f"{broken.name}: failing milestones without a cause: {nulls}"
-        causes = {m["id"]: m["cause"] for m in failed}
-        assert broken.cause in causes.values(), (broken.name, causes, failed)
-    finally:
-        cnlab("--world", name, "down", env=env)
+    state = tmp_path_factory.mktemp("corpus-state")
+    env = {**REAL, "CNLAB_STATE_DIR": str(state)}  # progress and home: not in /var/lib
+    yield name, env
+    cnlab("--world", name, "down", env=env)
+
+
+@pytest.mark.parametrize("broken", [_param(b) for b in BROKEN])
+def test_a_broken_world_fails_with_its_cause(
+    broken: Broken, corpus_world: tuple[str, dict[str, str]]
+) -> None:
+    name, env = corpus_world
+    assert cnlab("--world", name, "reset", "1", env=env).returncode == 0
+    built = cnlab("--world", name, "shell", env=env, input=broken.script)
+    assert built.returncode == 0, built.stderr
+    out = cnlab("--world", name, "check", broken.lesson, "--json", env=env)
+    assert out.stdout.strip(), f"{broken.name}: no report (exit {out.returncode}): {out.stderr}"
+    report = json.loads(out.stdout)
+    failed = [m for m in report["milestones"] if not m["passed"]]
+    assert out.returncode == 1 and failed, f"{broken.name}: every milestone passed"
+    nulls = [m["id"] for m in failed if m["cause"] is None]
+    assert not nulls, f"{broken.name}: failing milestones without a cause: {nulls}"
+    causes = {m["id"]: m["cause"] for m in failed}
+    assert broken.cause in causes.values(), (broken.name, causes, failed)
