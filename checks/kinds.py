@@ -23,7 +23,7 @@ from checks.causes import Cause
 from checks.context import CheckContext, Observed, Plan, ProbeCall
 from checks.specs import SPECS
 from lab import inns, record
-from lab.i18n import _
+from lab.i18n import N_, _
 from lab.model import Outcome
 from lab.state import Link, Namespace
 from lab.world import HOST_NS, INTERNET_ADDR, INTERNET_NS, LEARNER
@@ -866,6 +866,8 @@ SHOWN_BY = {
     "routes": "`ip route`",
     "firewall": "`iptables --list-rules`",
 }
+#: the parts of a stack, as the learner reads them
+PART_NAMES = {"devices": N_("devices"), "routes": N_("routes"), "firewall": N_("firewall rules")}
 
 
 def _inside(ns: str) -> str:
@@ -894,7 +896,7 @@ def looked(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         _(
             "Not seen yet: the {parts} {where}. Run {commands} {where} and read what it shows."
         ).format(
-            parts=" and ".join(missing),
+            parts=_(" and ").join(_(PART_NAMES[part]) for part in missing),
             where=_inside(name),
             commands=", ".join(SHOWN_BY[part] for part in missing),
         ),

@@ -59,7 +59,7 @@ def test_lesson_one_completes_once_the_learner_has_looked(world: World) -> None:
         shell.type("ip route")
         partly = check_lesson(world, lesson)
         seen = next(m for m in partly.milestones if m.id == "netns0-stack-seen")
-        assert not seen.passed and "the firewall inside netns0" in seen.explanation
+        assert not seen.passed and "the firewall rules inside netns0" in seen.explanation
         shell.type("iptables --list-rules")
         assert check_lesson(world, lesson).passed
     finally:
