@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from lab.i18n import _
 from lab.record import Line, Ran, commands_of, wrote
 from lab.state import Namespace, WorldState
 from lab.world import HOST_NS, INTERNET_NS
@@ -48,27 +49,41 @@ def _device(obj: str, action: str, args: list[str]) -> str | None:
 
 
 def _enter(ns: str) -> str:
+    """How to get a shell whose network is ``ns`` (a sentence)."""
     if ns == HOST_NS:
-        return "type `exit` to get back to the host's shell"
-    return f"enter it with `sudo nsenter --net=/var/run/netns/{ns}` (or prefix `ip -n {ns}`)"
+        return _("Type `exit` to get back to the host's shell.")
+    return _(
+        "Enter it with `sudo nsenter --net=/var/run/netns/{ns}` (or prefix `ip -n {ns}`)."
+    ).format(ns=ns)
 
 
 def _where(ns: str) -> str:
-    return "on the host" if ns == HOST_NS else f"in {ns}"
+    return _("on the host") if ns == HOST_NS else _("in {ns}").format(ns=ns)
+
+
+def _name(ns: str) -> str:
+    return _("the host") if ns == HOST_NS else ns
 
 
 def _missing_device(ran: Ran, state: WorldState, device: str) -> str | None:
     here = state.ns(ran.ns)
     if here is None or here.link(device) is not None:
         return None
-    elsewhere = [n for n, _ in state.find_link(device) if n not in (ran.ns, INTERNET_NS)]
+    elsewhere = [n for n, _link in state.find_link(device) if n not in (ran.ns, INTERNET_NS)]
     if not elsewhere:
         return None
     there = elsewhere[0]
-    return (
-        f"{device} is not {_where(ran.ns)}: it lives {_where(there)}, so this shell cannot "
-        f"find it. Run the command there: {_enter(there)}."
-    )
+    words = list(ran.words)
+    if "netns" in words[:-1] and words[words.index("netns") + 1] == there:
+        return _(
+            "{device} already lives in {there}: it was moved there before, and a device moved "
+            "into another namespace leaves {here}'s list. Nothing to redo: configure it from "
+            "inside. {enter}"
+        ).format(device=device, there=there, here=_name(ran.ns), enter=_enter(there))
+    return _(
+        "{device} is not {where}: it lives {there}, so this shell cannot find it. Run the "
+        "command there. {enter}"
+    ).format(device=device, where=_where(ran.ns), there=_where(there), enter=_enter(there))
 
 
 def _on_link(ns: Namespace, gateway: str) -> bool:
@@ -100,14 +115,18 @@ def _route_elsewhere(ran: Ran, state: WorldState, args: list[str]) -> str | None
     ]
     if not fits:
         return None
-    why = (
-        f"{_where(ran.ns).capitalize()} there already is a {dst} route (`ip route` shows it)"
-        if has_it
-        else f"{gateway} is not on any network {_where(ran.ns)}"
-    )
-    return (
-        f"{why}: this route is for {fits[0]}, which reaches {gateway} directly and has no "
-        f"{dst} route yet. {_enter(fits[0]).capitalize()}."
+    if has_it:
+        said = _(
+            "There already is a {dst} route {where} (`ip route` shows it): this route is for "
+            "{ns}, which reaches {gateway} directly and has no {dst} route yet. {enter}"
+        )
+    else:
+        said = _(
+            "{gateway} is not on any network {where}: this route is for {ns}, which reaches "
+            "{gateway} directly and has no {dst} route yet. {enter}"
+        )
+    return said.format(
+        dst=dst, where=_where(ran.ns), ns=fits[0], gateway=gateway, enter=_enter(fits[0])
     )
 
 
@@ -117,11 +136,10 @@ def _forwarding_in_a_container(ran: Ran, state: WorldState) -> str | None:
         return None
     if host.ip_forward:
         return None
-    return (
-        f"That switched forwarding on in {ran.ns}: every namespace has its own "
-        "ip_forward, and the router between the containers and the outside is the host. "
-        f"{_enter(HOST_NS).capitalize()} and run it there."
-    )
+    return _(
+        "That switched forwarding on in {ns}: every namespace has its own ip_forward, and "
+        "the router between the containers and the outside is the host. Run it there. {enter}"
+    ).format(ns=ran.ns, enter=_enter(HOST_NS))
 
 
 NAT_TARGETS = ("MASQUERADE", "SNAT", "DNAT")
@@ -133,12 +151,11 @@ def _nat_in_a_container(ran: Ran, state: WorldState) -> str | None:
     adds = any(w in ("-A", "-I", "--append", "--insert") for w in ran.words)
     if not adds or not any(target in ran.words for target in NAT_TARGETS):
         return None
-    return (
-        f"That NAT rule went into {ran.ns}'s own firewall, which the containers' traffic "
-        "to the outside (and the host's published ports) never meets: the host translates. "
-        f"{_enter(HOST_NS).capitalize()}, add it there, and delete this one "
-        "(the same command with -D instead of -A)."
-    )
+    return _(
+        "That NAT rule went into {ns}'s own firewall, which the containers' traffic to the "
+        "outside (and the host's published ports) never meets: the host translates. Add it "
+        "there, and delete this one (the same command with -D instead of -A). {enter}"
+    ).format(ns=ran.ns, enter=_enter(HOST_NS))
 
 
 def worth_a_look(line: Line) -> bool:

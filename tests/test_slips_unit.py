@@ -36,6 +36,8 @@ def test_a_device_of_another_namespace_is_named_where_it_lives() -> None:
     assert "sudo nsenter --net=/var/run/netns/netns0" in said
     addr = slips.explain(typed("ip addr add 172.18.0.10/16 dev ceth0", 1), world())
     assert addr is not None and "lives in netns0" in addr
+    again = slips.explain(typed("sudo ip link set ceth0 netns netns0", 1), world())
+    assert again is not None and "ceth0 already lives in netns0" in again
     back = slips.explain(typed("ip link set veth0 up", 1, ns="netns0"), world())
     assert back is not None and "lives on the host" in back and "`exit`" in back
 
