@@ -91,6 +91,7 @@ def _helpers_are_the_labs(learner: Learner, expect_ns: str) -> None:
         ("sudo -s", "host"),
         ("ip netns exec netns0 bash -l", "netns0"),
         ("env -i /bin/bash -l", "host"),
+        ("sudo unshare --net bash", "unnamed"),  # no name leads to it: not the host's
     ],
 )
 def test_helpers_and_prompt_survive_every_shell(learner: Learner, start: str, ns: str) -> None:

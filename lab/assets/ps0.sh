@@ -2,4 +2,9 @@
 # records what the learner typed, in the order typed, nested shells included.
 __cnlab_cmd=$(HISTTIMEFORMAT= history 1 | sed 's/^ *[0-9]* *//')
 __cnlab_here=$(ip netns identify 2>/dev/null)
-printf '%s\t%s\tcmd\t%s\n' "${EPOCHREALTIME:-0}" "${__cnlab_here:-${CNLAB_HOME_NS:-host}}" "$__cnlab_cmd" >> "$CNLAB_DIR/events"
+__cnlab_here=${__cnlab_here:-${CNLAB_HOME_NS:-host}}
+if [ "$__cnlab_here" = host ] && [ -n "${CNLAB_HOST_NET-}" ]; then
+  __cnlab_net=$(readlink /proc/self/ns/net 2>/dev/null)
+  [ -z "$__cnlab_net" ] || [ "$__cnlab_net" = "$CNLAB_HOST_NET" ] || __cnlab_here=unnamed
+fi
+printf '%s\t%s\tcmd\t%s\n' "${EPOCHREALTIME:-0}" "$__cnlab_here" "$__cnlab_cmd" >> "$CNLAB_DIR/events"
