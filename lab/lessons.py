@@ -23,18 +23,19 @@ Everything here is pure: it reads files and renders text, it touches no kernel.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
 import re
-import traceback
+import stat
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from checks import specs
 from lab import i18n
-from lab.compat import tomllib
 from lab.errors import LabError
 from lab.i18n import _
 
@@ -82,6 +83,8 @@ class Milestone:
     def observes(self) -> bool:
         """The milestone is met by the learner *looking* (a command the lab records),
         not by the network: a script graded in a sandbox is not judged on it."""
+        from checks import specs  # loaded lessons may come from the cache, without it
+
         spec = specs.SPECS.get(self.check)
         return spec is not None and spec.GROUP == "observe"
 
@@ -145,6 +148,11 @@ class Lesson:
         return i18n.join_cjk_lines(text) if self.lang != i18n.DEFAULT else text
 
     def start_script(self) -> str:
+        return self._start
+
+    @cached_property
+    def _start(self) -> str:
+        """start.sh rendered (once; kept in the lesson cache with the lesson)."""
         return self._render("start.sh")
 
     def solution_script(self) -> str:
@@ -166,6 +174,8 @@ class Lesson:
 
 def _template_line(exc: BaseException, filename: str) -> int | None:
     """The template line an error came from (Jinja2 keeps it in the traceback)."""
+    import traceback
+
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.endswith(filename):
             return frame.lineno
@@ -264,6 +274,8 @@ def _render_args(args: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    from lab.compat import tomllib
+
     try:
         with path.open("rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)
@@ -308,6 +320,8 @@ def _load_milestone(
     except TemplateFailure as exc:
         raise LabError(f"{where}: bad variable in title or args: {exc}") from exc
     check = _need_str(item, "check", where)
+    from checks import specs
+
     try:
         spec = specs.parse(check, rendered)
     except specs.SpecError as exc:
@@ -418,6 +432,16 @@ class Course:
 
     @cached_property
     def lessons(self) -> tuple[Lesson, ...]:
+        cache = _CourseCache(self.root, self.lang)
+        cached = cache.load()
+        if cached is not None:
+            return cached
+        lessons = self._read()
+        cache.save(lessons)
+        return lessons
+
+    def _read(self) -> tuple[Lesson, ...]:
+        """Every lesson, read and checked (one clear line for the first problem)."""
         if not self.root.is_dir():
             raise LabError(f"{self.root}: lessons folder not found")
         folders = sorted(
@@ -451,6 +475,98 @@ class Course:
     def next_after(self, lesson: Lesson) -> Lesson | None:
         index = self.lessons.index(lesson)
         return self.lessons[index + 1] if index + 1 < len(self.lessons) else None
+
+
+#: Where lessons read once are kept for the next command (root only, cleared at boot).
+CACHE_DIR = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab")) / ".lesson-cache"
+_CACHE_FORMAT = 1
+
+
+class _CourseCache:
+    """The course as read and checked, start scripts rendered, kept between commands.
+
+    Reading the course parses every lesson's TOML, checks every milestone against
+    its kind's spec, and a reset renders start.sh with Jinja2: most of what a cold
+    ``cnlab reset`` did before it touched the kernel, the same every time. The
+    lessons are pickled under :data:`CACHE_DIR` with a fingerprint of everything
+    that shaped them (the content of every file of the lessons folder, and the code
+    that reads them); a change to any of them reads the course afresh, with the same
+    errors as ever (a broken lesson is never cached). Only a cache that root wrote
+    and only root can change is read (pickle runs code); without one, nothing changes.
+    """
+
+    def __init__(self, root: Path, lang: str) -> None:
+        self.root, self.lang = root, lang
+        where = zlib.crc32(str(root.resolve()).encode())
+        self.path = CACHE_DIR / f"course.{lang}.{where:08x}.pickle"
+
+    @cached_property
+    def fingerprint(self) -> tuple[Any, ...]:
+        """The content of the lessons folder (every file) and of the code reading it."""
+        marks: list[Any] = [_CACHE_FORMAT, str(self.root.resolve()), self.lang]
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                marks.append((os.path.join(dirpath, name), _crc(os.path.join(dirpath, name))))
+        for module in (__file__, *_code_files()):
+            marks.append((module, _crc(module)))
+        return tuple(marks)
+
+    def load(self) -> tuple[Lesson, ...] | None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            if not (_trusted(os.fstat(fh.fileno())) and _trusted(os.stat(CACHE_DIR))):
+                return None
+            try:
+                mark, lessons = pickle.load(fh)
+            except Exception:  # a cache from another version, cut short...: read afresh
+                return None
+        if mark != self.fingerprint or not isinstance(lessons, tuple):
+            return None
+        return lessons if all(isinstance(x, Lesson) for x in lessons) else None
+
+    def save(self, lessons: tuple[Lesson, ...]) -> None:
+        if os.geteuid() != 0 or not self.root.is_dir():
+            return
+        for lesson in lessons:
+            with contextlib.suppress(LabError):
+                _ = lesson.start_script()  # kept rendered, unless its start.sh is broken
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        with contextlib.suppress(OSError, pickle.PicklingError):
+            CACHE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                pickle.dump((self.fingerprint, lessons), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _crc(path: str) -> int | None:
+    try:
+        with open(path, "rb") as fh:
+            return zlib.crc32(fh.read())
+    except OSError:
+        return None
+
+
+def _code_files() -> list[str]:
+    """The code that shapes a loaded lesson besides this module: the specs, Jinja2."""
+    import importlib.util
+
+    here = Path(__file__).resolve().parent.parent
+    files = [str(here / "checks" / "specs.py"), str(here / "checks" / "causes.py")]
+    jinja = importlib.util.find_spec("jinja2")
+    if jinja is not None and jinja.origin:
+        files.append(jinja.origin)
+    return files
+
+
+def _trusted(st: os.stat_result) -> bool:
+    """Owned by root and writable by no one else."""
+    return st.st_uid == 0 and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def load_course(root: Path | None = None, lang: str | None = None) -> Course:

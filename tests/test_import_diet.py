@@ -3,7 +3,8 @@
 Each probe runs in a fresh interpreter and reads ``sys.modules`` as it exits (no
 timing: what is imported is what costs). Textual (~0.2 s) is only for the TUI;
 scapy (~0.3 s, and a netlink dump at import) is not used by any verb; Jinja2 only
-renders scripts and texts; netlink (pyroute2) is for checking, not for building.
+renders scripts and texts, and a lesson read once is cached with its start script
+(:class:`lab.lessons._LessonCache`); netlink (pyroute2) is for checking, not for building.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def test_version_looks_itself_up_only_when_asked(tmp_path: Path) -> None:
 
 
 def test_reset_and_check_as_processes(tmp_path: Path, make_world: Callable[..., World]) -> None:
-    """The real verbs on a real world (one world of the fixture course: ~1 s)."""
+    """The real verbs on a real world (one world of the fixture course: ~2 s)."""
     name = make_world("diet").name
     env = {"CNLAB_LESSONS": str(FIXTURE_COURSE)}
 
@@ -77,9 +78,11 @@ def test_reset_and_check_as_processes(tmp_path: Path, make_world: Callable[..., 
         body = f"import sys\nfrom lab.cli import main\nsys.exit(main({list(args)!r}))"
         return _tops(_modules(tmp_path, body, env))
 
-    reset = verb("reset", "1", "--world", name)
+    verb("reset", "1", "--world", name)  # reads the lesson (or finds it in the cache)
+    reset = verb("reset", "1", "--world", name)  # the lesson is in the cache now
     assert reset & (NEVER | {"pyroute2", "importlib.metadata"}) == set()
-    assert "jinja2" in reset  # control: the start script is a template
+    assert reset & {"jinja2", "tomllib", "checks.specs"} == set()  # cached, start.sh rendered
+    assert "lab.world" in reset  # control: the probe sees what the verb imported
     assert World(name).lesson == "01-pair"  # it did build the lesson
     check = verb("check", "--world", name, "--json")
     assert check & (NEVER | {"jinja2", "importlib.metadata"}) == set()

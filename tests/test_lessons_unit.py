@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from lab import lessons
 from lab.errors import LabError
 from lab.lessons import Course, parse_steps
 from tests.conftest import FIXTURE_COURSE
@@ -160,3 +162,72 @@ def test_placeholders_are_filled_as_jinja_fills_them() -> None:
     ]:
         assert _substitute(value, odd) is None, value
     assert course.find(5).milestones[0].title == "br0 has the address 172.18.0.1/16"
+
+
+def test_two_folders_with_one_number_are_refused(tmp_path: Path) -> None:
+    root = copy_course(tmp_path)
+    shutil.copytree(root / "02-outside", root / "02-again")
+    with pytest.raises(LabError, match="two lessons share a number"):
+        Course(root).find("1")
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: only root keeps a cache")
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    where = tmp_path / "cache"
+    monkeypatch.setattr(lessons, "CACHE_DIR", where)
+    return where
+
+
+@needs_root
+def test_a_course_read_once_comes_from_the_cache_until_a_file_changes(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    root = copy_course(tmp_path)
+    (root / "01-pair" / "start.sh").write_text("ip netns add {{ ns }}\n")
+    first = Course(root).find(1)
+    assert first.start_script() == "ip netns add box\n"
+    assert len(list(cache_dir.iterdir())) == 1
+    cached = lessons._CourseCache(root, first.lang).load()
+    assert cached is not None and cached[0] == first
+    assert cached[0].__dict__["_start"] == first.start_script()  # kept rendered
+    again = Course(root).find(1)
+    assert again == first and again.start_script() == first.start_script()
+    # any file of the course counts: a variable, the script, even another lesson's file
+    course_toml = root / "course.toml"
+    course_toml.write_text(course_toml.read_text().replace("box", "cube"))
+    changed = Course(root).find(1)
+    assert changed.milestones[0].args == {"ns": "cube"}
+    assert changed.start_script() == "ip netns add cube\n"
+    (root / "02-outside" / "start.sh").write_text("# edited\n")
+    assert lessons._CourseCache(root, first.lang).load() is None
+
+
+@needs_root
+def test_a_broken_lesson_is_never_served_from_the_cache(tmp_path: Path, cache_dir: Path) -> None:
+    """Every command still reads a broken course as broken (one clear line), even
+    right after it was read and cached whole."""
+    root = copy_course(tmp_path)
+    assert Course(root).find(1).id == "01-pair"
+    (root / "02-outside" / "solution.sh").unlink()
+    for _ in range(2):
+        with pytest.raises(LabError, match=r"02-outside/solution\.sh: file is missing"):
+            Course(root).find(1)
+
+
+@needs_root
+def test_a_cache_anyone_could_have_written_is_not_read(tmp_path: Path, cache_dir: Path) -> None:
+    root = copy_course(tmp_path)
+    Course(root).find(1)
+    (path,) = cache_dir.iterdir()
+    reader = lessons._CourseCache(root, "en")
+    assert reader.load() is not None
+    path.chmod(0o666)
+    assert reader.load() is None
+    path.chmod(0o600)
+    path.write_bytes(b"not a pickle")
+    assert reader.load() is None
+    assert Course(root).find(1).id == "01-pair"  # read afresh, and cached again
+    assert reader.load() is not None
