@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import errno
 import json
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -82,8 +80,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
     # Progress first: if it cannot be saved (a full disk), the world is left as it
     # was, rather than rebuilt at a lesson the saved progress does not know.
     prog = progress.load(world.name)
-    prog.current = lesson.id
-    _save_progress(prog, _("the world was left as it was"))
+    if prog.current != lesson.id:  # resetting the current lesson again changes nothing
+        prog.current = lesson.id
+        _save_progress(prog, _("the world was left as it was"))
     with locked(world.name):
         took = build_lesson(world, lesson)
     print(
@@ -380,6 +379,8 @@ class _Parser(argparse.ArgumentParser):
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            import difflib  # only for a mistyped verb
+
             close = difflib.get_close_matches(str(value), list(action.choices), n=3, cutoff=0.6)
             message = _("unknown verb {verb}").format(verb=repr(value))
             if close:
@@ -724,12 +725,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except OSError as exc:  # the machine said no: a full disk, a missing permission...
         if debug:
+            import traceback
+
             traceback.print_exc()
         where = f": {exc.filename}" if exc.filename else ""
         print(f"cnlab: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_IOERR if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO) else 1
     except Exception as exc:  # a bug: one line, and the whole story on request
         if debug:
+            import traceback
+
             traceback.print_exc()
             return EXIT_SOFTWARE
         print(

@@ -10,11 +10,19 @@ level, with its traceback, on standard error. Without it, nothing changes.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
+import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-log = logging.getLogger("cnlab")
+if TYPE_CHECKING:
+    import logging
+
+
+def _log() -> logging.Logger:
+    import logging  # only when debugging (or when a program using the lab already logs)
+
+    return logging.getLogger("cnlab")
 
 
 def enabled() -> bool:
@@ -24,7 +32,12 @@ def enabled() -> bool:
 
 def configure() -> None:
     """Send the lab's debug log to standard error, if ``CNLAB_DEBUG`` asks for it."""
-    if enabled() and not log.handlers:
+    if not enabled():
+        return
+    import logging
+
+    log = _log()
+    if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("cnlab debug: %(message)s"))
         log.addHandler(handler)
@@ -32,8 +45,11 @@ def configure() -> None:
 
 
 def ignored(what: str) -> None:
-    """Log the exception being handled, which the caller deliberately ignores."""
-    log.debug("ignored an error while %s", what, exc_info=True)
+    """Log the exception being handled, which the caller deliberately ignores.
+
+    Without ``logging`` imported, no handler can exist to receive it: skipped."""
+    if "logging" in sys.modules:
+        _log().debug("ignored an error while %s", what, exc_info=True)
 
 
 @contextlib.contextmanager
