@@ -30,11 +30,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
-from lab import nsutil, preflight
+from lab import childwait, nsutil, preflight
 from lab.errors import LabError
 from lab.names import validate_name
 from lab.world.paths import (
@@ -561,11 +562,16 @@ def _bound_socket(netns_fd: int, address: str, port: int, kind: int) -> socket.s
 
 
 def _run(argv: list[str], what: str, stdin: str | None = None) -> None:
-    result = subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
-    )
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise LabError(
-            f"could not {what}: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
-        )
+    """Run a building tool (its output in a file), seen to end on a pidfd (lab.childwait)."""
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            code = childwait.communicate(proc, (stdin or "").encode(), 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = 124
+        if code != 0:
+            out.seek(0)
+            detail = out.read().decode(errors="replace").strip().splitlines()
+            raise LabError(f"could not {what}: {detail[-1] if detail else 'exit ' + str(code)}")
