@@ -6,7 +6,8 @@ For each lesson the world is built at the start state, then:
   (the TUI's path); the first request of each series is a warm-up and is not
   counted, every later one is timed from write to parsed reply;
 * ``cold_failing``: a whole ``cnlab check N --world W --json`` process (Python
-  start, imports of scapy and pyroute2, the checks, progress file);
+  start, imports of the check engine and pyroute2, the checks, progress file),
+  timed by :func:`bench.worlds.timed_process`;
 
 then ``cnlab solve N`` applies the reference solution and the same two are
 measured as ``warm_passing`` and ``cold_passing``. ``engine_*_ms`` is the
@@ -25,8 +26,8 @@ from typing import Any
 
 from bench.options import Options
 from bench.server import CheckServer
-from bench.stats import summarize, timed
-from bench.worlds import cnlab, scratch_world
+from bench.stats import summarize
+from bench.worlds import CNLAB, cnlab, scratch_world, timed_process
 from lab.course_run import build_lesson
 from lab.lessons import Lesson
 from lab.world import World
@@ -79,8 +80,8 @@ def _warm_trace(server: CheckServer, lesson: Lesson, runs: int) -> dict[str, Any
 
 
 def _cold(world: World, lesson: Lesson, runs: int) -> dict[str, Any]:
-    args = ("check", str(lesson.number), "--world", world.name, "--json")
-    return summarize([timed(lambda: cnlab(*args, check=False)) for _ in range(runs)])
+    argv = [*CNLAB, "check", str(lesson.number), "--world", world.name, "--json"]
+    return summarize([timed_process(argv, check=False) for _ in range(runs)])
 
 
 def bench_lesson(

@@ -34,14 +34,25 @@ METHOD = """\
 * **Reset**: with the world standing (as when a learner resets), `build_lesson`
   (destroy, create, `start.sh`) in process; the **baseline** does the same with
   `start.sh` rewritten naively, one `ip`/`iptables` process per command (each
-  `ip -batch` line becomes `ip …`, see `bench/naive.py`); both builds are compared
+  `ip -batch` line becomes `ip …`, see `bench/naive.py`), with the real tools
+  (no shims in `PATH`, as `build_lesson` runs them); both builds are compared
   by their snapshots ("same state"). "alone" columns time the script only, in a
   world created just before. Ratio = ours / baseline (below 1: faster).
-  `cnlab reset N` is a whole process.
+  `cnlab reset N` is a whole process, timed alternately with its whole-process
+  baseline: one plain bash script (`bench/shell_world.py`) that tears down the
+  world it built before and builds the same sealed world (namespaces pinned by
+  `unshare`, the same mounts, init, simulated internet and DNS) and the naive
+  start state, one process per command; its snapshot must match too. That ratio
+  (`cnlab reset` / bash script) is the target, ≤ 1.0.
 * **Checks**: warm = `check` requests to one long-lived `python -m checks.server`
   (what the TUI uses), the first request of each series not counted; cold = a
   whole `cnlab check N --json` process. Failing = the lesson's start state (every
   failing milestone diagnosed); passing = after `cnlab solve N`.
+* **Whole processes** (`cnlab reset`, `cnlab check`, the bash script) write their
+  output to a file and are seen to end on a pidfd: `subprocess`'s timed wait polls
+  with growing sleeps (1, 2, 4 … 50 ms) and would round each run up. The project's
+  bytecode is written before measuring (as an installed cnlab has it), so a run
+  with `PYTHONDONTWRITEBYTECODE=1` does not time compiling the modules.
 * **TUI**: a fresh process per run drives the real app headlessly
   (`App.run_test()`, real course, real check server). Prompt = from just before
   the process starts until `[host]` is on the emulated screen; feedback = from
@@ -100,6 +111,32 @@ the forked helpers):
    calls in a forked helper, and start scripts run with the real tools (no shims
    in `PATH`). Every lesson's reset is now under 100 ms in process (worst median
    122 → 80 ms; world create 28 → 17 ms).
+
+5. *Cold processes* (issue 18): `cnlab check` and `cnlab reset` typed in a shell.
+   Measured as CPU time (`perf stat -e task-clock`, children included), old code
+   (f30cada) and new alternately, medians of 6–8 runs, under load 15–17 (other
+   helpers' test suites; wall times then mean little):
+
+   | process | before | after | plain bash script |
+   | --- | --- | --- | --- |
+   | `cnlab check 5`, solved | 789 ms | 432 ms | |
+   | `cnlab reset 8` | 414 ms | 188 ms | 219 ms |
+   | `cnlab reset 1` | 364 ms | 169 ms | 168 ms |
+
+   What it was (`python -X importtime`, `cProfile` with a CPU clock): importing
+   scapy for the ARP probe alone (~0.2 s, plus a netlink dump of scapy's own at
+   import; the frame is now built and read with `struct` on the same packet
+   socket); loading the whole course to find one lesson, compiling ~230 Jinja2
+   templates for `{{ name }}` values (now filled directly, Jinja2 only for
+   anything else; a root-only cache keeps the course read and checked, start
+   scripts rendered, until any file of the course changes); Jinja2,
+   `importlib.metadata` (for `--version`), `logging`, `difflib` imported by every
+   command; `subprocess`'s timed wait, which polls with sleeps of 1, 2, 4 … 50 ms
+   (a start script that took 17 ms was seen ending after 31 ms; now a pidfd says
+   when); progress saved again on a reset of the same lesson; every mount table of
+   the machine parsed to find a world's processes (now only those naming its
+   mounts). The machine's `PYTHONDONTWRITEBYTECODE=1` also made every cold process
+   compile the project: the benchmark writes the bytecode first, as an install does.
 
 Also smaller: check server RSS 60 → 37 MiB, a probe worker's private pages
 8.4 → 2.2 MiB; TUI start → prompt 772 → 658 ms, first check shown 1092 → 841 ms,

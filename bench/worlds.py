@@ -7,15 +7,18 @@ a failed section left behind. Nothing here touches the real host's network.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import itertools
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from lab import childwait
 from lab.debug import quietly
 from lab.world import World
 
@@ -87,3 +90,44 @@ def cnlab(*args: str, check: bool = True, timeout: float = 120) -> subprocess.Co
     if check and result.returncode != 0:
         raise RuntimeError(f"cnlab {' '.join(args)} failed: {result.stderr.strip()[-300:]}")
     return result
+
+
+def timed_process(argv: Sequence[str], check: bool = True, timeout: float = 120) -> float:
+    """Seconds from starting ``argv`` as a new process until it has ended.
+
+    Its output goes to a file, not a pipe (a world's init, started by the process,
+    outlives it), and its end is seen on a pidfd (:mod:`lab.childwait`), not by
+    ``subprocess``'s polling, which rounds a run up to the next of its sleeps.
+    """
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+            cwd=ROOT,
+        )
+        try:
+            code = childwait.communicate(proc, b"", timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = 124
+        took = time.perf_counter() - started
+        if check and code != 0:
+            out.seek(0)
+            tail = out.read().decode(errors="replace").strip()[-300:]
+            raise RuntimeError(f"{' '.join(argv)} failed (exit {code}): {tail}")
+    return took
+
+
+def compile_bytecode() -> None:
+    """Write the project's bytecode, as an installed cnlab has it (pip compiles at install).
+
+    Without it, a run with ``PYTHONDONTWRITEBYTECODE=1`` in its environment would
+    compile every module of ``lab`` and ``checks`` in every cold process it times.
+    """
+    for package in ("lab", "checks"):
+        compileall.compile_dir(ROOT / package, quiet=1)

@@ -57,6 +57,8 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     reset = sections["reset"]["01-namespace"]
     assert reset["same_state"] is True
     assert reset["ratio_in_process_to_baseline"] > 0
+    assert reset["shell_same_state"] is True  # the plain bash script builds the same world
+    assert reset["ratio_cli_to_shell"] > 0
     checks = sections["checks"]["01-namespace"]
     assert {"warm_passing", "warm_failing", "cold_passing", "cold_failing"} <= set(checks)
     for optional in ("tui", "grade"):  # written by other parts; may say why not measured
