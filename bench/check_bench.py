@@ -15,6 +15,9 @@ time the engine itself reported for the last warm run (without the JSON trip).
 Every report is verified: failing at the start, passing after the solution.
 ``warm_trace`` times the check server's ``trace`` of the first failing milestone that
 sends a packet (``cnlab trace``: one probe, counters read before and after).
+``corpus`` times the failing check of every broken world of the lesson
+(``tests/corpus/broken``, see :mod:`bench.corpus`); ``start_ratio`` and each
+case's ``ratio`` are failing over passing medians, ``corpus_worst`` the worst case.
 ``must_fail_probes`` counts milestones that pass only when a probe gets *no*
 answer ("see it fail"): the probe decides by seeing where its packet ended
 (:mod:`checks.fate`), not by waiting out its timeout.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import corpus
 from bench.options import Options
 from bench.server import CheckServer
 from bench.stats import summarize
@@ -114,8 +118,17 @@ def run(opts: Options) -> dict[str, Any]:
         server = CheckServer(world.name)
         try:
             server.request("ping")
-            return {
+            found = {
                 lesson.id: bench_lesson(server, world, lesson, opts) for lesson in opts.lessons()
             }
+            broken = corpus.broken_worlds()
+            for lesson in opts.lessons():
+                cases = corpus.cases_for(lesson, broken, 1 if opts.quick else None)
+                found[lesson.id]["corpus"] = {
+                    case.name: corpus.bench_case(server, world, lesson, case, opts.runs)
+                    for case in cases
+                }
+                corpus.add_ratios(found[lesson.id])
+            return found
         finally:
             server.close()

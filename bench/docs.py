@@ -47,7 +47,12 @@ METHOD = """\
 * **Checks**: warm = `check` requests to one long-lived `python -m checks.server`
   (what the TUI uses), the first request of each series not counted; cold = a
   whole `cnlab check N --json` process. Failing = the lesson's start state (every
-  failing milestone diagnosed); passing = after `cnlab solve N`.
+  failing milestone diagnosed); passing = after `cnlab solve N`. The broken
+  corpus: every `tests/corpus/broken` world of the lesson, built as its test
+  builds it (an empty world, the script), its warm failing check timed the same
+  way; "failing / passing" divides medians, the target being at most 1.5. The
+  trace is the check server's `trace` of the start state's first failing
+  milestone that sends a packet (its snapshot, one probe, the counters around it).
 * **Whole processes** (`cnlab reset`, `cnlab check`, the bash script) write their
   output to a file and are seen to end on a pidfd: `subprocess`'s timed wait polls
   with growing sleeps (1, 2, 4 … 50 ms) and would round each run up. The project's

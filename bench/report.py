@@ -23,6 +23,8 @@ TARGETS = {
     "tui_feedback": 1000.0,
     "grade_100": 60000.0,
 }
+#: A failing check (diagnosis included) costs at most this many times a passing one.
+FAILING_OVER_PASSING = 1.5
 
 
 def cell(stat: dict[str, Any] | None, target: float | None = None) -> str:
@@ -95,10 +97,17 @@ def reset_lines(reset: dict[str, Any]) -> list[str]:
     return _table(head, rows)
 
 
+def _ratio(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}" + (" ✔" if value <= FAILING_OVER_PASSING else " ✘")
+
+
 def check_lines(checks: dict[str, Any]) -> list[str]:
     t = TARGETS
     rows = []
     for lesson, c in checks.items():
+        worst = c.get("corpus_worst")
         rows.append(
             [
                 lesson,
@@ -106,6 +115,12 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
                 cell(c["warm_passing"], t["check_warm_passing"])
                 + (" †" if c.get("must_fail_probes") else ""),
                 cell(c["warm_failing"], t["check_warm_failing"]),
+                _ratio(c.get("start_ratio")),
+                (
+                    f"{_ratio(worst['ratio'])} ({worst['case']}, {len(c['corpus'])} worlds)"
+                    if worst
+                    else "–"
+                ),
                 cell(c.get("warm_trace")),
                 cell(c["cold_passing"], t["check_cold"]),
                 cell(c["cold_failing"], t["check_cold"]),
@@ -116,13 +131,18 @@ def check_lines(checks: dict[str, Any]) -> list[str]:
         "milestones",
         "warm passing",
         "warm failing (diagnosis)",
+        "failing / passing",
+        "broken corpus: worst failing / passing",
         "trace of a failing milestone",
         "cold passing",
         "cold failing",
     ]
     note = (
         "† a milestone of the lesson passes only when a probe gets no answer; unless the "
-        "kernel refuses the packet at once, the check waits out the 0.4 s probe timeout."
+        "kernel refuses the packet at once, the check waits out the 0.4 s probe timeout. "
+        "Ratios: median failing check (the lesson's start state; every broken world of "
+        f"`tests/corpus/broken` for the lesson) over its median passing check (target ≤ "
+        f"{FAILING_OVER_PASSING})."
     )
     return [*_table(head, rows), "", note]
 
@@ -245,6 +265,36 @@ def _process_ratio(reset: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return [(what, f"worst ratio {worst:.2f} (target ≤ {goal:.1f})", worst <= goal)]
 
 
+def ratio_targets(checks: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    """Failing over passing checks (start states and broken corpus); trace over failing."""
+    out: list[tuple[str, str, bool | None]] = []
+    ratios = [x["start_ratio"] for x in checks if "start_ratio" in x]
+    ratios += [case["ratio"] for x in checks for case in (x.get("corpus") or {}).values()]
+    if ratios:
+        worst = max(ratios)
+        out.append(
+            (
+                "failing check / passing check (start states and broken corpus)",
+                f"worst {worst:.2f} (target ≤ {FAILING_OVER_PASSING})",
+                worst <= FAILING_OVER_PASSING,
+            )
+        )
+    traces = [
+        x["warm_trace"]["median_ms"] / x["warm_failing"]["median_ms"]
+        for x in checks
+        if x.get("warm_trace")
+    ]
+    if traces:
+        out.append(
+            (
+                "trace / failing check of the same lesson",
+                f"worst {max(traces):.2f} (target ≤ 1)",
+                max(traces) <= 1.0,
+            )
+        )
+    return out
+
+
 def targets_summary(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     """(what, figure, met?) for every target; None when not measured."""
     s = results["sections"]
@@ -283,6 +333,7 @@ def targets_summary(results: dict[str, Any]) -> list[tuple[str, str, bool | None
             [x["warm_failing"]["median_ms"] for x in c],
             TARGETS["check_warm_failing"],
         )
+        out += ratio_targets(list(c))
         add(
             "`cnlab check`, cold",
             [x[k]["median_ms"] for x in c for k in ("cold_passing", "cold_failing")],

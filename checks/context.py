@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +21,7 @@ from checks import probes
 from checks.diagnose import Tracer
 from checks.witness import Witness
 from lab import inns, record, state
-from lab.state import WorldState
+from lab.state import Reading, SignallingReader, WorldState
 from lab.world import HOST_NS, INTERNET_NS, World
 
 #: One probe call: (namespace, function, arguments), as a kind passes them to :meth:`probe`.
@@ -70,7 +71,13 @@ class CheckContext:
         self.timeout = timeout
         self._started: dict[tuple[Any, ...], list[inns.Pending]] = {}
         self._observing: dict[tuple[Any, ...], _Running] = {}
+        self._observed: dict[tuple[Any, ...], Observed] = {}
         self._world_fds: dict[str, int] = {}
+        self._reading: Reading | None = None
+        self._late: probes.LateState | None = None
+        self._paired = False  # the readers return (namespace, extra): see begin_state
+        #: What each namespace's reader returned besides its snapshot (by namespace).
+        self.extras: dict[str, Any] = {}
         #: Small facts a kind's preparation leaves for the kind (e.g. echo ids), in order.
         self.notes: dict[tuple[Any, ...], list[Any]] = {}
 
@@ -81,7 +88,54 @@ class CheckContext:
 
     @cached_property
     def state(self) -> state.WorldState:
+        if self._reading is not None:
+            return self._finish_reading(self._reading)
         return state.read_world(self.world)
+
+    def begin_state(self, reader: SignallingReader | None = None) -> None:
+        """Start reading the snapshot; probes may be sent as soon as this returns.
+
+        Stale neighbour entries are gone by then (as with ``load_state(True)``);
+        the rest is read while the probes travel, and each probe started
+        meanwhile gets the snapshot late (:meth:`snapshot_for_probe`), when
+        :attr:`state` is first asked for. A ``reader`` of its own (see
+        :func:`lab.state.start_reading`) returns (namespace, extra) pairs; the
+        extras are kept in :attr:`extras`.
+        """
+        if reader is None:
+            self._reading = state.start_reading(self.world)
+        else:
+            self._reading = state.start_reading(self.world, reader)
+        self._paired = reader is not None
+        self._late = probes.LateState()
+
+    def _finish_reading(self, reading: Reading) -> WorldState:
+        self._reading = None
+        try:
+            found = state.finish_each(reading)
+        except BaseException:
+            if self._late is not None:
+                self._late.publish(None)
+            raise
+        if self._paired:
+            self.extras = {name: pair[1] for name, pair in found.items()}
+            found = {name: pair[0] for name, pair in found.items()}
+        snapshot = WorldState(world=self.world.name, namespaces=found, taken_at=time.time())
+        if self._late is not None:
+            self._late.publish(snapshot)
+        return snapshot
+
+    def snapshot_for_probe(self) -> WorldState | probes.LateState:
+        """The snapshot for a probe about to start: the snapshot, or its promise."""
+        if self._reading is not None and self._late is not None:
+            return self._late
+        return self.state
+
+    def learner_namespaces(self) -> list[str]:
+        """The learner's namespaces (known before the snapshot is read)."""
+        if self._reading is not None:
+            return self._reading.learner_namespaces()
+        return self.state.learner_namespaces()
 
     def load_state(self, forget_unresolved: bool = False) -> None:
         """Read the snapshot now (optionally dropping stale neighbour entries first)."""
@@ -99,7 +153,7 @@ class CheckContext:
             for name, path in ((HOST_NS, self.world.host), (INTERNET_NS, self.world.inet)):
                 with contextlib.suppress(OSError):
                     self._world_fds[name] = os.open(path, os.O_RDONLY)
-        paths = {f"{n}": f"/run/netns/{n}" for n in self.state.learner_namespaces()}
+        paths = {f"{n}": f"/run/netns/{n}" for n in self.learner_namespaces()}
         return probes.Watched.of(self._world_fds, paths)
 
     @cached_property
@@ -128,6 +182,7 @@ class CheckContext:
         self, ns: str, fn: Callable[..., dict[str, Any]], *args: Any
     ) -> dict[str, Any] | None:
         """Run a probe inside ``ns``; None if that namespace does not exist."""
+        self._publish()
         started = self.take(_probe_key(ns, fn, args))
         try:
             if started:
@@ -139,7 +194,7 @@ class CheckContext:
 
     def observe(self, key: tuple[Any, ...], plan: Plan) -> None:
         """Start the probe of ``plan`` now; :meth:`observed` collects it."""
-        if key in self._observing:
+        if key in self._observing or key in self._observed:
             return
         ns, fn, args = plan.probe
         try:
@@ -149,7 +204,13 @@ class CheckContext:
         self._observing[key] = _Running(plan, pending)
 
     def observed(self, key: tuple[Any, ...], plan: Callable[[], Plan]) -> Observed:
-        """The outcome of the observed probe under ``key`` (started now if it was not)."""
+        """The outcome of the observed probe under ``key`` (started now if it was not).
+
+        Milestones that observe the same key share one probe and its outcome.
+        """
+        if key in self._observed:
+            return self._observed[key]
+        self._publish()
         if key not in self._observing:
             self.observe(key, plan())
         running = self._observing.pop(key)
@@ -161,7 +222,19 @@ class CheckContext:
                 result = inns.run(self.world, ns, fn, *args, timeout=10.0)
         except inns.NamespaceGone:
             result = None
-        return Observed(running.plan, result)
+        self._observed[key] = Observed(running.plan, result)
+        return self._observed[key]
+
+    def publish_state(self) -> None:
+        """Finish reading the snapshot begun by :meth:`begin_state` (if any) and hand it to
+        the probes already sent; an error is left for the milestones that read it."""
+        self._publish()
+
+    def _publish(self) -> None:
+        """Finish the snapshot before waiting on a probe: the probe may be waiting for it."""
+        if self._reading is not None:
+            with contextlib.suppress(Exception):  # the milestone that reads it will say why
+                _ = self.state
 
     def close(self) -> None:
         """End the children started early that no milestone asked for."""
@@ -176,3 +249,9 @@ class CheckContext:
         for fd in self._world_fds.values():
             os.close(fd)
         self._world_fds.clear()
+        if self._reading is not None:
+            state.abandon_reading(self._reading)
+            self._reading = None
+        if self._late is not None:
+            self._late.close()
+            self._late = None

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from checks.context import CheckContext
-from checks.kinds import KINDS, PREPARE
+from checks.kinds import EARLY, KINDS, PREPARE
 from lab.i18n import _
 from lab.inns import InNsError
 from lab.lessons import Lesson, Milestone
@@ -87,11 +87,15 @@ def check_lesson(
 ) -> LessonReport:
     """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process).
 
-    The lesson's probes start first, all at once (each in its own child), so
-    failing probes wait out their timeouts together; then the milestones are
-    judged in order, each collecting its probe's result. ``observe=False`` leaves
-    out the milestones met by the learner looking (:attr:`Milestone.observes`): a
-    grader judges the network a submission built, not what it looked at.
+    The snapshot and the probes overlap: once stale neighbour entries are gone, the
+    lesson's probes start, all at once (each in its own child), while the rest of
+    the snapshot is read; each probe gets it when it is in, to judge where a lost
+    packet ended (failing probes wait their grace together, and during the read).
+    Probes that need the snapshot to be planned start after it. Then the
+    milestones are judged in order, each collecting its probe's result.
+    ``observe=False`` leaves out the milestones met by the learner looking
+    (:attr:`Milestone.observes`): a grader judges the network a submission built,
+    not what it looked at.
     """
     milestones = lesson.milestones if observe else lesson.network_milestones
     started = time.perf_counter()
@@ -101,8 +105,10 @@ def check_lesson(
             # best effort: a namespace that cannot be entered (the learner put garbage
             # in /run/netns) is reported by the milestones that need it, one line each
             with contextlib.suppress(InNsError):
-                ctx.load_state(forget_unresolved=True)
-        prepare_probes(ctx, milestones)
+                ctx.begin_state()
+            prepare_probes(ctx, [m for m in milestones if m.check in EARLY])
+            ctx.publish_state()
+            prepare_probes(ctx, [m for m in milestones if m.check not in EARLY])
         results = [run_milestone(ctx, m) for m in milestones]
     finally:
         ctx.close()

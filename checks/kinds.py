@@ -34,6 +34,8 @@ Kind = Callable[[CheckContext, Mapping[str, Any]], Outcome]
 KINDS: dict[str, Kind] = {}
 #: For probe kinds: start the kind's probes early (the engine does, for every milestone).
 PREPARE: dict[str, Callable[[CheckContext, Mapping[str, Any]], None]] = {}
+#: Kinds whose probe is planned without the snapshot: started while it is being read.
+EARLY = frozenset({"ping", "arp", "nat_source", "dnat", "http"})
 
 
 def kind(name: str) -> Callable[[Kind], Kind]:
@@ -322,12 +324,16 @@ def _probe_failed(
 def _ping_call(ctx: CheckContext, args: Mapping[str, Any], ident: int | None = None) -> ProbeCall:
     """A ping from ``from`` to ``to``, watched in every namespace (its fate ends the wait)."""
     src = args["from"]
-    watched = (ctx.watch_paths(), ctx.state, src)
+    watched = (ctx.watch_paths(), ctx.snapshot_for_probe(), src)
     return src, probes.ping, (args["to"], ctx.timeout, ident, *watched)
 
 
 def _arp_call(ctx: CheckContext, args: Mapping[str, Any]) -> ProbeCall:
-    return args["from"], probes.arp, (args["to"], ctx.timeout, ctx.state, args["from"])
+    return (
+        args["from"],
+        probes.arp,
+        (args["to"], ctx.timeout, ctx.snapshot_for_probe(), args["from"]),
+    )
 
 
 def _prefetching(
@@ -503,8 +509,13 @@ def _nat_source_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan:
     return _echo_watched_outside(ctx, args["from"], args["to"])
 
 
+def _echo_key(src: str, dst: str) -> tuple[Any, ...]:
+    """One echo watched outside serves every milestone about it (nat_source, masquerade)."""
+    return ("echo", str(src), str(dst))
+
+
 def _prepare_nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> None:
-    ctx.observe(_key("nat_source", args), _nat_source_plan(ctx, args))
+    ctx.observe(_echo_key(args["from"], args["to"]), _nat_source_plan(ctx, args))
 
 
 PREPARE["nat_source"] = _prepare_nat_source
@@ -515,7 +526,7 @@ def nat_source(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst, want = args["from"], args["to"], args["seen"]
     if ctx.state.ns(src) is None:
         return _missing(ctx, src)
-    found = ctx.observed(_key("nat_source", args), lambda: _nat_source_plan(ctx, args))
+    found = ctx.observed(_echo_key(src, dst), lambda: _nat_source_plan(ctx, args))
     result = found.result
     if result is None:
         return _missing(ctx, src)
@@ -564,8 +575,8 @@ def _masquerade_plan(ctx: CheckContext, args: Mapping[str, Any]) -> Plan | None:
 
 def _prepare_masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> None:
     plan = _masquerade_plan(ctx, args)
-    if plan is not None:
-        ctx.observe(_key("masquerade", args), plan)
+    if plan is not None:  # nothing new if a nat_source milestone already sends this echo
+        ctx.observe(_echo_key(plan.probe[0], plan.probe[2][0]), plan)
 
 
 PREPARE["masquerade"] = _prepare_masquerade
@@ -589,7 +600,7 @@ def masquerade(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             ).format(args_source=args["source"]),
             "ip netns: " + (", ".join(ctx.state.learner_namespaces()) or "none"),
         )
-    found = ctx.observed(_key("masquerade", args), lambda: plan)
+    found = ctx.observed(_echo_key(plan.probe[0], plan.probe[2][0]), lambda: plan)
     sender, dst = found.plan.probe[0], found.plan.probe[2][0]
     sources = _sources_outside(found, dst)
     what = f"echo {sender} -> {dst} seen outside with source " + (
@@ -631,7 +642,7 @@ def _nonce_port() -> int:
 def _tcp_plan(ctx: CheckContext, src: str, dst: str, port: int, timeout: float) -> Plan:
     """A TCP connection from ``src``, watched in every namespace (its source port: the nonce)."""
     sport = _nonce_port()
-    watched = (ctx.watch_paths(), ctx.state, src)
+    watched = (ctx.watch_paths(), ctx.snapshot_for_probe(), src)
     return Plan(
         probe=(src, probes.tcp_connect, (dst, port, timeout, sport, *watched)),
         want={"proto": "tcp", "sport": sport},

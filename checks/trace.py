@@ -44,7 +44,7 @@ from lab.errors import LabError
 from lab.i18n import N_, _
 from lab.model import Step, Trace
 from lab.state import Link, Namespace, WorldState
-from lab.world import World
+from lab.world import HOST_NS, INTERNET_NS, World
 
 PROTOCOLS = ("icmp", "tcp", "udp")
 WIDTH = 76  # a step's line, after its number: 80 columns in all
@@ -340,7 +340,7 @@ def udp_send(
     port: int,
     sport: int,
     watch: probes.Watched | None,
-    state: WorldState | None,
+    state: WorldState | probes.LateState | None,
     sender: str,
     timeout: float = 0.4,
 ) -> dict[str, Any]:
@@ -364,7 +364,7 @@ def udp_send(
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                ready = select.select([sock.fileno(), *watcher.by_fd], [], [], left)[0]
+                ready = select.select([sock.fileno(), *watcher.fds()], [], [], left)[0]
                 for fd in ready:
                     if fd != sock.fileno():
                         watcher.read(fd)
@@ -388,26 +388,21 @@ def udp_send(
     return answer
 
 
-def _probe(ctx: CheckContext, flow: Flow) -> dict[str, Any]:
-    """Send the one probe of the trace from ``flow.src_ns``; its answer and sightings."""
-    watch, state, ns = ctx.watch_paths(), ctx.state, flow.src_ns
+def _probe_call(ctx: CheckContext, flow: Flow) -> tuple[Any, ...]:
+    """The one probe of the trace, from ``flow.src_ns``: (function, arguments...)."""
+    watch, state, ns = ctx.watch_paths(), ctx.snapshot_for_probe(), flow.src_ns
     if flow.proto == "tcp":
-        return inns.run(
-            ctx.world,
-            ns,
-            probes.tcp_connect,
-            flow.dst,
-            flow.dport,
-            1.0,
-            flow.sport,
-            watch,
-            state,
-            ns,
-        )
+        return (probes.tcp_connect, flow.dst, flow.dport, 1.0, flow.sport, watch, state, ns)
     if flow.proto == "udp":
-        return inns.run(ctx.world, ns, udp_send, flow.dst, flow.dport, flow.sport, watch, state, ns)
+        return (udp_send, flow.dst, flow.dport, flow.sport, watch, state, ns)
     ident = random.randint(1, 0xFFFF)
-    return inns.run(ctx.world, ns, probes.ping, flow.dst, 0.4, ident, watch, state, ns)
+    return (probes.ping, flow.dst, 0.4, ident, watch, state, ns)
+
+
+def _probe(ctx: CheckContext, flow: Flow) -> dict[str, Any]:
+    """Send the one probe of the trace; its answer and sightings."""
+    answer: dict[str, Any] = inns.run(ctx.world, flow.src_ns, *_probe_call(ctx, flow))
+    return answer
 
 
 def _snapshot(ctx: CheckContext) -> tuple[WorldState, dict[str, witness.Counters]]:
@@ -426,13 +421,72 @@ def _observe(
     ctx: CheckContext, flow: Flow, before: Mapping[str, witness.Counters]
 ) -> tuple[dict[str, Any], list[witness.Counted]]:
     """The probe, and the rule counters that moved while it travelled (``before``: read
-    with the snapshot). A namespace without a single rule or chain has nothing to count,
-    so its counters are not read again."""
+    with the snapshot)."""
     answer = _probe(ctx, flow)
+    return answer, _counted(ctx, before)
+
+
+def _counted(ctx: CheckContext, before: Mapping[str, witness.Counters]) -> list[witness.Counted]:
+    """The counters that moved since ``before``. A namespace without a single rule or
+    chain has nothing to count, so its counters are not read again."""
     names = [name for name, counters in before.items() if counters]
     jobs = [(name, witness.read_counters_here, ()) for name in names]
     after = inns.run_many(ctx.world, jobs)
-    return answer, witness.moved(names, [before[name] for name in names], after)
+    return witness.moved(names, [before[name] for name in names], after)
+
+
+def _overlapped(
+    ctx: CheckContext, wanted: Wanted
+) -> tuple[
+    WorldState,
+    Flow,
+    list[Step],
+    Diagnosis | None,
+    _Trail | None,
+    dict[str, Any],
+    list[witness.Counted],
+]:
+    """A trace to an address: the probe leaves once every counter is read, while the rest
+    of the snapshot is read (the probe gets it late, see :class:`checks.probes.LateState`)."""
+    src_ns, target, proto, port = wanted
+    ctx.begin_state(witness.counters_then_read_here)
+    known = [HOST_NS, INTERNET_NS, *ctx.learner_namespaces()]
+    if src_ns not in known:
+        raise LabError(
+            f"no namespace called {src_ns!r} to send from (namespaces: {', '.join(known)})"
+        )
+    sport = random.randint(32768, 60999) if proto != "icmp" else None
+    flow = Flow(src_ns, target, proto, port if proto != "icmp" else None, sport=sport)
+    pending: inns.Pending | None = inns.start(ctx.world, src_ns, *_probe_call(ctx, flow))
+    try:
+        state = ctx.state  # read, and handed to the probe
+        before = ctx.extras
+        if state.ns(src_ns) is None:
+            raise _no_sender(src_ns, list(state.namespaces))
+        steps, found, trail = model(state, flow)
+        assert pending is not None
+        answer: dict[str, Any] = inns.collect(pending, timeout=10.0)
+        pending = None
+    finally:
+        if pending is not None:
+            inns.discard(pending)
+    return state, flow, steps, found, trail, answer, _counted(ctx, before)
+
+
+def _no_sender(src_ns: str, known: list[str]) -> LabError:
+    return LabError(
+        _("no namespace called {src_ns!r} to send from (namespaces: {known})").format(
+            src_ns=src_ns, known=", ".join(known)
+        )
+    )
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_reply(seen: dict[str, Any], flow: Flow) -> bool:
@@ -505,41 +559,51 @@ def trace(
 
 def _traced(
     world: World,
-    pick: Callable[[WorldState], Wanted | None],
+    pick: Callable[[WorldState | None], Wanted | None],
     done: dict[Wanted, Trace | None] | None = None,
 ) -> Trace | None:
-    """The trace of the packet ``pick`` chooses once the snapshot is read (None: none).
+    """The trace of the packet ``pick`` chooses (None: none), from the snapshot or, when
+    it can tell without one (``pick(None)``), before it.
 
     One reading of every namespace gives both the snapshot the model walks and the
-    rule counters before the probe. ``done``: traces already made (by packet).
+    rule counters before the probe; a probe to an address leaves as soon as the
+    counters are read. ``done``: traces already made (by packet).
     """
+    early = pick(None)
+    if early is not None and done is not None and early in done:
+        return done[early]
     ctx = CheckContext(world)
     try:
-        state, before = _snapshot(ctx)
-        wanted = pick(state)
-        if wanted is None:
-            return None
-        if done is not None and wanted in done:
-            return done[wanted]
-        src_ns, target, proto, port = wanted
-        if state.ns(src_ns) is None:
-            known = ", ".join(state.namespaces)
-            raise LabError(
-                _("no namespace called {src_ns!r} to send from (namespaces: {known})").format(
-                    src_ns=src_ns, known=known
-                )
-            )
-        dst = resolve(state, target)
-        sport = random.randint(32768, 60999) if proto != "icmp" else None
-        flow = Flow(src_ns, dst, proto, port if proto != "icmp" else None, sport=sport)
-        steps, found, trail = model(state, flow)
-        answer, counted = _observe(ctx, flow, before)
+        if early is not None and _is_address(early[1]):
+            wanted = early
+            state, flow, steps, found, trail, answer, counted = _overlapped(ctx, early)
+        else:
+            state, before = _snapshot(ctx)
+            picked = pick(state)
+            if picked is None:
+                return None
+            wanted = picked
+            if done is not None and wanted in done:
+                return done[wanted]
+            flow = _flow(state, wanted)
+            steps, found, trail = model(state, flow)
+            answer, counted = _observe(ctx, flow, before)
     finally:
         ctx.close()
-    result = _judged(state, flow, target, steps, found, trail, answer, counted)
+    result = _judged(state, flow, wanted[1], steps, found, trail, answer, counted)
     if done is not None:
         done[wanted] = result
     return result
+
+
+def _flow(state: WorldState, wanted: Wanted) -> Flow:
+    """The flow of a trace (the sender must exist; a namespace's name becomes its address)."""
+    src_ns, target, proto, port = wanted
+    if state.ns(src_ns) is None:
+        raise _no_sender(src_ns, list(state.namespaces))
+    dst = resolve(state, target)
+    sport = random.randint(32768, 60999) if proto != "icmp" else None
+    return Flow(src_ns, dst, proto, port if proto != "icmp" else None, sport=sport)
 
 
 def _judged(

@@ -89,6 +89,19 @@ def snapshot_and_counters_here(name: str) -> tuple[Namespace, Counters]:
     return read_current_namespace(name, rules.without_counters(counted)), counters_of(counted)
 
 
+def counters_then_read_here(name: str, said_fd: int) -> tuple[Namespace, Counters]:
+    """As :func:`snapshot_and_counters_here`, saying on ``said_fd`` (one byte) as soon as
+    the counters are read: a probe may go then, while the rest of the snapshot is read
+    (see :func:`lab.state.start_reading`)."""
+    try:
+        forget_unresolved_neighbours_here()
+        counted = read_firewall(counters=True)
+    finally:
+        os.write(said_fd, b".")
+        os.close(said_fd)
+    return read_current_namespace(name, rules.without_counters(counted)), counters_of(counted)
+
+
 def counters_of(fw: Firewall) -> Counters:
     """Every counter of a firewall read with its counters.
 

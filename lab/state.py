@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -522,6 +523,130 @@ def read_each_namespace(world: World, reader: Callable[[str], T]) -> dict[str, T
         for n, r in zip(names, results, strict=True)
         if not isinstance(r, inns.NamespaceGone)
     }
+
+
+def _forget_signal_then_read(name: str, forgotten_fd: int) -> Namespace:
+    """Drop stale neighbour entries, say so on ``forgotten_fd``, then read the namespace."""
+    try:
+        forget_unresolved_neighbours_here()
+    finally:
+        os.write(forgotten_fd, b".")
+        os.close(forgotten_fd)
+    return read_current_namespace(name)
+
+
+@dataclass
+class Reading:
+    """A snapshot being read (:func:`start_reading`): one child per namespace."""
+
+    world: World
+    names: list[str]  # every namespace being read, host and internet first
+    pendings: list[inns.Pending]
+    results: dict[str, Any] | None = None  # read already (a world too large to read at once)
+
+    def learner_namespaces(self) -> list[str]:
+        return [n for n in self.names if n not in (HOST_NS, INTERNET_NS)]
+
+
+#: A reader for :func:`start_reading`: ``reader(name, fd)`` writes one byte to ``fd``
+#: (and closes it) once probes may be sent, then returns what it read.
+SignallingReader = Callable[[str, int], Any]
+
+
+def start_reading(
+    world: World, reader: SignallingReader = _forget_signal_then_read, wait: float = 10.0
+) -> Reading:
+    """Start reading every namespace of ``world``, and return once each reader said
+    probes may go (by default: once its stale neighbour entries are gone, see
+    :func:`forget_unresolved_neighbours_here`).
+
+    From then on probes may be sent while the rest is read: the engine overlaps the
+    two, and hands each probe the snapshot when :func:`finish_reading` has it.
+    """
+    names = [HOST_NS, INTERNET_NS, *inns.run(world, HOST_NS, _list_learner_namespaces)]
+    said_r, said_w = os.pipe()
+    pendings: list[inns.Pending] = []
+    try:
+        if len(names) > READ_PARALLEL:  # read in batches, as read_world does, then send
+            return Reading(world, names, [], _read_in_batches(world, names, reader, said_w))
+        try:
+            for name in names:
+                pendings.append(inns.start(world, name, reader, name, said_w))
+        except BaseException:
+            for pending in pendings:
+                inns.discard(pending)
+            raise
+        os.close(said_w)
+        said_w = -1
+        _await_bytes(said_r, len(names), wait)
+    finally:
+        os.close(said_r)
+        if said_w >= 0:
+            os.close(said_w)
+    return Reading(world, names, pendings)
+
+
+def _read_in_batches(
+    world: World, names: list[str], reader: SignallingReader, said_w: int
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for at in range(0, len(names), READ_PARALLEL):
+        batch = names[at : at + READ_PARALLEL]
+        results = inns.run_many(world, [(n, reader, (n, said_w)) for n in batch])
+        found.update(
+            (n, r)
+            for n, r in zip(batch, results, strict=True)
+            if not isinstance(r, inns.NamespaceGone)
+        )
+    return found
+
+
+def _await_bytes(fd: int, count: int, wait: float) -> None:
+    """Read ``count`` bytes from pipe ``fd``, or until every writer is gone, or ``wait`` s."""
+    deadline = time.monotonic() + wait
+    got = 0
+    while got < count:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return
+        chunk = os.read(fd, 64)
+        if not chunk:  # every child said so, or died
+            return
+        got += len(chunk)
+
+
+def finish_each(reading: Reading) -> dict[str, Any]:
+    """What each reader of :func:`start_reading` returned, by namespace (a namespace gone
+    meanwhile is left out; every child is collected, even after an error)."""
+    if reading.results is not None:
+        return reading.results
+    found: dict[str, Any] = {}
+    failure: BaseException | None = None
+    for name, pending in zip(reading.names, reading.pendings, strict=True):
+        try:
+            found[name] = inns.collect(pending)
+        except inns.NamespaceGone:
+            continue
+        except Exception as exc:  # raised below, once every child is reaped
+            failure = failure or exc
+    reading.pendings = []
+    if failure is not None:
+        raise failure
+    reading.results = found
+    return found
+
+
+def finish_reading(reading: Reading) -> WorldState:
+    """The snapshot :func:`start_reading` began (with the default reader)."""
+    spaces = finish_each(reading)
+    return WorldState(world=reading.world.name, namespaces=spaces, taken_at=time.time())
+
+
+def abandon_reading(reading: Reading) -> None:
+    """End the children of a reading nobody will finish."""
+    for pending in reading.pendings:
+        inns.discard(pending)
+    reading.pendings = []
 
 
 def read_world(world: World, forget_unresolved: bool = False) -> WorldState:

@@ -68,3 +68,17 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     assert sections["memory"]["check_server"]["server"]["rss_kb"] > 0
     left = [w for w in list_worlds() if w.startswith(f"bench-{proc.pid}-")]
     assert not left, f"bench worlds left behind: {left}"
+
+
+def test_the_bench_reads_the_broken_corpus_as_its_test_does() -> None:
+    """bench/corpus.py has its own small loader (the bench does not import pytest):
+    it must see the same worlds, lessons, causes and scripts as the corpus test."""
+    from bench import corpus
+    from tests import test_corpus_broken
+
+    mine = {b.name: (b.lesson, b.cause, b.script, b.xfail) for b in corpus.broken_worlds()}
+    theirs = {
+        b.name: (b.lesson, b.cause, b.script, b.xfail is not None)
+        for b in test_corpus_broken.BROKEN
+    }
+    assert mine == theirs and len(mine) >= 40
