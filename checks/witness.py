@@ -32,6 +32,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from pyroute2 import IPRoute
+
 from checks.netfilter import Flow
 from lab import inns, rules
 from lab.i18n import ngettext
@@ -84,22 +86,26 @@ def snapshot_and_counters_here(name: str) -> tuple[Namespace, Counters]:
     Stale neighbour entries are dropped first, as for a check
     (:func:`lab.state.forget_unresolved_neighbours_here`): a probe follows.
     """
-    forget_unresolved_neighbours_here()
-    counted = read_firewall(counters=True)
-    return read_current_namespace(name, rules.without_counters(counted)), counters_of(counted)
+    with IPRoute() as ipr:
+        forget_unresolved_neighbours_here(ipr)
+        counted = read_firewall(counters=True)
+        space = read_current_namespace(name, rules.without_counters(counted), ipr)
+    return space, counters_of(counted)
 
 
 def counters_then_read_here(name: str, said_fd: int) -> tuple[Namespace, Counters]:
     """As :func:`snapshot_and_counters_here`, saying on ``said_fd`` (one byte) as soon as
     the counters are read: a probe may go then, while the rest of the snapshot is read
     (see :func:`lab.state.start_reading`)."""
-    try:
-        forget_unresolved_neighbours_here()
-        counted = read_firewall(counters=True)
-    finally:
-        os.write(said_fd, b".")
-        os.close(said_fd)
-    return read_current_namespace(name, rules.without_counters(counted)), counters_of(counted)
+    with IPRoute() as ipr:
+        try:
+            forget_unresolved_neighbours_here(ipr)
+            counted = read_firewall(counters=True)
+        finally:
+            os.write(said_fd, b".")
+            os.close(said_fd)
+        space = read_current_namespace(name, rules.without_counters(counted), ipr)
+    return space, counters_of(counted)
 
 
 def counters_of(fw: Firewall) -> Counters:

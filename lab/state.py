@@ -285,62 +285,66 @@ def _conf(name: str, key: str) -> int | None:
     return _read_int(f"/proc/sys/net/ipv4/conf/{name}/{key}")
 
 
-def _read_links_and_routes() -> tuple[tuple[Link, ...], tuple[Route, ...], tuple[Neighbour, ...]]:
-    with IPRoute() as ipr:
-        raw_links = list(ipr.get_links())
-        names = {m["index"]: m.get("ifname") for m in raw_links}
-        addrs: dict[int, list[str]] = {}
-        for a in ipr.get_addr(family=2):
-            addrs.setdefault(a["index"], []).append(f"{a.get('address')}/{a['prefixlen']}")
-        links = []
-        for m in raw_links:
-            info = m.get("IFLA_LINKINFO")
-            kind = info.get("IFLA_INFO_KIND") if info else None
-            peer = m.get("IFLA_LINK")
-            master = m.get("IFLA_MASTER")
-            links.append(
-                Link(
-                    index=m["index"],
-                    name=str(m.get("ifname")),
-                    kind=kind,
-                    up=bool(m["flags"] & IFF_UP),
-                    carrier=bool(m["flags"] & IFF_LOWER_UP),
-                    mac=str(m.get("IFLA_ADDRESS") or ""),
-                    master=names.get(master) if master else None,
-                    peer_index=peer if kind == "veth" and peer else None,
-                    peer_elsewhere=m.get("IFLA_LINK_NETNSID") is not None,
-                    addresses=tuple(addrs.get(m["index"], [])),
-                    forwarding=_switch(_conf(str(m.get("ifname")), "forwarding")),
-                    rp_filter=_conf(str(m.get("ifname")), "rp_filter"),
-                )
+def _read_links_and_routes(
+    ipr: IPRoute | None = None,
+) -> tuple[tuple[Link, ...], tuple[Route, ...], tuple[Neighbour, ...]]:
+    if ipr is None:
+        with IPRoute() as own:
+            return _read_links_and_routes(own)
+    raw_links = list(ipr.get_links())
+    names = {m["index"]: m.get("ifname") for m in raw_links}
+    addrs: dict[int, list[str]] = {}
+    for a in ipr.get_addr(family=2):
+        addrs.setdefault(a["index"], []).append(f"{a.get('address')}/{a['prefixlen']}")
+    links = []
+    for m in raw_links:
+        info = m.get("IFLA_LINKINFO")
+        kind = info.get("IFLA_INFO_KIND") if info else None
+        peer = m.get("IFLA_LINK")
+        master = m.get("IFLA_MASTER")
+        links.append(
+            Link(
+                index=m["index"],
+                name=str(m.get("ifname")),
+                kind=kind,
+                up=bool(m["flags"] & IFF_UP),
+                carrier=bool(m["flags"] & IFF_LOWER_UP),
+                mac=str(m.get("IFLA_ADDRESS") or ""),
+                master=names.get(master) if master else None,
+                peer_index=peer if kind == "veth" and peer else None,
+                peer_elsewhere=m.get("IFLA_LINK_NETNSID") is not None,
+                addresses=tuple(addrs.get(m["index"], [])),
+                forwarding=_switch(_conf(str(m.get("ifname")), "forwarding")),
+                rp_filter=_conf(str(m.get("ifname")), "rp_filter"),
             )
-        routes = []
-        for r in ipr.get_routes(family=2, table=254):
-            if r["type"] not in _ROUTE_KINDS:
-                continue
-            dst = r.get("RTA_DST")
-            routes.append(
-                Route(
-                    kind=_ROUTE_KINDS[r["type"]],
-                    dst=f"{dst}/{r['dst_len']}" if dst else "default",
-                    dev=names.get(r.get("RTA_OIF")),
-                    gateway=r.get("RTA_GATEWAY"),
-                    proto=_PROTOS.get(r["proto"], str(r["proto"])),
-                    scope=_SCOPES.get(r["scope"], str(r["scope"])),
-                    prefsrc=r.get("RTA_PREFSRC"),
-                    linkdown=bool(r["flags"] & 16),
-                )
-            )
-        neighbours = tuple(
-            Neighbour(
-                ip=str(n.get("NDA_DST")),
-                dev=str(names.get(n["ifindex"])),
-                mac=n.get("NDA_LLADDR"),
-                state=_NUD.get(n["state"], str(n["state"])),
-            )
-            for n in ipr.get_neighbours(family=2)
-            if n["state"] & NUD_STATIC  # learned entries come and go: only hand-made ones
         )
+    routes = []
+    for r in ipr.get_routes(family=2, table=254):
+        if r["type"] not in _ROUTE_KINDS:
+            continue
+        dst = r.get("RTA_DST")
+        routes.append(
+            Route(
+                kind=_ROUTE_KINDS[r["type"]],
+                dst=f"{dst}/{r['dst_len']}" if dst else "default",
+                dev=names.get(r.get("RTA_OIF")),
+                gateway=r.get("RTA_GATEWAY"),
+                proto=_PROTOS.get(r["proto"], str(r["proto"])),
+                scope=_SCOPES.get(r["scope"], str(r["scope"])),
+                prefsrc=r.get("RTA_PREFSRC"),
+                linkdown=bool(r["flags"] & 16),
+            )
+        )
+    neighbours = tuple(
+        Neighbour(
+            ip=str(n.get("NDA_DST")),
+            dev=str(names.get(n["ifindex"])),
+            mac=n.get("NDA_LLADDR"),
+            state=_NUD.get(n["state"], str(n["state"])),
+        )
+        for n in ipr.get_neighbours(family=2)
+        if n["state"] & NUD_STATIC  # learned entries come and go: only hand-made ones
+    )
     return tuple(links), tuple(routes), neighbours
 
 
@@ -447,12 +451,15 @@ def _read_listening() -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
-def read_current_namespace(name: str, firewall: Firewall | None = None) -> Namespace:
+def read_current_namespace(
+    name: str, firewall: Firewall | None = None, ipr: IPRoute | None = None
+) -> Namespace:
     """Read the namespace the calling process is in (run inside it).
 
-    ``firewall``: its rules, already read by the caller (see :func:`read_firewall`).
+    ``firewall``: its rules, already read by the caller (see :func:`read_firewall`);
+    ``ipr``: a netlink client of the caller's to use.
     """
-    links, all_routes, neighbours = _read_links_and_routes()
+    links, all_routes, neighbours = _read_links_and_routes(ipr)
     routes, special = _split_routes(all_routes)
     return Namespace(
         name=name,
@@ -482,32 +489,35 @@ NUD_INCOMPLETE = 0x01
 NUD_FAILED = 0x20
 
 
-def forget_unresolved_neighbours_here() -> int:
+def forget_unresolved_neighbours_here(ipr: IPRoute | None = None) -> int:
     """Drop neighbour entries still resolving or failed; return how many.
 
     After a probe that got no answer the kernel keeps a FAILED entry for a few
     seconds and answers the next packet only after its next ARP retry (1 s),
     longer than a probe waits. Resolved entries (what `ip neigh` teaches) stay.
     """
+    if ipr is None:
+        with IPRoute() as own:
+            return forget_unresolved_neighbours_here(own)
     dropped = 0
-    with IPRoute() as ipr:
-        for entry in ipr.get_neighbours(family=2):
-            if entry["state"] & (NUD_INCOMPLETE | NUD_FAILED):
-                try:
-                    ipr.neigh(
-                        "del",
-                        dst=entry.get("NDA_DST"),
-                        ifindex=entry["ifindex"],
-                    )
-                    dropped += 1
-                except NetlinkError:
-                    continue
+    for entry in ipr.get_neighbours(family=2):
+        if entry["state"] & (NUD_INCOMPLETE | NUD_FAILED):
+            try:
+                ipr.neigh(
+                    "del",
+                    dst=entry.get("NDA_DST"),
+                    ifindex=entry["ifindex"],
+                )
+                dropped += 1
+            except NetlinkError:
+                continue
     return dropped
 
 
 def _forget_then_read(name: str) -> Namespace:
-    forget_unresolved_neighbours_here()
-    return read_current_namespace(name)
+    with IPRoute() as ipr:
+        forget_unresolved_neighbours_here(ipr)
+        return read_current_namespace(name, ipr=ipr)
 
 
 def read_each_namespace(world: World, reader: Callable[[str], T]) -> dict[str, T]:
@@ -527,12 +537,13 @@ def read_each_namespace(world: World, reader: Callable[[str], T]) -> dict[str, T
 
 def _forget_signal_then_read(name: str, forgotten_fd: int) -> Namespace:
     """Drop stale neighbour entries, say so on ``forgotten_fd``, then read the namespace."""
-    try:
-        forget_unresolved_neighbours_here()
-    finally:
-        os.write(forgotten_fd, b".")
-        os.close(forgotten_fd)
-    return read_current_namespace(name)
+    with IPRoute() as ipr:
+        try:
+            forget_unresolved_neighbours_here(ipr)
+        finally:
+            os.write(forgotten_fd, b".")
+            os.close(forgotten_fd)
+        return read_current_namespace(name, ipr=ipr)
 
 
 @dataclass
