@@ -108,6 +108,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.root)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The VM test's minutes of emulation overlap the rest of the run (tests/test_vm.py).
+    nodeids = [item.nodeid for item in session.items]
+    if any(n.startswith("tests/test_vm.py::") for n in nodeids):
+        from tests import test_vm
+
+        test_vm.start_early(nodeids)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    vm = sys.modules.get("tests.test_vm")
+    if vm is not None:
+        vm.stop()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.geteuid() != 0 and item.stash.get(_NEEDS_ROOT, True):
         pytest.skip(NEEDS_ROOT)
