@@ -111,6 +111,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     # The VM test's minutes of emulation overlap the rest of the run (tests/test_vm.py).
     nodeids = [item.nodeid for item in session.items]
+    if session.config.option.collectonly:
+        return
     if any(n.startswith("tests/test_vm.py::") for n in nodeids):
         from tests import test_vm
 
