@@ -10,7 +10,11 @@ network. The simulated internet is left out too (the learner never builds it).
 
 :func:`network_facts` turns a state into comparable lines of text;
 :func:`differences` says, one line each, what the first network lacks or has
-in excess compared with the second. Pure: no kernel, no Textual.
+in excess compared with the second (is the network already the next lesson's
+start?); :func:`goal_differences` says it the way a learner looks for it (the
+goal view): an interface that exists on both sides but differs is *wrong*
+(an address, DOWN), and two routes to one destination the goal does not have
+are a *clash*. Pure: no kernel, no Textual.
 """
 
 from __future__ import annotations
