@@ -58,7 +58,7 @@ class TextScreen(ModalScreen[None]):
         with Vertical(classes="dialog-box text-box"):
             with VerticalScroll():
                 yield Markdown(self.markdown)
-            yield Button("Close (Esc)", id="close")
+            yield Button("Close (Esc)", id="close", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
