@@ -43,6 +43,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -157,7 +158,10 @@ class LabScreen(Screen[None]):
     def active_terminal(self) -> Terminal:
         """The terminal of the tab in front."""
         tabs = self.query_one("#terms", TabbedContent)
-        pane = tabs.active_pane
+        try:
+            pane = tabs.active_pane
+        except NoMatches:  # the tab in front is being removed (its shell ended)
+            pane = None
         found = list(pane.query(Terminal)) if pane is not None else []
         return found[0] if found else self.shell
 
@@ -487,6 +491,9 @@ class LabScreen(Screen[None]):
         tabs = self.query_one("#terms", TabbedContent)
         pane = next((p for p in tabs.query(TabPane) if term in p.query(Terminal)), None)
         if pane is not None and pane.id:
+            if tabs.active == pane.id:  # the last tab left comes to the front
+                rest = [p.id for p in tabs.query(TabPane) if p.id and p is not pane]
+                tabs.active = rest[-1] if rest else ""
             await tabs.remove_pane(pane.id)
         if not self.extra_terminals:
             tabs.add_class("-single")

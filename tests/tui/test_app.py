@@ -417,9 +417,11 @@ def test_several_terminals_as_tabs(built_world: World) -> None:
         await pilot.press("ctrl+right_square_bracket", "tab")
         await pilot.pause()
         assert second.has_focus
+        prompts = second.text().count("[host]")
         await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: second.text().count("[host]") > prompts, 10)
         await type_line(pilot, "iptables -N HOSTMARK")  # commands count from any tab
-        assert await wait_for(pilot, lambda: passed(app, "mark"), 10)
+        assert await wait_for(pilot, lambda: passed(app, "mark"), 20), second.text()
         # Ctrl+T asks where once the world has a namespace: a shell inside box
         assert await wait_for(pilot, lambda: "box" in app.lab.places(), 10)
         await pilot.press("ctrl+t")
