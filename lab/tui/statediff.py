@@ -160,7 +160,7 @@ def goal_differences(live: State, target: State) -> list[str]:
     that exists in both but differs (a wrong address, DOWN instead of UP, no
     bridge) is one ``wrong in NS:`` line, and two routes to one destination that
     the goal does not have are a ``clash in NS:`` (the kernel uses the first).
-    Each line is ``kind: what``.
+    Each line is ``kind: what``; missing and wrong things first, extras last.
     """
     have, want = network_facts(live), network_facts(target)
     spaces_live: dict[str, State] = live.get("namespaces") or {}
@@ -191,4 +191,8 @@ def goal_differences(live: State, target: State) -> list[str]:
             for dst, devs in sorted(clashes.items())
         ]
         found += [f"extra in {name}: {fact}" for fact in mine]
-    return found
+    # what to do first comes first: what is missing or wrong, then clashes, then extras
+    return sorted(found, key=lambda line: _RANK.get(line.split()[0], len(_RANK)))
+
+
+_RANK = {"missing": 0, "missing:": 0, "wrong": 1, "clash": 2, "extra": 3, "extra:": 3}

@@ -75,6 +75,8 @@ def test_the_goal_view_names_a_wrong_address_a_down_link_and_a_route_clash() -> 
         in found
     )
     assert "extra in host: route 172.18.0.0/16 dev veth0" in found
+    kinds = [line.split()[0].rstrip(":") for line in found]
+    assert kinds == sorted(kinds, key=["missing", "wrong", "clash", "extra"].index)
     # a clash the goal has too (lesson 3 ends on one) is no difference
     assert goal_differences(live, copy.deepcopy(live)) == []
     # an interface the goal lacks altogether is extra, one it has only there is missing
