@@ -260,6 +260,8 @@ def test_finishing_the_last_lesson_shows_a_summary(built_world: World) -> None:
 
 
 def test_help_solution_and_map_toggle(built_world: World) -> None:
+    """Cost: a scratch world for the goal (its start and solution), a few seconds."""
+
     async def scenario(app: LabApp, pilot: Pilot[Any]) -> None:
         await prompt(app, pilot)
         await pilot.press("f1")
@@ -277,6 +279,21 @@ def test_help_solution_and_map_toggle(built_world: World) -> None:
         await pilot.press("f8")
         await pilot.pause()
         assert app.lab.netmap.display is not shown
+        # the goal: lesson 1's start with its reference solution, read from a scratch world
+        await pilot.press("f11")
+        goal = app.lab.netmap.query_one("#map-goal", Static)
+
+        def goal_says(what: str) -> bool:
+            return what in str(goal.render())
+
+        assert await wait_for(pilot, lambda: goal_says("missing: the namespace box"), 30), str(
+            goal.render()
+        )
+        assert goal_says("missing in host: iptables -t filter chain HOSTMARK")
+        await type_line(pilot, "ip netns add box")  # a namespace whose loopback is still down
+        wrong = "wrong in box: lo has DOWN where the goal has UP"
+        assert await wait_for(pilot, lambda: goal_says(wrong), 15), str(goal.render())
+        assert not goal_says("missing: the namespace box")
 
     run(built_world, scenario, lesson="1")
 
