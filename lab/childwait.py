@@ -16,6 +16,7 @@ import os
 import select
 import subprocess
 import time
+from typing import IO
 
 _CHUNK = 1 << 16
 
@@ -71,3 +72,17 @@ def _feed(fd: int, pending: memoryview) -> memoryview:
     except BrokenPipeError:
         return memoryview(b"")
     return pending[written:]
+
+
+def scratch_file() -> IO[bytes]:
+    """An unnamed temporary file for a child's output (``O_TMPFILE``: the kernel gives
+    it no name, so nothing is left behind); ``tempfile`` (which imports ``random``)
+    only where the kernel or file system cannot."""
+    where = os.environ.get("TMPDIR") or "/tmp"
+    try:
+        fd = os.open(where, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):
+        import tempfile
+
+        return tempfile.TemporaryFile()
+    return os.fdopen(fd, "w+b")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -116,6 +115,8 @@ def save(progress: Progress) -> None:
     progress.updated = time.time()
     payload = json.dumps(progress.to_json(), indent=2, sort_keys=True).encode()
     _sweep_temporaries(path.parent)
+    import tempfile  # only when saving (it imports random)
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".progress-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -44,3 +44,13 @@ def test_no_input_and_an_early_exit() -> None:
 def test_a_child_past_its_timeout_is_reported_not_waited_for() -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         _bash(b"sleep 30\n", timeout=0.2)
+
+
+def test_a_scratch_file_holds_a_childs_output_and_has_no_name() -> None:
+    import os
+
+    with childwait.scratch_file() as out:
+        subprocess.run(["echo", "from the child"], stdout=out, check=True)
+        out.seek(0)
+        assert out.read() == b"from the child\n"
+        assert os.readlink(f"/proc/self/fd/{out.fileno()}").endswith("(deleted)")

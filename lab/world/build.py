@@ -30,7 +30,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -563,7 +562,7 @@ def _bound_socket(netns_fd: int, address: str, port: int, kind: int) -> socket.s
 
 def _run(argv: list[str], what: str, stdin: str | None = None) -> None:
     """Run a building tool (its output in a file), seen to end on a pidfd (lab.childwait)."""
-    with tempfile.TemporaryFile() as out:
+    with childwait.scratch_file() as out:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
         try:
             code = childwait.communicate(proc, (stdin or "").encode(), 30)

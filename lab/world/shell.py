@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from lab import childwait, nsutil
@@ -163,7 +162,7 @@ def run(
         environ["PATH"] = SYSTEM_PATH
     if record:
         environ["BASH_ENV"] = str(w.dir / "record.sh")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with childwait.scratch_file() as out, childwait.scratch_file() as err:
         proc = subprocess.Popen(
             [*enter_argv(w, ns), "bash", "-s"],
             stdin=subprocess.PIPE,
