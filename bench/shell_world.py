@@ -56,7 +56,7 @@ mount --bind "$W" "$W"
 mount --make-private "$W"
 touch "$W/mnt" "$W/host" "$W/inet" "$W/pid" "$W/uts" "$W/events"
 mkdir "$W/bin" "$W/etc"
-cp "$A/prompt.sh" "$A/ps0.sh" "$A/resolv.conf" "$W/"
+cp "$A/prompt.sh" "$A/ps0.sh" "$A/record.sh" "$A/resolv.conf" "$W/"
 mkdir -p -m 755 "$H"
 [ -e "$H/.bashrc" ] || cp "$A/home.bashrc" "$H/.bashrc"
 [ -e "$H/.profile" ] || cp "$A/home.profile" "$H/.profile"
@@ -71,6 +71,13 @@ sed -e "/@EXPORTS@/{r $W/etc/exports.profile" -e "d}" "$A/profile" > "$W/etc/pro
 sed -e "/@EXPORTS@/{r $W/etc/exports.bashrc" -e "d}" "$A/bash.bashrc" > "$W/etc/bash.bashrc"
 cp "$A/shrc" "$W/etc/shrc"
 printf '. %s\n[ -f ~/.bashrc ] && . ~/.bashrc\n' "$W/etc/bash.bashrc" > "$W/bashrc"
+chmod 666 "$W/events"
+# the world's users: the machine's and the unprivileged learner (lesson 11)
+id=$(awk -F: -v n=@FIRST_ID@ '{u[$3]=1; u[$4]=1} END {while (n in u) n++; print n}' /etc/passwd /etc/group)
+{ cat /etc/passwd; echo "@LEARNER@:x:$id:$id:cnlab learner:/home/@LEARNER@:/bin/bash"; } > "$W/etc/passwd"
+{ cat /etc/group; echo "@LEARNER@:x:$id:"; } > "$W/etc/group"
+mkdir -p -m 755 "${H%/*}/@LEARNER@"
+chown "$id:$id" "${H%/*}/@LEARNER@"
 
 # ---- the namespaces, their mounts and the world's init (PID 1 of its PID namespace)
 mkfifo "$W/ready"
@@ -84,7 +91,10 @@ unshare --mount="$W/mnt" --net="$W/host" --uts="$W/uts" --pid="$W/pid" --fork \
   [ -z "$others" ] || umount -l $others 2>/dev/null || true
   mount -t tmpfs -o nosuid,nodev,mode=0755,size=1m "cnlab-bin-$NAME" "$W/bin"
   cp "$A/sudo" "$A/su" "$A/modprobe" "$A/iptables" "$A/ip" "$W/bin/"
-  chmod 755 "$W/bin/sudo" "$W/bin/su" "$W/bin/modprobe" "$W/bin/iptables" "$W/bin/ip"
+  sed -e "s|@LEARNER""@|$5|g" -e "s|@UID@|$6|g" -e "s|@GID@|$6|g" \
+      -e "s|@HOME""@|'\''${H%/*}/$5'\''|g" "$A/aslearner" > "$W/bin/aslearner"
+  chmod 755 "$W/bin/sudo" "$W/bin/su" "$W/bin/modprobe" "$W/bin/iptables" "$W/bin/ip" \
+      "$W/bin/aslearner"
   if [ -d /usr/local/sbin ]; then
     mkdir "$W/bin/.host"
     mount --bind /usr/local/sbin "$W/bin/.host"
@@ -114,7 +124,7 @@ unshare --mount="$W/mnt" --net="$W/host" --uts="$W/uts" --pid="$W/pid" --fork \
   mount -o remount,bind,ro,nosuid,nodev,noexec /sys
   mount --bind "$W/resolv.conf" /etc/resolv.conf || true
   mount --bind "$H" "$H" && mount -o remount,bind,nosuid,nodev "$H" || true
-  for f in profile bash.bashrc; do
+  for f in profile bash.bashrc passwd group; do
     if [ -f "/etc/$f" ]; then mount --bind "$W/etc/$f" "/etc/$f"; fi
   done
   umount -l /proc || true
@@ -127,7 +137,7 @@ unshare --mount="$W/mnt" --net="$W/host" --uts="$W/uts" --pid="$W/pid" --fork \
   echo ok >&9
   exec 9>&- 0</dev/null 1>/dev/null 2>/dev/null
   exec @PYTHON@ -I -S @INIT@ "$NAME"
-' world "$W" "$A" "$H" "$NAME" &
+' world "$W" "$A" "$H" "$NAME" @LEARNER@ "$id" &
 unshared=$!
 read -r ok < "$W/ready"
 read -r init _ < "/proc/$unshared/task/$unshared/children" || [ -n "$init" ]
@@ -144,16 +154,25 @@ nsenter --net="$W/host" ip link set lo up
 nsenter --net="$W/host" ip addr add 10.0.2.15/24 dev eth0
 nsenter --net="$W/host" ip link set eth0 up
 nsenter --net="$W/host" ip route add default via 10.0.2.2 dev eth0
-nsenter --net="$W/inet" --mount="$W/mnt" --pid="$W/pid" \
-    @PYTHON@ -I -S @DNSD@ 8.8.8.8 </dev/null >/dev/null 2>&1 &
+# DNS on 8.8.8.8:53 and the web server on 8.8.8.8:80: the same responder, on sockets
+# bound by a two-line launcher (bash cannot bind a socket)
+nsenter --net="$W/inet" --mount="$W/mnt" --pid="$W/pid" @PYTHON@ -I -S -c '
+import os, socket, sys
+d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); d.bind(("8.8.8.8", 53))
+w = socket.socket(); w.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+w.bind(("8.8.8.8", 80)); w.listen(64); os.set_inheritable(d.fileno(), True)
+os.set_inheritable(w.fileno(), True)
+os.execv(sys.executable, [sys.executable, "-I", "-S", sys.argv[1], "--fd", str(d.fileno()),
+         "--http-fd", str(w.fileno()), sys.argv[2]])' @DNSD@ "$NAME" </dev/null >/dev/null 2>&1 &
 
 # ---- the lesson's start state, naively, inside the world
 PATH=/usr/sbin:/usr/bin:/sbin:/bin nsenter --mount="$W/mnt" --net="$W/host" --pid="$W/pid" \
     --uts="$W/uts" --wd="$H" -- bash -s <<'START'
 @START@
 START
-printf '{"name": "%s", "status": "ready", "lesson": "%s", "home": "%s", "init_pid": %s}\n' \
-    "$NAME" @LESSON@ "$H" "$init" > "$W/meta.json"
+printf '{"name": "%s", "status": "ready", "lesson": "%s", "home": "%s", "init_pid": %s, %s}\n' \
+    "$NAME" @LESSON@ "$H" "$init" \
+    "\"learner_uid\": $id, \"learner_home\": \"${H%/*}/@LEARNER@\"" > "$W/meta.json"
 """
 
 
@@ -180,6 +199,8 @@ def reset_script(world: World, lesson_id: str, naive_start: str) -> str:
         "@INIT@": shlex.quote(str(paths.INIT_SCRIPT)),
         "@DNSD@": shlex.quote(str(paths.DNSD_SCRIPT)),
         "@LESSON@": shlex.quote(lesson_id),
+        "@LEARNER@": paths.LEARNER,
+        "@FIRST_ID@": str(paths.LEARNER_FIRST_ID),
         "@PROFILE_LINES@": profile,
         "@BASHRC_LINES@": bashrc,
         "@START@": naive_start.rstrip("\n"),
