@@ -22,7 +22,7 @@ def _world_at(make_world: Callable[..., World], lesson: str, solved: bool = True
     found = load_course(LESSONS).find(lesson)
     build_lesson(world, found)
     if solved:
-        world.run(found.solution_script(), check=True)
+        world.run(found.solution_script(), check=True, record=True)  # as `cnlab solve`
     return world
 
 
