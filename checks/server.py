@@ -5,6 +5,7 @@ threads (Textual does). So the TUI starts this small single-threaded process
 once, and asks it::
 
     {"op": "check", "lesson": "01-namespace"}  ->  {"op": "check", "report": {...}}
+    (any request may carry "lang": "zh": its human text, and the course, in that language)
     {"op": "state"}                             ->  {"op": "state", "state": {...}}
     {"op": "trace", "lesson": ..., "milestone": ID} ->  {"op": "trace", "trace": {...} | null}
 
@@ -24,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from checks.engine import check_lesson
-from lab import state
+from lab import i18n, state
 from lab.errors import LabError
 from lab.lessons import Course, lessons_dir, load_course
 from lab.world import World, locked, validate_name
 
-_course: tuple[tuple[object, ...], Course] | None = None
+_courses: dict[str, tuple[tuple[object, ...], Course]] = {}
 
 
 def _stamp(root: Path) -> tuple[object, ...]:
@@ -40,7 +41,9 @@ def _stamp(root: Path) -> tuple[object, ...]:
         with os.scandir(root) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
                 if entry.is_dir():
-                    paths += [Path(entry.path), Path(entry.path) / "lesson.toml"]
+                    folder = Path(entry.path)
+                    paths += [folder, folder / "lesson.toml"]
+                    paths += [folder / f"lesson.{lang}.toml" for lang in i18n.LANGUAGES[1:]]
     except OSError:
         pass
     for path in paths:
@@ -53,18 +56,22 @@ def _stamp(root: Path) -> tuple[object, ...]:
 
 
 def course() -> Course:
-    """The course, loaded again only when one of its files changed (loading takes ~50 ms)."""
-    global _course
+    """The course in the current language, loaded again only when one of its files
+    changed (loading takes ~50 ms)."""
+    lang = i18n.language()
     stamp = _stamp(lessons_dir())
-    if _course is None or _course[0] != stamp:
-        loaded = load_course()
-        _ = loaded.lessons  # parse now, so a broken lesson fails this request
-        _course = (stamp, loaded)
-    return _course[1]
+    cached = _courses.get(lang)
+    if cached is None or cached[0] != stamp:
+        loaded = load_course(lang=lang)
+        _lessons = loaded.lessons  # parse now, so a broken lesson fails this request
+        cached = _courses[lang] = (stamp, loaded)
+    return cached[1]
 
 
 def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
     op = request.get("op")
+    lang = i18n.normalize(str(request.get("lang") or "")) or i18n.DEFAULT
+    i18n.set_language(lang)
     try:
         if op == "check":
             lesson = course().find(str(request.get("lesson", "")))

@@ -16,6 +16,8 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from lab import i18n
+from lab.i18n import _
 from lab.lessons import Course, load_course
 from lab.tui.keys import KEYS, PREFIX_LABEL, key_label
 from lab.tui.labscreen import LabScreen
@@ -43,7 +45,7 @@ class LabApp(App[int]):
         super().__init__()
         self.world = World(validate_name(world), keep_home=True)
         self.course = course or load_course()
-        _ = self.course.lessons  # load now: a bad lesson folder fails before drawing
+        _lessons = self.course.lessons  # load now: a bad lesson folder fails before drawing
         if lesson is not None:
             lesson = self.course.find(lesson).id  # an unknown lesson: one line, no drawing
         self.lab = LabScreen(
@@ -64,24 +66,41 @@ class LabApp(App[int]):
         for key in KEYS:
             if key.action.startswith("app."):
                 continue
+            does = _(key.does)
             yield SystemCommand(
-                key.does[0].upper() + key.does[1:],
-                f"{key_label(key.fkey)} or {PREFIX_LABEL} {key.letter}",
+                does[0].upper() + does[1:],
+                _("{fkey} or {prefix} {letter}").format(
+                    fkey=key_label(key.fkey), prefix=PREFIX_LABEL, letter=key.letter
+                ),
                 partial(lab.run_action, key.action),
             )
+        for lang in i18n.LANGUAGES:  # each named in its own language: anyone finds theirs
+            if lang != i18n.language():
+                yield SystemCommand(
+                    f"Language / 语言: {i18n.NAMES[lang]}",
+                    _("the lab in {name}; your shell stays as it is").format(name=i18n.NAMES[lang]),
+                    partial(self.switch_language, lang),
+                )
         for lesson in self.course.lessons:
             yield SystemCommand(
-                f"Go to lesson {lesson.number}: {lesson.title}",
-                "asks before replacing your network",
+                _("Go to lesson {lesson_number}: {lesson_title}").format(
+                    lesson_number=lesson.number, lesson_title=lesson.title
+                ),
+                _("asks before replacing your network"),
                 lambda lesson=lesson: lab.request_lesson(lesson),
                 discover=False,
             )
         yield SystemCommand(
-            "New shell in a tab (host or a namespace)",
-            f"Ctrl+T or {PREFIX_LABEL} c",
+            _("New shell in a tab (host or a namespace)"),
+            _("Ctrl+T or {prefix} c").format(prefix=PREFIX_LABEL),
             lab.action_new_terminal,
         )
-        yield SystemCommand("Quit", "F10", self.exit)
+        yield SystemCommand(_("Quit"), "F10", self.exit)
+
+    async def switch_language(self, lang: str) -> None:
+        """The palette's language command: the whole lab in ``lang`` from now on."""
+        await self.lab.switch_language(lang)
+        self.course = self.lab.course
 
 
 def run_app(world: str, lesson: str | None) -> int:

@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lab import i18n
 from lab.debug import quietly
+from lab.i18n import _
 from lab.model import LessonReport, Trace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +80,7 @@ class CheckClient:
                 limit=16 * 1024 * 1024,
             )
         except OSError as exc:
-            raise CheckError(f"cannot start the check server: {exc}") from exc
+            raise CheckError(_("cannot start the check server: {exc}").format(exc=exc)) from exc
         self.starts += 1
         self._drainer = asyncio.create_task(self._drain_stderr(self.proc))
         return self.proc
@@ -94,7 +96,8 @@ class CheckClient:
         async with self.lock:
             proc = await self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
-            payload = json.dumps({"op": op, **fields}) + "\n"
+            # the learner's language, read at each request: a switch applies at once
+            payload = json.dumps({"op": op, "lang": i18n.language(), **fields}) + "\n"
             try:
                 proc.stdin.write(payload.encode())
                 await proc.stdin.drain()
@@ -106,22 +109,26 @@ class CheckClient:
             except asyncio.TimeoutError:  # not TimeoutError on 3.10
                 await self._kill()
                 raise CheckError(
-                    f"the check server did not answer within {self.timeout:.0f} s"
+                    _("the check server did not answer within {self_timeout:.0f} s").format(
+                        self_timeout=self.timeout
+                    )
                 ) from None
             except (OSError, ConnectionError) as exc:
                 await self._kill()
-                raise CheckError(f"the check server went away: {exc}") from exc
+                raise CheckError(_("the check server went away: {exc}").format(exc=exc)) from exc
             if not line:
                 await self._kill()
                 why = f": {self.last_stderr}" if self.last_stderr else ""
-                raise CheckError(f"the check server stopped{why}")
+                raise CheckError(_("the check server stopped{why}").format(why=why))
             try:
                 data = json.loads(line)
             except ValueError:
                 await self._kill()
-                raise CheckError("the check server answered something that is not JSON") from None
+                raise CheckError(
+                    _("the check server answered something that is not JSON")
+                ) from None
             if not isinstance(data, dict):
-                raise CheckError("the check server answered something that is not an object")
+                raise CheckError(_("the check server answered something that is not an object"))
             if data.get("error"):
                 raise CheckError(str(data["error"]))
             return data
@@ -131,11 +138,13 @@ class CheckClient:
         data = await self.request("check", lesson=lesson)
         report = data.get("report")
         if not isinstance(report, dict):
-            raise CheckError("the check server sent no report")
+            raise CheckError(_("the check server sent no report"))
         try:
             return LessonReport.from_json(report)
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckError(f"the check server sent a malformed report ({exc!r})") from None
+            raise CheckError(
+                _("the check server sent a malformed report ({exc!r})").format(exc=exc)
+            ) from None
 
     async def trace(self, lesson: str, milestone: str) -> Trace | None:
         """The milestone's packet followed hop by hop (``cnlab trace --json``), or None."""
@@ -146,14 +155,16 @@ class CheckClient:
         try:
             return Trace.from_json(found)
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckError(f"the check server sent a malformed trace ({exc!r})") from None
+            raise CheckError(
+                _("the check server sent a malformed trace ({exc!r})").format(exc=exc)
+            ) from None
 
     async def state(self) -> dict[str, Any]:
         """The world's state as a dict (``dataclasses.asdict(WorldState)``)."""
         data = await self.request("state")
         state = data.get("state")
         if not isinstance(state, dict):
-            raise CheckError("the check server sent no state")
+            raise CheckError(_("the check server sent no state"))
         return state
 
     def _kill_now(self) -> None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from lab import typed
+from lab.i18n import _
 from lab.lessons import Step
 
 POLL = 0.05
@@ -79,7 +80,9 @@ async def run_demo(
         await _type_keys(type_text, lines[-1], char_delay)
         ok = await _enter(type_text, done_count, "") and ok
         await asyncio.sleep(pause)
-    narrate("demo finished" if ok else "demo finished (a command did not give its prompt back)")
+    narrate(
+        _("demo finished") if ok else _("demo finished (a command did not give its prompt back)")
+    )
     return ok
 
 

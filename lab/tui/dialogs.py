@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Markdown, OptionList, Static
 
+from lab.i18n import _
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no question: Enter presses the focused button (yes), Escape says no.
@@ -88,13 +90,17 @@ class PlaceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box place-box"):
             yield Static(
-                "A new shell, in a tab of its own. Where? (a number, or ↑ ↓ Enter; Esc cancels)",
+                _("A new shell, in a tab of its own. Where? (a number, or ↑ ↓ Enter; Esc cancels)"),
                 classes="dialog-question",
             )
             yield OptionList(
                 *(
                     f"{n}  {place}"
-                    + ("  (the VM's own network)" if n == 1 else "  (inside it, as after nsenter)")
+                    + (
+                        _("  (the VM's own network)")
+                        if n == 1
+                        else _("  (inside it, as after nsenter)")
+                    )
                     for n, place in enumerate(self.places, 1)
                 ),
                 id="places",

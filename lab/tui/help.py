@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from lab.i18n import _
 from lab.tui.keys import PANELS, PREFIX_LABEL, help_rows
 
 
@@ -21,40 +22,51 @@ def help_renderable(debug: str = "") -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(ratio=1)
-    table.add_row(Text("cnlab keys", style="bold underline"), "", "")
+    table.add_column(ratio=1, overflow="fold")  # Chinese has no spaces to wrap at
+    table.add_row(Text(_("cnlab keys"), style="bold underline"), "", "")
     table.add_row(
         "",
         "",
         Text(
-            "Everything else you type goes to the shell (Tab, Ctrl-C, Ctrl-R...). "
-            f"Where F-keys do not reach (a browser, a Mac without Fn), press {PREFIX_LABEL} "
-            "then the letter.",
+            _(
+                "Everything else you type goes to the shell (Tab, Ctrl-C, Ctrl-R...). "
+                "Where F-keys do not reach (a browser, a Mac without Fn), press {prefix} "
+                "then the letter."
+            ).format(prefix=PREFIX_LABEL),
             style="dim",
         ),
     )
-    table.add_row("F-key", "or", "does")
+    table.add_row(_("F-key"), _("or"), _("does"))
     for fkey, other, does in help_rows():
         table.add_row(fkey, other, does)
     table.add_row("", "", "")
-    table.add_row(Text("Panels", style="bold underline"), "", "")
+    table.add_row(Text(_("Panels"), style="bold underline"), "", "")
     table.add_row(
-        "", "", Text("Ctrl+O moves the keys to the next panel; the top bar names it.", style="dim")
+        "",
+        "",
+        Text(_("Ctrl+O moves the keys to the next panel; the top bar names it."), style="dim"),
     )
     for name, keys in PANELS:
-        table.add_row(name, "", keys)
+        table.add_row(_(name), "", _(keys))
     table.add_row("", "", "")
     table.add_row(
         "",
         "",
         Text(
-            "Milestones re-check by themselves after every command you run, "
-            "and the map follows the world as it changes.",
+            _(
+                "Milestones re-check by themselves after every command you run, "
+                "and the map follows the world as it changes."
+            ),
             style="dim",
         ),
     )
+    table.add_row(
+        "",
+        "",
+        Text(_("F9 (Ctrl+] k) → Language: the lab in English or 简体中文."), style="dim"),
+    )
     if debug:
-        table.add_row(Text("Debug", style="bold underline"), "", Text(debug, style="dim"))
+        table.add_row(Text(_("Debug"), style="bold underline"), "", Text(debug, style="dim"))
     return table
 
 
@@ -80,7 +92,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             with VerticalScroll(id="help-body"):
                 yield Static(help_renderable(self.debug), id="help-text")
-            yield Static("Esc, q or F1 closes · ↑ ↓ PgUp PgDn scroll", id="help-close")
+            yield Static(_("Esc, q or F1 closes · ↑ ↓ PgUp PgDn scroll"), id="help-close")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

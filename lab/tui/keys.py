@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lab.i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Key:
@@ -25,54 +27,67 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("help", "f1", "h", "Help", "help: every key and panel (this screen)"),
-    Key("hint", "f2", "i", "Hint", "the next hint"),
+    Key("help", "f1", "h", N_("Help"), N_("help: every key and panel (this screen)")),
+    Key("hint", "f2", "i", N_("Hint"), N_("the next hint")),
     Key(
         "lesson(-1)",
         "f3",
         "p",
-        "Prev",
-        "previous lesson (asks before replacing your network)",
+        N_("Prev"),
+        N_("previous lesson (asks before replacing your network)"),
         False,
     ),
     Key(
         "lesson(1)",
         "f4",
         "n",
-        "Next",
-        "next lesson (keeps your network when it already is the next start; else asks)",
+        N_("Next"),
+        N_("next lesson (keeps your network when it already is the next start; else asks)"),
     ),
-    Key("reset", "f5", "r", "Reset", "reset this lesson (asks first)"),
-    Key("solution", "f6", "s", "Solve", "show the reference solution (asks first)"),
+    Key("reset", "f5", "r", N_("Reset"), N_("reset this lesson (asks first)")),
+    Key("solution", "f6", "s", N_("Solve"), N_("show the reference solution (asks first)")),
     Key(
         "demo",
         "f7",
         "d",
-        "Demo",
-        "demo: reset, then type the solution step by step (counts as seeing it)",
+        N_("Demo"),
+        N_("demo: reset, then type the solution step by step (counts as seeing it)"),
         False,
     ),
-    Key("toggle_map", "f8", "m", "Map", "show / hide the network map"),
+    Key("toggle_map", "f8", "m", N_("Map"), N_("show / hide the network map")),
     Key(
-        "app.command_palette", "f9", "k", "Palette", "command palette: every action by name", False
+        "app.command_palette",
+        "f9",
+        "k",
+        N_("Palette"),
+        N_("command palette: every action by name"),
+        False,
     ),
-    Key("app.quit", "f10", "q", "Quit", "quit (progress is saved all the time)"),
+    Key("app.quit", "f10", "q", N_("Quit"), N_("quit (progress is saved all the time)")),
     Key(
         "goal",
         "f11",
         "g",
-        "Goal",
-        "the goal beside the network: what your network lacks, has wrong or extra,"
-        " compared with this lesson's end",
+        N_("Goal"),
+        N_(
+            "the goal beside the network: what your network lacks, has wrong or extra,"
+            " compared with this lesson's end"
+        ),
         False,
     ),
-    Key("reading", "f12", "t", "Read", "reading mode: the lesson text takes the whole screen"),
+    Key(
+        "reading",
+        "f12",
+        "t",
+        N_("Read"),
+        N_("reading mode: the lesson text takes the whole screen"),
+    ),
     Key(
         "path",
         "shift+f8",
         "w",
-        "Path",
-        "the first failing milestone's packet on the map, hop by hop (where it dies: ✗)",
+        N_("Path"),
+        N_("the first failing milestone's packet on the map, hop by hop (where it dies: ✗)"),
         False,
     ),
 )
@@ -88,21 +103,25 @@ PREFIX = "ctrl+right_square_bracket"
 PREFIX_LABEL = "Ctrl+]"
 
 PANELS = (
-    ("shell", "the shell: everything you type goes to bash"),
+    (N_("shell"), N_("the shell: everything you type goes to bash")),
     (
-        "shell tabs",
-        "Ctrl+T opens one (host or a namespace); Ctrl+] Tab or a click moves between"
-        " them; exit closes one",
+        N_("shell tabs"),
+        N_(
+            "Ctrl+T opens one (host or a namespace); Ctrl+] Tab or a click moves between"
+            " them; exit closes one"
+        ),
     ),
-    ("lesson list", "↑ ↓ choose, Enter opens (asks before replacing your network)"),
+    (N_("lesson list"), N_("↑ ↓ choose, Enter opens (asks before replacing your network)")),
     (
-        "lesson text",
-        "↑ ↓ PgUp PgDn Home End scroll; diagrams wider than the panel scroll"
-        " sideways (Shift+wheel) and show a scrollbar",
+        N_("lesson text"),
+        N_(
+            "↑ ↓ PgUp PgDn Home End scroll; diagrams wider than the panel scroll"
+            " sideways (Shift+wheel) and show a scrollbar"
+        ),
     ),
-    ("milestones", "↑ ↓ PgUp PgDn scroll the status and the first failure's cause"),
-    ("hints", "↑ ↓ scroll the hints shown so far"),
-    ("map", "↑ ↓ PgUp PgDn scroll the namespaces"),
+    (N_("milestones"), N_("↑ ↓ PgUp PgDn scroll the status and the first failure's cause")),
+    (N_("hints"), N_("↑ ↓ scroll the hints shown so far")),
+    (N_("map"), N_("↑ ↓ PgUp PgDn scroll the namespaces")),
 )
 
 
@@ -114,22 +133,22 @@ def key_label(key: str) -> str:
 
 def help_rows() -> list[tuple[str, str, str]]:
     """(F-key, browser-safe key, what it does) for every action, then focus."""
-    rows = [(key_label(k.fkey), f"{PREFIX_LABEL} {k.letter}", k.does) for k in KEYS]
+    rows = [(key_label(k.fkey), f"{PREFIX_LABEL} {k.letter}", _(k.does)) for k in KEYS]
     rows.append(
         (
             "Ctrl+O",
             f"{PREFIX_LABEL} o",
-            "next panel: shell → lessons → text → milestones → hints → map",
+            _("next panel: shell → lessons → text → milestones → hints → map"),
         )
     )
     rows.append(
         (
             "Ctrl+T",
             f"{PREFIX_LABEL} c",
-            "a new shell in a tab of its own: on the host or inside a namespace (netns0…)",
+            _("a new shell in a tab of its own: on the host or inside a namespace (netns0…)"),
         )
     )
-    rows.append(("", f"{PREFIX_LABEL} Tab", "the next shell tab (a click on a tab works too)"))
-    rows.append(("Esc", "", "back to the shell (from a panel or reading mode)"))
-    rows.append(("Shift+PgUp", "", "scroll the shell's history (Shift+PgDn, wheel)"))
+    rows.append(("", f"{PREFIX_LABEL} Tab", _("the next shell tab (a click on a tab works too)")))
+    rows.append(("Esc", "", _("back to the shell (from a panel or reading mode)")))
+    rows.append(("Shift+PgUp", "", _("scroll the shell's history (Shift+PgDn, wheel)")))
     return rows

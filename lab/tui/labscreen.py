@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -49,10 +50,11 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
-from lab import record, slips
+from lab import i18n, record, slips
 from lab.debug import quietly
 from lab.errors import LabError
-from lab.lessons import Course, Lesson
+from lab.i18n import N_, _
+from lab.lessons import Course, Lesson, load_course
 from lab.model import LessonReport
 from lab.state import WorldState
 from lab.tui.checker import CheckClient, CheckError
@@ -90,11 +92,24 @@ def _same_state(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 class LabScreen(Screen[None]):
     BINDINGS = [
         *(Binding(k.fkey, k.action, k.label, show=k.footer, priority=True) for k in KEYS),
-        Binding(FOCUS_KEY, "switch_focus", "Focus", show=False, priority=True),
-        Binding(NEW_SHELL_KEY, "new_terminal", "Shell", key_display="^t", priority=True),
-        Binding(PREFIX, "prefix", "keys", key_display="^]", priority=True),
-        Binding("escape", "to_shell", "Shell", show=False),
+        Binding(FOCUS_KEY, "switch_focus", N_("Focus"), show=False, priority=True),
+        Binding(NEW_SHELL_KEY, "new_terminal", N_("Shell"), key_display="^t", priority=True),
+        Binding(PREFIX, "prefix", N_("keys"), key_display="^]", priority=True),
+        Binding("escape", "to_shell", N_("Shell"), show=False),
     ]
+
+    def localize_bindings(self) -> None:
+        """The footer's labels in the current language: Textual reads ``BINDINGS`` once per
+        class, so the screen's own map is made again from them, each label translated."""
+        self._bindings = BindingsMap(
+            [
+                replace(b, description=_(b.description))
+                for b in self.BINDINGS
+                if isinstance(b, Binding)
+            ]
+        )
+        if self.is_mounted:
+            self.refresh_bindings()
 
     def __init__(
         self,
@@ -107,6 +122,7 @@ class LabScreen(Screen[None]):
         live: bool = True,
     ) -> None:
         super().__init__()
+        self.localize_bindings()
         self.live = live
         self.world = world
         self.course = course
@@ -175,10 +191,10 @@ class LabScreen(Screen[None]):
         """Ctrl+T (or Ctrl+] c): another shell in the world, in a tab of its own, on
         the host or inside a namespace (asked when the world has namespaces)."""
         if not self.ready:
-            self.notify("the world is not ready yet", timeout=3)
+            self.notify(_("the world is not ready yet"), timeout=3)
             return
         if self.demo_running:  # the demo waits on the prompts of the world's shells
-            self.notify("the demo is running: F7 stops it, then Ctrl+T", timeout=3)
+            self.notify(_("the demo is running: F7 stops it, then Ctrl+T"), timeout=3)
             return
         places = self.places()
         if len(places) == 1:
@@ -199,7 +215,7 @@ class LabScreen(Screen[None]):
                 self.world.enter_argv, None if place == HOST_NS else place
             )
         except LabError as exc:
-            self.notify(exc.message, title="no new shell", severity="error", timeout=6)
+            self.notify(exc.message, title=_("no new shell"), severity="error", timeout=6)
             return
         self._terminals_made += 1
         number = self._terminals_made + 1
@@ -286,9 +302,15 @@ class LabScreen(Screen[None]):
         if state != "ready":
             # Built without asking: a question here would be answered by the first
             # keys the learner types for the shell (the browser view's `n` of `netns`).
-            what = "was left broken" if state == "broken" else "did not exist yet"
+            what = _("was left broken") if state == "broken" else _("did not exist yet")
             self.notify(
-                f"The world {self.world.name!r} {what}: building lesson {self.lesson.number}."
+                _(
+                    "The world {self_world_name!r} {what}: building lesson {self_lesson_number}."
+                ).format(
+                    self_world_name=self.world.name,
+                    what=what,
+                    self_lesson_number=self.lesson.number,
+                )
             )
             self.build(self.lesson)
             return
@@ -327,7 +349,9 @@ class LabScreen(Screen[None]):
         try:
             text = self.lesson.text()
         except LabError as exc:
-            text = f"# {self.lesson.title}\n\n(cannot render the lesson text: {exc.message})"
+            text = _(
+                "# {self_lesson_title}\n\n(cannot render the lesson text: {exc_message})"
+            ).format(self_lesson_title=self.lesson.title, exc_message=exc.message)
         await self.query_one(LessonText).show(text)
         self._refresh_milestones()
         self._refresh_topbar()
@@ -350,7 +374,7 @@ class LabScreen(Screen[None]):
             self.lesson,
             report,
             self.check_status,
-            done_note=self.course_end_text() if last else "F4: next lesson",
+            done_note=self.course_end_text() if last else _("F4: next lesson"),
             revealed=self.session.revealed(self.lesson),
         )
         self.query_one(Hints).show(self.lesson, self.session.hints_shown(self.lesson))
@@ -362,31 +386,56 @@ class LabScreen(Screen[None]):
         count = len(self.course.lessons)
         done = sum(1 for lesson in self.course.lessons if self.session.completed(lesson))
         self.query_one("#top-lesson", Static).update(
-            f" lesson {self.lesson.number}/{count}: {self.lesson.title}"
+            " "
+            + _("lesson {number}/{count}: {title}").format(
+                number=self.lesson.number, count=count, title=self.lesson.title
+            )
         )
-        mode = "reading · Esc returns" if self.reading else f"keys → {self.focus_name()}"
-        self.query_one("#top-score", Static).update(
-            f" {passed}/{total} ✔ · course {done}/{count} ✔ · {mode} "
+        mode = (
+            _("reading · Esc returns")
+            if self.reading
+            else _("keys → {panel}").format(panel=self.focus_name())
         )
+        score = _("{passed}/{total} ✔ · course {done}/{count} ✔ · {mode}").format(
+            passed=passed, total=total, done=done, count=count, mode=mode
+        )
+        self.query_one("#top-score", Static).update(f" {score} ")
+
+    async def switch_language(self, lang: str) -> None:
+        """Everything in ``lang`` at once, the shell left alone: the lesson (read again in
+        that language), the keys and panels, and the checks' explanations (checked
+        again); the choice is saved with the progress, as ``cnlab --lang`` saves it."""
+        i18n.set_language(lang)
+        self.course = load_course(self.course.root, lang)
+        self.session.course = self.course
+        self.lesson = self.course.find(self.lesson.id)
+        self.session.progress.lang = lang
+        with quietly("saving the chosen language"):
+            self.session.save()
+        self.localize_bindings()
+        await self._show_lesson()
+        if self.report is not None:
+            self.request_check()
+        self.notify(_("Language: {name}").format(name=i18n.NAMES[lang]), timeout=3)
 
     def focus_name(self) -> str:
         """The panel that has the keys, as the top bar and the help name it."""
         focused = self.focused
         names = {
-            "shell": "shell",
-            "lessons": "lesson list",
-            "text": "lesson text",
-            "milestones": "milestones",
-            "hints": "hints",
-            "map": "map",
+            "shell": _("shell"),
+            "lessons": _("lesson list"),
+            "text": _("lesson text"),
+            "milestones": _("milestones"),
+            "hints": _("hints"),
+            "map": _("map"),
         }
         if isinstance(focused, Terminal) and len(self.terminal_titles) > 1:
-            return f"shell: {self.terminal_titles.get(focused, HOST_NS)}"
+            return _("shell: {where}").format(where=self.terminal_titles.get(focused, HOST_NS))
         while focused is not None:
             if focused.id in names:
                 return names[focused.id]
             focused = focused.parent if isinstance(focused.parent, Widget) else None
-        return "nothing (Esc: shell)"
+        return _("nothing (Esc: shell)")
 
     def on_descendant_focus(self) -> None:
         self._refresh_topbar()
@@ -397,12 +446,18 @@ class LabScreen(Screen[None]):
     def debug_text(self) -> str:
         """The lab's own timings (for developers: shown in the help, not the top bar)."""
         latencies = sorted(self.feedback_latencies)
-        median = f"{latencies[len(latencies) // 2] * 1000:.0f} ms" if latencies else "none yet"
-        return (
-            f"world {self.world.name}; last check took {self.last_check_ms:.0f} ms; "
-            f"command to milestone: median {median} over {len(latencies)}; "
-            f"check server started {self.checker.starts} time(s); "
-            f"{self.builds_done} build(s)"
+        median = f"{latencies[len(latencies) // 2] * 1000:.0f} ms" if latencies else _("none yet")
+        return _(
+            "world {self_world_name}; last check took {self_last_check_ms:.0f} ms; command "
+            "to milestone: median {median} over {count}; check server started "
+            "{self_checker_starts} time(s); {self_builds_done} build(s)"
+        ).format(
+            self_world_name=self.world.name,
+            self_last_check_ms=self.last_check_ms,
+            median=median,
+            count=len(latencies),
+            self_checker_starts=self.checker.starts,
+            self_builds_done=self.builds_done,
         )
 
     def _set_status(self, status: str) -> None:
@@ -426,7 +481,7 @@ class LabScreen(Screen[None]):
         self.lesson = lesson
         self.report = None
         self.state = None
-        self._show_note(f"building lesson {lesson.number}…")
+        self._show_note(_("building lesson {lesson_number}…").format(lesson_number=lesson.number))
         self._build_worker(lesson)
 
     @work(exclusive=True, group="build", exit_on_error=False)
@@ -454,8 +509,8 @@ class LabScreen(Screen[None]):
     @on(BuildFailed)
     def _build_failed(self, message: BuildFailed) -> None:
         self.sched.build_failed()
-        self._show_note("the world could not be built (F5 tries again)")
-        self.notify(message.error, title="build failed", severity="error", timeout=15)
+        self._show_note(_("the world could not be built (F5 tries again)"))
+        self.notify(message.error, title=_("build failed"), severity="error", timeout=15)
 
     @on(BuildDone)
     async def _build_done(self, message: BuildDone) -> None:
@@ -464,7 +519,10 @@ class LabScreen(Screen[None]):
         self.session.set_current(message.lesson)
         await self._show_lesson()
         self.notify(
-            f"lesson {message.lesson.number} is ready ({message.took * 1000:.0f} ms)", timeout=3
+            _("lesson {message_lesson_number} is ready ({value1:.0f} ms)").format(
+                message_lesson_number=message.lesson.number, value1=message.took * 1000
+            ),
+            timeout=3,
         )
         self._world_ready()
 
@@ -473,7 +531,7 @@ class LabScreen(Screen[None]):
         self.tail.skip_to_end()
         self.shell.start()
         self.state = None
-        self.netmap.show_note("reading the world…")
+        self.netmap.show_note(_("reading the world…"))
         check, read = self.sched.world_ready(time.monotonic())
         if check:
             self._check_worker(self.lesson)
@@ -504,7 +562,7 @@ class LabScreen(Screen[None]):
         if self.world.state() == "ready" and not self.building:
             event.terminal.start()
         else:
-            self.notify("the world is gone: F5 rebuilds this lesson", severity="warning")
+            self.notify(_("the world is gone: F5 rebuilds this lesson"), severity="warning")
 
     # ------------------------------------------------------- events & checks
 
@@ -570,7 +628,9 @@ class LabScreen(Screen[None]):
     def _report_ready(self, message: ReportReady) -> None:
         follow_up = self.sched.check_done()
         if message.report is None:
-            self._set_status(f"checks unavailable: {message.error}")
+            self._set_status(
+                _("checks unavailable: {message_error}").format(message_error=message.error)
+            )
             self.set_timer(1.0, self.request_check)
         elif message.lesson is self.lesson and self.ready:
             self.last_check_ms = message.took_ms
@@ -597,7 +657,12 @@ class LabScreen(Screen[None]):
                     f"Lesson {lesson.number} complete! {self.course_end_text()}", timeout=10
                 )
             else:
-                self.notify(f"Lesson {lesson.number} complete! F4 opens the next one.", timeout=8)
+                self.notify(
+                    _("Lesson {lesson_number} complete! F4 opens the next one.").format(
+                        lesson_number=lesson.number
+                    ),
+                    timeout=8,
+                )
 
     def _poll_state(self) -> None:
         if self.sched.read_due(time.monotonic()):
@@ -616,7 +681,9 @@ class LabScreen(Screen[None]):
     def _world_read(self, message: WorldRead) -> None:
         if message.state is None:
             self.sched.read_done(changed=False, first=False)
-            self.netmap.show_note(f"map unavailable: {message.error}")
+            self.netmap.show_note(
+                _("map unavailable: {message_error}").format(message_error=message.error)
+            )
             return
         changed = self.ready and not _same_state(message.state, self.state)
         first = self.state is None
@@ -641,7 +708,7 @@ class LabScreen(Screen[None]):
         before = len(self.session.hints_shown(self.lesson))
         shown = self.session.use_hint(self.lesson)
         if shown == before:
-            self.notify("That was the last hint. F6 shows the solution.", timeout=4)
+            self.notify(_("That was the last hint. F6 shows the solution."), timeout=4)
         self._refresh_milestones()
         hints = self.query_one(Hints)
         hints.call_after_refresh(hints.scroll_end, animate=False)
@@ -650,9 +717,9 @@ class LabScreen(Screen[None]):
         target = self.session.neighbour(self.lesson, step)
         if target is None:
             if step > 0:
-                self.notify(self.course_end_text(), title="no lesson after this one", timeout=8)
+                self.notify(self.course_end_text(), title=_("no lesson after this one"), timeout=8)
             else:
-                self.notify("This is the first lesson.", timeout=3)
+                self.notify(_("This is the first lesson."), timeout=3)
             return
         self.request_lesson(target)
 
@@ -660,12 +727,12 @@ class LabScreen(Screen[None]):
         """What to say after the last lesson: complete, or which lessons are left."""
         left = self.session.unfinished()
         if not left:
-            return "The course is complete: every lesson is finished."
+            return _("The course is complete: every lesson is finished.")
         numbers = ", ".join(str(lesson.number) for lesson in left)
-        return (
-            f"That was the last lesson. Still unfinished: {numbers} "
-            "(open one from the lesson list: Ctrl+O, or F9)."
-        )
+        return _(
+            "That was the last lesson. Still unfinished: {numbers} (open one from the "
+            "lesson list: Ctrl+O, or F9)."
+        ).format(numbers=numbers)
 
     def request_lesson(self, target: Lesson) -> None:
         """Open ``target``, never throwing the learner's network away without asking.
@@ -677,7 +744,7 @@ class LabScreen(Screen[None]):
         if target.id == self.lesson.id:
             return
         if self.building:
-            self.notify("a lesson is being built; wait a moment", timeout=3)
+            self.notify(_("a lesson is being built; wait a moment"), timeout=3)
             return
         if self.session.neighbour(self.lesson, 1) is target and self.session.completed(self.lesson):
             self._compare_worker(target)
@@ -690,7 +757,9 @@ class LabScreen(Screen[None]):
         unfinished = (
             ""
             if self.session.completed(self.lesson)
-            else f"Lesson {self.lesson.number} is not finished ({passed}/{total} milestones).\n\n"
+            else _(
+                "Lesson {self_lesson_number} is not finished ({passed}/{total} milestones).\n\n"
+            ).format(self_lesson_number=self.lesson.number, passed=passed, total=total)
         )
 
         def answer(yes: bool | None) -> None:
@@ -699,22 +768,34 @@ class LabScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"{unfinished}{why}Open lesson {target.number} ({target.title})? "
-                "Its start state replaces your network and the shell restarts "
-                "(your progress is kept).",
-                yes=f"Open lesson {target.number}",
+                _(
+                    "{unfinished}{why}Open lesson {target_number} ({target_title})? Its start "
+                    "state replaces your network and the shell restarts (your progress is kept)."
+                ).format(
+                    unfinished=unfinished,
+                    why=why,
+                    target_number=target.number,
+                    target_title=target.title,
+                ),
+                yes=_("Open lesson {target_number}").format(target_number=target.number),
             ),
             answer,
         )
 
     @work(exclusive=True, group="compare", exit_on_error=False)
     async def _compare_worker(self, target: Lesson) -> None:
-        self._set_status(f"comparing your network with lesson {target.number}'s start…")
+        self._set_status(
+            _("comparing your network with lesson {target_number}'s start…").format(
+                target_number=target.number
+            )
+        )
         try:
             wanted = await self._start_state(target)
             live = await self.checker.state()
         except (LabError, CheckError) as exc:
-            diffs = [f"(could not compare: {getattr(exc, 'message', exc)})"]
+            diffs = [
+                _("(could not compare: {getattr})").format(getattr=getattr(exc, "message", exc))
+            ]
         else:
             diffs = differences(live, wanted)
         self._set_status("")
@@ -726,8 +807,10 @@ class LabScreen(Screen[None]):
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
         self.ask_to_open(
             target,
-            f"Your network differs from lesson {target.number}'s start state: "
-            f"{diffs[0]}{more}.\n\n",
+            _(
+                "Your network differs from lesson {target_number}'s start state: "
+                "{diffs_0}{more}.\n\n"
+            ).format(target_number=target.number, diffs_0=diffs[0], more=more),
         )
 
     async def _start_state(self, lesson: Lesson, solved: bool = False) -> dict[str, Any]:
@@ -768,8 +851,10 @@ class LabScreen(Screen[None]):
                 result = scratch.run(lesson.solution_script(), timeout=120)
                 if result.returncode != 0:
                     raise LabError(
-                        f"the reference solution of lesson {lesson.number} failed "
-                        f"(exit {result.returncode})"
+                        _(
+                            "the reference solution of lesson {lesson_number} failed (exit "
+                            "{result_returncode})"
+                        ).format(lesson_number=lesson.number, result_returncode=result.returncode)
                     )
 
     async def keep_network_for(self, target: Lesson) -> None:
@@ -782,7 +867,9 @@ class LabScreen(Screen[None]):
         self.session.set_current(target)
         await self._show_lesson()
         self.notify(
-            f"Lesson {target.number}: your network is its start state, so it is kept.",
+            _("Lesson {target_number}: your network is its start state, so it is kept.").format(
+                target_number=target.number
+            ),
             timeout=5,
         )
         self.request_check()
@@ -805,8 +892,10 @@ class LabScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Reset lesson {self.lesson.number}? The world goes back to the lesson's "
-                "start state and the shell restarts.",
+                _(
+                    "Reset lesson {self_lesson_number}? The world goes back to the lesson's start "
+                    "state and the shell restarts."
+                ).format(self_lesson_number=self.lesson.number),
                 yes="Reset",
             ),
             answer,
@@ -819,7 +908,7 @@ class LabScreen(Screen[None]):
                 self.app.push_screen(TextScreen(self.solution_markdown()))
 
         self.app.push_screen(
-            ConfirmScreen("Show the reference solution of this lesson?", yes="Show"), answer
+            ConfirmScreen(_("Show the reference solution of this lesson?"), yes="Show"), answer
         )
 
     def solution_markdown(self) -> str:
@@ -848,14 +937,21 @@ class LabScreen(Screen[None]):
 
     @work(exclusive=True, group="goal", exit_on_error=False)
     async def _goal_worker(self, lesson: Lesson) -> None:
-        goal = f"the end of lesson {lesson.number} (its reference solution)"
+        goal = _("the end of lesson {lesson_number} (its reference solution)").format(
+            lesson_number=lesson.number
+        )
         if self.netmap.goal_for != lesson.id:
             self.netmap.show_goal(goal_text(goal, None), lesson.id)
         try:
             wanted = await self._start_state(lesson, solved=True)
         except (LabError, CheckError) as exc:
             self.netmap.show_goal(
-                Text(f"Goal: cannot be shown: {getattr(exc, 'message', exc)}"), lesson.id
+                Text(
+                    _("Goal: cannot be shown: {getattr}").format(
+                        getattr=getattr(exc, "message", exc)
+                    )
+                ),
+                lesson.id,
             )
             return
         if self.goal_shown and self.state is not None and lesson is self.lesson:
@@ -875,9 +971,12 @@ class LabScreen(Screen[None]):
         report = self.current_report()
         failing = report.first_failure if report else None
         if failing is None:
-            self.pathview.show_trace(None, "Path: no failing milestone to follow")
+            self.pathview.show_trace(None, _("Path: no failing milestone to follow"))
             return
-        self.pathview.show_trace(None, f"Path: following the packet of {failing.title}…")
+        self.pathview.show_trace(
+            None,
+            _("Path: following the packet of {failing_title}…").format(failing_title=failing.title),
+        )
         self._path_worker(self.lesson, failing.id)
 
     @work(exclusive=True, group="path", exit_on_error=False)
@@ -885,10 +984,10 @@ class LabScreen(Screen[None]):
         try:
             found = await self.checker.trace(lesson.id, milestone)
         except CheckError as exc:
-            self.pathview.show_trace(None, f"Path: cannot be shown: {exc}")
+            self.pathview.show_trace(None, _("Path: cannot be shown: {exc}").format(exc=exc))
             return
         if self.pathview.display:
-            self.pathview.show_trace(found, "Path: this milestone sends no packet")
+            self.pathview.show_trace(found, _("Path: this milestone sends no packet"))
 
     def action_toggle_map(self) -> None:
         self.show_map(not self.netmap.display)
@@ -966,9 +1065,11 @@ class LabScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                "Run the demo? This lesson is reset, then its solution is typed into the "
-                "shell step by step. F7 stops it.",
-                yes="Run demo",
+                _(
+                    "Run the demo? This lesson is reset, then its solution is typed into the shell "
+                    "step by step. F7 stops it."
+                ),
+                yes=_("Run demo"),
             ),
             answer,
         )
@@ -991,13 +1092,13 @@ class LabScreen(Screen[None]):
     async def _demo_worker(self) -> bool:
         narration = self.query_one("#narration", Static)
         narration.display = True
-        narration.update("demo: resetting the lesson…")
+        narration.update(_("demo: resetting the lesson…"))
         self.build(self.lesson)
-        self.shell.locked = "The demo is typing in this shell: F7 (or Ctrl+] d) stops it."
+        self.shell.locked = _("The demo is typing in this shell: F7 (or Ctrl+] d) stops it.")
         try:
             while self.building or not self.shell.running:
                 if not self.building and not self.ready:  # the build failed
-                    narration.update("demo stopped: the lesson could not be built")
+                    narration.update(_("demo stopped: the lesson could not be built"))
                     return False
                 await asyncio.sleep(0.05)
             self.focus_panel(self.shell)
@@ -1025,7 +1126,7 @@ class LabScreen(Screen[None]):
             demo.cancel()
             self.shell.locked = ""
             narration = self.query_one("#narration", Static)
-            narration.update("demo stopped")
+            narration.update(_("demo stopped"))
             self.set_timer(2, lambda: setattr(narration, "display", False))
 
     # -------------------------------------------------------------- shutdown
@@ -1036,7 +1137,7 @@ class LabScreen(Screen[None]):
         self.shell.stop()
         for term in self.extra_terminals:
             term.stop()
-        for _, job in self._start_states.values():  # a scratch world is never left behind
+        for _scripts, job in self._start_states.values():  # a scratch world is never left behind
             with quietly("waiting for a scratch world to be removed"):
                 await job
         await self.checker.close()

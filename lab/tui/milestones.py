@@ -12,15 +12,17 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from checks.report import cause_line
+from lab.i18n import _
 from lab.lessons import Lesson
-from lab.model import LessonReport
+from lab.model import LessonReport, MilestoneResult
 
 
 def milestones_text(
     lesson: Lesson,
     report: LessonReport | None,
     status: str = "",
-    done_note: str = "F4: next lesson",
+    done_note: str | None = None,
     revealed: set[str] | None = None,
 ) -> Text:
     """The milestones panel as rich text (pure: tests and snapshots use it).
@@ -32,7 +34,12 @@ def milestones_text(
     results = {m.id: m for m in report.milestones} if report else {}
     passed = sum(1 for m in results.values() if m.passed)
     text = Text()
-    text.append(f"Milestones {passed}/{len(lesson.milestones)}", "bold")
+    if done_note is None:
+        done_note = _("F4: next lesson")
+    text.append(
+        _("Milestones {passed}/{total}").format(passed=passed, total=len(lesson.milestones)),
+        "bold",
+    )
     if status:
         text.append(f"  {status}", "dim")
     text.append("\n")
@@ -47,31 +54,41 @@ def milestones_text(
             text.append("✔ ", "bold green")
             text.append(milestone.title + "\n", "green")
             if result.explanation:  # a failure the lesson wants you to reach, explained
-                text.append(f"  why: {result.explanation}\n", "italic green")
+                why = _("why: {explanation}").format(explanation=result.explanation)
+                text.append(f"  {why}\n", "italic green")
             continue
         text.append("✘ ", "bold red")
         text.append(milestone.title + "\n")
         if not first_failure_done:
             first_failure_done = True
             if revealed is not None and milestone.id not in revealed:
-                text.append("  not tried yet: the cause shows once you try it (F2: hint)\n", "dim")
+                text.append(
+                    _("  not tried yet: the cause shows once you try it (F2: hint)\n"), "dim"
+                )
                 continue
-            if result.cause:
-                text.append(f"  cause: {result.cause}\n", "yellow")
-            if result.explanation:
-                text.append(f"  {result.explanation}\n", "italic")
-            for item in result.evidence:
-                text.append(f"  · {item}\n", "dim")
+            _diagnosis(text, result)
     if report and report.passed:
-        text.append(f"\nLesson complete! {done_note}\n", "bold green")
+        text.append(_("\nLesson complete! {done_note}\n").format(done_note=done_note), "bold green")
     return text
+
+
+def _diagnosis(text: Text, result: MilestoneResult) -> None:
+    """The first failure's cause, explanation and evidence, under its title."""
+    if result.cause:
+        text.append(f"  {cause_line(str(result.cause))}\n", "yellow")
+    if result.explanation:
+        text.append(f"  {result.explanation}\n", "italic")
+    for item in result.evidence:
+        text.append(f"  · {item}\n", "dim")
 
 
 def hints_text(lesson: Lesson, hints: list[str]) -> Text:
     """The hints shown so far, numbered (empty when none was asked for)."""
     text = Text()
     if hints:
-        text.append(f"Hints {len(hints)}/{len(lesson.hints)}", "bold")
+        text.append(
+            _("Hints {shown}/{total}").format(shown=len(hints), total=len(lesson.hints)), "bold"
+        )
         for number, hint in enumerate(hints, 1):
             text.append(f"\n{number}. {hint}")
     return text
@@ -88,7 +105,7 @@ class Milestones(VerticalScroll):
         lesson: Lesson,
         report: LessonReport | None,
         status: str = "",
-        done_note: str = "F4: next lesson",
+        done_note: str | None = None,
         revealed: set[str] | None = None,
     ) -> None:
         self.query_one("#milestones-body", Static).update(

@@ -26,6 +26,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from lab.i18n import _, ljust
+from lab.i18n import width as cells
+
 HOST = "host"
 INTERNET = "internet"
 MIN_BOX = 34
@@ -148,7 +151,11 @@ def _route_lines(ns: State) -> list[str]:
     for dst in sorted(clash):
         first = next(r for r in routes if str(r.get("dst")) == dst)
         count = sum(1 for r in routes if str(r.get("dst")) == dst)
-        lines.append(f"⚠ {dst}: {count} routes, kernel uses dev {first.get('dev')}")
+        lines.append(
+            _("⚠ {dst}: {count} routes, kernel uses dev {first_get}").format(
+                dst=dst, count=count, first_get=first.get("dev")
+            )
+        )
     return lines
 
 
@@ -190,15 +197,31 @@ def wires(state: State) -> list[str]:
                 continue
             seen.add(key)
             both = link.get("up") and peer[1].get("up")
-            out.append(f"{a} ═══ {b}" + ("" if both else "  (a side is down)"))
+            out.append(f"{a} ═══ {b}" + ("" if both else _("  (a side is down)")))
     return out
+
+
+def _cut(text: str, most: int) -> tuple[str, str]:
+    """``text`` split after at most ``most`` terminal cells (Chinese takes two)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += cells(char)
+        if used > most:
+            return text[:index], text[index:]
+    return text, ""
 
 
 def _wrap(lines: list[str], inner: int) -> list[str]:
     out: list[str] = []
     for line in lines:
-        if len(line) <= inner:
+        if cells(line) <= inner:
             out.append(line)
+            continue
+        if cells(line) != len(line):  # wide characters: textwrap counts characters
+            rest = line
+            while rest:
+                head, rest = _cut(rest, inner)
+                out.append(head)
             continue
         indent = len(line) - len(line.lstrip()) + 2
         out += textwrap.wrap(
@@ -210,12 +233,12 @@ def _wrap(lines: list[str], inner: int) -> list[str]:
     return out
 
 
-def _box(title: str, lines: list[str], width: int) -> list[str]:
-    inner = width - 4
-    title = title if len(title) <= inner - 1 else title[: inner - 2] + "…"
-    top = "┌─ " + title + " " + "─" * max(width - len(title) - 5, 0) + "┐"
-    body = [f"│ {line:<{inner}} │" for line in _wrap(lines, inner)]
-    return [top, *body, "└" + "─" * (width - 2) + "┘"]
+def _box(title: str, lines: list[str], box_width: int) -> list[str]:
+    inner = box_width - 4
+    title = title if cells(title) <= inner - 1 else _cut(title, inner - 2)[0] + "…"
+    top = "┌─ " + title + " " + "─" * max(box_width - cells(title) - 5, 0) + "┐"
+    body = [f"│ {ljust(line, inner)} │" for line in _wrap(lines, inner)]
+    return [top, *body, "└" + "─" * (box_width - 2) + "┘"]
 
 
 def render_map(state: State, width: int) -> list[str]:
@@ -223,10 +246,11 @@ def render_map(state: State, width: int) -> list[str]:
     width = max(width, 20)
     spaces = state.get("namespaces") or {}
     if not spaces:
-        return ["(no world state yet)"]
+        return [_("(no world state yet)")]
     boxes = [namespace_lines(state, name) for name in _order(state)]
     natural = max(
-        [len(title) + 6 for title, _ in boxes] + [len(line) + 4 for _, ls in boxes for line in ls]
+        [cells(title) + 6 for title, _ls in boxes]
+        + [cells(line) + 4 for _title, ls in boxes for line in ls]
     )
     natural = max(MIN_BOX, min(MAX_BOX, natural))
     cols = max(1, min(len(boxes), width // natural))
@@ -239,7 +263,7 @@ def render_map(state: State, width: int) -> list[str]:
             out.append("".join(d[row] if row < len(d) else " " * box_w for d in drawn).rstrip())
     pairs = wires(state)
     if cols > 1 and pairs:
-        out.append("veth pairs: " + "   ".join(pairs))
+        out.append(_("veth pairs: ") + "   ".join(pairs))
         out = out[:-1] + _wrap([out[-1]], width)
     return out
 
@@ -275,9 +299,9 @@ def goal_text(goal: str, diffs: list[str] | None) -> Text:
     if diffs is None:
         text.append("comparing…\n", "dim")
     elif not diffs:
-        text.append("✔ your network is the goal\n", "bold green")
+        text.append(_("✔ your network is the goal\n"), "bold green")
     for diff in diffs or []:
-        kind, _, what = diff.partition(": ")
+        kind, _sep, what = diff.partition(": ")
         mark, style = _GOAL_MARKS.get(kind.split()[0], ("+ ", "yellow"))
         text.append(mark, style)
         text.append(f"{kind}: ", style)
@@ -305,7 +329,7 @@ class NetMap(VerticalScroll):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.state: State = {}
-        self.note = "waiting for the first look at the world…"
+        self.note = _("waiting for the first look at the world…")
         self._body = Static(self.note, id="map-body")
         self._goal = Static("", id="map-goal")
         self._goal.display = False

@@ -19,9 +19,10 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from lab.i18n import N_, _
 from lab.model import Step, Trace
 
-NAMES = {"internet": "the internet"}
+NAMES = {"internet": N_("the internet")}
 STEP_DELAY = 0.5  # seconds each hop stays highlighted while the path is walked
 
 
@@ -38,11 +39,11 @@ class Hop:
 def _step_words(step: Step) -> str:
     kind = step.kind
     if kind == "route":
-        return f"route via {step.out_if}"
+        return _("route via {step_out_if}").format(step_out_if=step.out_if)
     if kind == "neighbour":
         return f"ARP {step.decision} on {step.out_if}"
     if kind == "arrive":
-        return f"in on {step.in_if}"
+        return _("in on {step_in_if}").format(step_in_if=step.in_if)
     if kind == "bridge":
         nf = " (br_netfilter)" if step.br_netfilter else ""
         return f"bridged {step.in_if} -> {step.out_if}{nf}"
@@ -51,7 +52,7 @@ def _step_words(step: Step) -> str:
     if kind == "nat":
         return f"{step.decision} {step.before} -> {step.after}"
     if kind == "deliver":
-        return "delivered" if not step.reply else "reply received"
+        return "delivered" if not step.reply else _("reply received")
     return f"DROP: {step.cause}"
 
 
@@ -81,10 +82,10 @@ def path_text(trace: Trace, current: int | None) -> Text:
         style = "bold red" if hop.dies else ""
         if i == current:
             style = "bold reverse red" if hop.dies else "bold reverse"
-        text.append(f" {mark} {NAMES.get(hop.ns, hop.ns)}: ", style)
+        text.append(f" {mark} {_(NAMES[hop.ns]) if hop.ns in NAMES else hop.ns}: ", style)
         text.append("; ".join(hop.lines) + "\n", style)
     if trace.reached:
-        text.append("✔ reached, and the reply came back\n", "bold green")
+        text.append(_("✔ reached, and the reply came back\n"), "bold green")
     else:
         text.append(f"✘ stopped: {trace.cause}\n", "bold red")
     return text
@@ -111,7 +112,7 @@ class PathView(Static):
             self._timer.stop()
             self._timer = None
         if trace is None:
-            self.update(Text(note or "no path to show", "dim"))
+            self.update(Text(note or _("no path to show"), "dim"))
             return
         self._draw()
         if len(hops(trace)) > 1:

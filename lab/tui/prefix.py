@@ -17,18 +17,25 @@ from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widget import Widget
 
+from lab.i18n import N_, _
 from lab.tui.keys import KEYS, PREFIX, PREFIX_LABEL
 
 SEND_PREFIX = "send-prefix"  # the answer when Ctrl+] is pressed twice
 
 
-EXTRA = (("o", "Focus"), ("c", "Shell"), ("Tab", "Next shell"), (PREFIX_LABEL, "to bash"))
+EXTRA = (
+    ("o", N_("Focus")),
+    ("c", N_("Shell")),
+    ("Tab", N_("Next shell")),
+    (PREFIX_LABEL, N_("to bash")),
+)
 
 
 def band_lines(head: str, width: int) -> list[Text]:
     """``head``, then every letter and what it does, in lines of at most ``width``
     cells, never breaking a letter from its word (a footer would cut them at 80)."""
-    pairs = [(k.letter, k.label) for k in KEYS] + list(EXTRA) + [("Esc", "cancel")]
+    pairs = [(k.letter, _(k.label)) for k in KEYS]
+    pairs += [(letter, _(label)) for letter, label in EXTRA] + [("Esc", _("cancel"))]
     lines = [Text(head, "bold")]
     for letter, label in pairs:
         piece = Text.assemble((f" {letter} ", "bold reverse"), f" {label}")
@@ -78,7 +85,9 @@ class PrefixScreen(ModalScreen[str | None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield LetterBand(f"{PREFIX_LABEL} pressed, now a letter:", id="prefix-note")
+        yield LetterBand(
+            _("{prefix} pressed, now a letter:").format(prefix=PREFIX_LABEL), id="prefix-note"
+        )
 
     def action_pick(self, action: str) -> None:
         self.dismiss(action or None)

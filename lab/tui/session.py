@@ -15,6 +15,7 @@ from dataclasses import replace
 from lab import progress
 from lab.course_run import pick_lesson, record_result
 from lab.errors import LabError
+from lab.i18n import _
 from lab.lessons import Course, Lesson
 from lab.model import LessonReport
 from lab.tui.attempts import attempted
@@ -81,10 +82,12 @@ class Session:
                 passed=True,
                 cause=None,
                 evidence=[],
-                explanation="You saw this earlier in this lesson."
+                explanation=_("You saw this earlier in this lesson.")
                 if kinds[result.id].observes
-                else "You saw this failure earlier; your network has moved "
-                "past it since, which is fine.",
+                else _(
+                    "You saw this failure earlier; your network has moved past it since, which "
+                    "is fine."
+                ),
                 kept=True,
             )
             if result.id in keep and not result.passed
@@ -143,11 +146,11 @@ class Session:
 
     def summary_markdown(self) -> str:
         lines = [
-            "# Course complete",
+            _("# Course complete"),
             "",
-            "You built container networking by hand. What you did:",
+            _("You built container networking by hand. What you did:"),
             "",
-            "| lesson | milestones | hints | solution seen | commands |",
+            _("| lesson | milestones | hints | solution seen | commands |"),
             "| --- | --- | --- | --- | --- |",
         ]
         for lesson in self.lessons:
@@ -159,7 +162,7 @@ class Session:
                 f"| {'yes' if entry and entry.solution_shown else 'no'} "
                 f"| {len(entry.commands) if entry else 0} |"
             )
-        lines += ["", "Press Escape to go back to the lab."]
+        lines += ["", _("Press Escape to go back to the lab.")]
         return "\n".join(lines)
 
     def save(self) -> None:

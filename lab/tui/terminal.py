@@ -49,6 +49,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from lab.debug import quietly
+from lab.i18n import _
 
 SCROLLBACK = 5000
 DECCKM = 1 << 5  # pyte stores private mode N as N << 5
@@ -208,7 +209,8 @@ class Terminal(Widget, can_focus=True):
         except OSError as exc:
             os.close(master)
             os.close(slave)
-            self.feed(f"\r\ncould not start the shell: {exc}\r\n".encode())
+            said = _("could not start the shell: {exc}").format(exc=exc)
+            self.feed(f"\r\n{said}\r\n".encode())
             self.exited = True
             return
         finally:

@@ -362,3 +362,45 @@ def test_lesson_eleven_rootless_as_the_learner(tmux: Tmux, tmp_path: Path) -> No
         assert "su - learner" in saved and "slirp4netns --configure" in saved
     finally:
         world.destroy()
+
+
+def test_a_learner_in_chinese_goes_through_lesson_two(tmux: Tmux, tmp_path: Path) -> None:
+    """``cnlab --lang zh`` in tmux with the real course, lesson 2 typed as its reference
+    solution: the lesson, the milestones, a failure's cause and the completion are in
+    Chinese, and the choice is saved with the progress (about 40 s)."""
+    world = World(tui_world_name())
+    state_dir = tmp_path / "state"
+    env = {"CNLAB_LESSONS": str(ROOT / "lessons"), "CNLAB_STATE_DIR": str(state_dir)}
+    command = f"{sys.executable} -m lab --lang zh --world {world.name}"
+    lesson = load_course(ROOT / "lessons", "zh").find("2")
+    try:
+        built = subprocess.run(
+            [*command.split(), "reset", "2"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr
+        assert "已处于 02-veth 的起点" in built.stdout  # the CLI speaks Chinese too
+        tmux.start(command, env)
+        tmux.wait("[host]", 20)
+        tmux.wait(f"第 2/{len(load_course(ROOT / 'lessons').lessons)} 课：{lesson.title}", 10)
+        tmux.wait(f"0/{len(lesson.milestones)} ✔", 20)
+        tmux.keys("F2")  # a hint, in Chinese, and the first failure's cause may show
+        tmux.wait("提示 1/", 5)
+        tmux.wait("原因：", 10)
+        for line in _article_lines(lesson):
+            tmux.type(line)
+            if line.startswith("ping"):
+                time.sleep(2.5)  # two echoes a second apart: let them finish
+        done = len(lesson.milestones)
+        tmux.wait(f"{done}/{done} ✔", 30)
+        tmux.wait("第 2 课完成！", 10)
+        tmux.keys("F10")
+        time.sleep(1.0)
+        saved = (state_dir / world.name / "progress.json").read_text()
+        assert '"lang": "zh"' in saved and '"completed": true' in saved
+    finally:
+        world.destroy()
