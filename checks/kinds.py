@@ -424,7 +424,7 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     result = ctx.probe(*_probe_args(_ping_call(ctx, args)))
     if result is None:
         return _missing(ctx, src)
-    what = f"ping from {src} to {dst}: " + (
+    what = _("ping from {src} to {dst}: ").format(src=src, dst=dst) + (
         _("reply from {result_from} in {result_ms} ms").format(
             result_from=result["from"], result_ms=result["ms"]
         )

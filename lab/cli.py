@@ -374,6 +374,27 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+_TOKEN = re.compile(r"\s+|[!-~]+|.")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's help, wrapped by terminal cells: a Chinese character takes two and
+    Chinese has no spaces to wrap at (argparse counts characters and breaks at spaces)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if i18n.width(text) == len(text):
+            return super()._split_lines(text, width)
+        lines: list[str] = []
+        line = ""
+        for token in _TOKEN.findall(" ".join(text.split())):
+            if line and i18n.width(line + token) > width:
+                lines.append(line.rstrip())
+                line = "" if token.isspace() else token
+            else:
+                line += token
+        return [*lines, line.rstrip()] if line.strip() else lines
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with errors on one line and a suggestion for a mistyped verb."""
 
@@ -457,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  sudo cnlab --lang zh       the lab in Chinese (remembered)\n"
             "  cnlab VERB --help          what VERB does, with examples"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
@@ -475,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_,
             description=help_[0].upper() + help_[1:] + _("."),
             epilog=_("examples:") + examples if examples else None,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
             parents=[common],
         )
         p.set_defaults(func=func)

@@ -49,8 +49,11 @@ def test_json_keeps_machine_fields_english(tmp_path: Path) -> None:
 def test_errors_and_help_in_chinese(tmp_path: Path) -> None:
     code, out, err = run(tmp_path, "--lang", "zh", "lsit")
     assert code == 2 and "未知的子命令 'lsit'" in err and "'list'" in err
-    code, out, err = run(tmp_path, "--lang", "zh", "check", "--help")
+    code, out, err = run(tmp_path, "--lang", "zh", "check", "--help", COLUMNS="80")
     assert code == 0 and "用法：" in out and "对照正在运行的世界检查" in out
+    from lab.i18n import width
+
+    assert max(width(line) for line in out.splitlines()) <= 80, out  # wrapped by cells
     code, out, err = run(tmp_path, "--lang", "fr", "list")
     assert code == 2 and "--lang" in err and len(err.strip().splitlines()) == 1
 
