@@ -72,7 +72,7 @@ from lab.tui.pathview import PathView
 from lab.tui.prefix import SEND_PREFIX, PrefixScreen
 from lab.tui.scheduler import Scheduler
 from lab.tui.session import Session
-from lab.tui.statediff import differences, goal_differences
+from lab.tui.statediff import differences, goal_differences, shown
 from lab.tui.terminal import Terminal
 from lab.world import HOST_NS, INTERNET_NS, World, locked, validate_name
 
@@ -804,13 +804,18 @@ class LabScreen(Screen[None]):
         if not diffs:
             await self.keep_network_for(target)
             return
-        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+        more = _(" (and {count} more)").format(count=len(diffs) - 1) if len(diffs) > 1 else ""
+        kind, what = shown(diffs[0])
         self.ask_to_open(
             target,
             _(
                 "Your network differs from lesson {target_number}'s start state: "
                 "{diffs_0}{more}.\n\n"
-            ).format(target_number=target.number, diffs_0=diffs[0], more=more),
+            ).format(
+                target_number=target.number,
+                diffs_0=_("{kind}: ").format(kind=kind) + what,
+                more=more,
+            ),
         )
 
     async def _start_state(self, lesson: Lesson, solved: bool = False) -> dict[str, Any]:

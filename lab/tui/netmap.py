@@ -28,6 +28,7 @@ from textual.widgets import Static
 
 from lab.i18n import _, ljust
 from lab.i18n import width as cells
+from lab.tui.statediff import shown
 
 HOST = "host"
 INTERNET = "internet"
@@ -295,16 +296,16 @@ def goal_text(goal: str, diffs: list[str] | None) -> Text:
     things yellow.
     """
     text = Text()
-    text.append(f"Goal: {goal}\n", "bold")
+    text.append(_("Goal: {goal}").format(goal=goal) + "\n", "bold")
     if diffs is None:
-        text.append("comparing…\n", "dim")
+        text.append(_("comparing…") + "\n", "dim")
     elif not diffs:
         text.append(_("✔ your network is the goal\n"), "bold green")
     for diff in diffs or []:
-        kind, _sep, what = diff.partition(": ")
-        mark, style = _GOAL_MARKS.get(kind.split()[0], ("+ ", "yellow"))
+        mark, style = _GOAL_MARKS.get(diff.split()[0], ("+ ", "yellow"))
+        kind, what = shown(diff)
         text.append(mark, style)
-        text.append(f"{kind}: ", style)
+        text.append(_("{kind}: ").format(kind=kind), style)
         text.append(f"{what}\n")
     return text
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab.i18n import N_, _
+
 State = dict[str, Any]
 SKIP_NAMESPACES = ("internet",)
 
@@ -104,9 +106,9 @@ def differences(live: State, target: State) -> list[str]:
     have, want = network_facts(live), network_facts(target)
     found: list[str] = []
     for name in sorted(set(want) - set(have)):
-        found.append(f"missing: the namespace {name}")
+        found.append("missing: " + _("the namespace {name}").format(name=name))
     for name in sorted(set(have) - set(want)):
-        found.append(f"extra: the namespace {name}")
+        found.append("extra: " + _("the namespace {name}").format(name=name))
     for name in sorted(set(have) & set(want)):
         mine, theirs = list(have[name]), list(want[name])
         for fact in list(theirs):
@@ -145,11 +147,15 @@ def _pair_interfaces(missing: list[str], extra: list[str]) -> list[str]:
         lacks = [t for t in want.split()[2:] if t not in have.split()[2:]]
         more = [t for t in have.split()[2:] if t not in want.split()[2:]]
         if lacks and more:
-            found.append(f"{name} has {' '.join(more)} where the goal has {' '.join(lacks)}")
+            found.append(
+                _("{name} has {more} where the goal has {lacks}").format(
+                    name=name, more=" ".join(more), lacks=" ".join(lacks)
+                )
+            )
         elif lacks:
-            found.append(f"{name} lacks {' '.join(lacks)}")
+            found.append(_("{name} lacks {lacks}").format(name=name, lacks=" ".join(lacks)))
         else:
-            found.append(f"{name} also has {' '.join(more)}")
+            found.append(_("{name} also has {more}").format(name=name, more=" ".join(more)))
     return found
 
 
@@ -167,9 +173,9 @@ def goal_differences(live: State, target: State) -> list[str]:
     spaces_goal: dict[str, State] = target.get("namespaces") or {}
     found: list[str] = []
     for name in sorted(set(want) - set(have)):
-        found.append(f"missing: the namespace {name}")
+        found.append("missing: " + _("the namespace {name}").format(name=name))
     for name in sorted(set(have) - set(want)):
-        found.append(f"extra: the namespace {name}")
+        found.append("extra: " + _("the namespace {name}").format(name=name))
     for name in sorted(set(have) & set(want)):
         mine, theirs = list(have[name]), list(want[name])
         for fact in list(theirs):
@@ -186,8 +192,10 @@ def goal_differences(live: State, target: State) -> list[str]:
         found += [f"missing in {name}: {fact}" for fact in theirs]
         found += [f"wrong in {name}: {what}" for what in wrong]
         found += [
-            f"clash in {name}: {len(devs)} routes to {dst} (dev {', '.join(devs)}): "
-            "the kernel uses only the first"
+            f"clash in {name}: "
+            + _("{count} routes to {dst} (dev {devs}): the kernel uses only the first").format(
+                count=len(devs), dst=dst, devs=", ".join(devs)
+            )
             for dst, devs in sorted(clashes.items())
         ]
         found += [f"extra in {name}: {fact}" for fact in mine]
@@ -196,3 +204,20 @@ def goal_differences(live: State, target: State) -> list[str]:
 
 
 _RANK = {"missing": 0, "missing:": 0, "wrong": 1, "clash": 2, "extra": 3, "extra:": 3}
+
+
+#: the kinds of difference, as the lines begin (their first word stays English: it is
+#: what the lines are sorted and marked by); shown in the learner's language
+KINDS = {"missing": N_("missing"), "extra": N_("extra"), "wrong": N_("wrong"), "clash": N_("clash")}
+
+
+def shown(line: str) -> tuple[str, str]:
+    """A difference line as the learner reads it: (its kind and namespace, what), e.g.
+    ``missing in netns0: route default via 172.18.0.1`` -> ("缺少（netns0）", "route ...")
+    in Chinese."""
+    kind, _colon, what = line.partition(": ")
+    word, _in, where = kind.partition(" in ")
+    label = _(KINDS[word]) if word in KINDS else word
+    if where:
+        label = _("{kind} in {namespace}").format(kind=label, namespace=where)
+    return label, what

@@ -149,3 +149,13 @@ async def switch_both_ways() -> None:
         await pilot.pause()
         assert app.lab.lesson.title == "A network stack of its own"
         assert progress.load("snapshot").lang == "en"
+
+
+def test_goal_lines_are_read_in_the_language_their_kind_stays_english(zh_env: Path) -> None:
+    from lab.tui.statediff import shown
+
+    line = "missing in netns0: route default via 172.18.0.1"
+    assert shown(line) == ("netns0 里缺少", "route default via 172.18.0.1")
+    assert shown("extra: the namespace box") == ("多出", "the namespace box")
+    i18n.set_language("en")
+    assert shown(line) == ("missing in netns0", "route default via 172.18.0.1")
