@@ -74,11 +74,14 @@ async def session(world: str, t0: float) -> dict[str, Any]:
             raise RuntimeError(f"{target.id} is green before the command")
         await pilot.press(*command)
         started = time.monotonic()
+        out["typed_at"] = time.time()
         await pilot.press("enter")
         if not await _until(pilot, lambda: f"✔ {target.title}" in panel(), 10):
             raise RuntimeError(f"{target.id} never turned green; panel:\n{panel()}")
         out["feedback_s"] = time.monotonic() - started
         out["feedback_internal_s"] = list(app.lab.feedback_latencies)
+        out["green_at"] = time.time()
+        out["stages"] = list(app.lab.feedback_stages)
         out["tui"] = proc_status_kb("self")
         proc = app.lab.checker.proc
         out["check_server"] = proc_status_kb(str(proc.pid)) if proc else {}

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class CheckClient:
         self.last_stderr = ""
         self._drainer: asyncio.Task[None] | None = None
         self._killed: list[asyncio.subprocess.Process] = []
+        self.last_wait_s = 0.0  # the last request's wait for the one in flight before it
 
     async def _ensure(self) -> asyncio.subprocess.Process:
         if self.proc is not None and self.proc.returncode is None:
@@ -93,7 +95,9 @@ class CheckClient:
 
     async def request(self, op: str, **fields: Any) -> dict[str, Any]:
         """Send one request and return the response (raises :class:`CheckError`)."""
+        asked = time.perf_counter()
         async with self.lock:
+            self.last_wait_s = time.perf_counter() - asked
             proc = await self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
             # the learner's language, read at each request: a switch applies at once

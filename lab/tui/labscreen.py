@@ -148,6 +148,11 @@ class LabScreen(Screen[None]):
         self.last_check_ms = 0.0
         self.last_done_at = 0.0
         self.feedback_latencies: list[float] = []
+        # where the time of each command's feedback went: wall-clock stamps by stage
+        # (the prompt's ``done`` line, seen, check asked, answered, shown)
+        self.feedback_stages: list[dict[str, float]] = []
+        self._done_stages: dict[str, float] | None = None
+        self._last_cmd_time = 0.0
         self.shell = self.new_terminal("shell")
         self.extra_terminals: list[Terminal] = []
         self.terminal_titles: dict[Terminal, str] = {self.shell: HOST_NS}
@@ -575,10 +580,14 @@ class LabScreen(Screen[None]):
         self._look_for_slips(events)
         commands = [e.value for e in events if e.kind == "cmd"]
         if commands:
+            self._last_cmd_time = next(e.time for e in reversed(events) if e.kind == "cmd")
             self.session.record_commands(self.lesson, commands)
             self._refresh_milestones()  # an attempt may reveal a cause
-        if any(e.kind == "done" for e in events):
+        done = [e for e in events if e.kind == "done"]
+        if done:
             self.last_done_at = time.perf_counter()
+            cmd = [e.time for e in events if e.kind == "cmd"] or [self._last_cmd_time]
+            self._done_stages = {"cmd": cmd[-1], "done": done[-1].time, "seen": time.time()}
             self.request_check()
 
     def _look_for_slips(self, events: list[Any]) -> None:
@@ -616,13 +625,19 @@ class LabScreen(Screen[None]):
     @work(exclusive=False, group="check", exit_on_error=False)
     async def _check_worker(self, lesson: Lesson) -> None:
         started = time.perf_counter()
+        stages = {"asked": time.time()}
         try:
             report = await self.checker.check(lesson.id)
         except CheckError as exc:
             self.post_message(ReportReady(lesson, None, str(exc), 0.0))
             return
         took = (time.perf_counter() - started) * 1000
-        self.post_message(ReportReady(lesson, report, None, took))
+        stages |= {
+            "answered": time.time(),
+            "wait": self.checker.last_wait_s,
+            "check": report.duration_ms / 1000,
+        }
+        self.post_message(ReportReady(lesson, report, None, took, stages))
 
     @on(ReportReady)
     def _report_ready(self, message: ReportReady) -> None:
@@ -634,12 +649,23 @@ class LabScreen(Screen[None]):
             self.set_timer(1.0, self.request_check)
         elif message.lesson is self.lesson and self.ready:
             self.last_check_ms = message.took_ms
-            if self.last_done_at:
+            answers = self._answers_done(message.stages)
+            if answers:
                 self.feedback_latencies.append(time.perf_counter() - self.last_done_at)
                 self.last_done_at = 0.0
             self._apply_report(message.lesson, message.report)
+            if answers and self._done_stages is not None:
+                self._done_stages |= message.stages | {"shown": time.time()}
+                self.feedback_stages.append(self._done_stages)
+                self._done_stages = None
         if follow_up:
             self._check_worker(self.lesson)
+
+    def _answers_done(self, stages: dict[str, float]) -> bool:
+        """This check started after the last command's prompt came back (not one that was
+        already running and may have read the world before the command changed it)."""
+        seen = self._done_stages["seen"] if self._done_stages else None
+        return bool(self.last_done_at) and seen is not None and stages.get("asked", 0) >= seen
 
     def _apply_report(self, lesson: Lesson, report: LessonReport) -> None:
         report = self.session.earned(lesson, report)

@@ -37,10 +37,16 @@ class ReportReady(Message):
     """A check of ``lesson`` ended: a report, or ``error`` when the server could not answer."""
 
     def __init__(
-        self, lesson: Lesson, report: LessonReport | None, error: str | None, took_ms: float
+        self,
+        lesson: Lesson,
+        report: LessonReport | None,
+        error: str | None,
+        took_ms: float,
+        stages: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
         self.lesson, self.report, self.error, self.took_ms = lesson, report, error, took_ms
+        self.stages = stages or {}  # wall-clock stamps of this check (the debug profile)
 
 
 class WorldRead(Message):
