@@ -245,7 +245,7 @@ def grade_one(lesson: Lesson, sub: Submission, run_id: int, limits: Limits) -> S
         timing.update(total=0)
         return _grade(lesson, sub, world, None, None, None, timing)
     try:
-        world.create()
+        world.create(graded=True)  # with the graded replay's helpers (a quick ping)
         lap("world")
         start = world.run(lesson.start_script(), timeout=60)
         if start.returncode != 0:

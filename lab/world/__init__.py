@@ -104,9 +104,9 @@ class World(WorldPaths):
 
     # -------------------------------------------------------------- lifecycle
 
-    def create(self, status: str = "ready") -> None:
+    def create(self, status: str = "ready", graded: bool = False) -> None:
         """Build a fresh world (see :func:`build.create`)."""
-        build.create(self, status)
+        build.create(self, status, graded)
 
     def destroy(self) -> None:
         """End every process inside the world and remove all of it. Idempotent."""

@@ -40,6 +40,7 @@ from lab.names import validate_name
 from lab.world.paths import (
     ASSETS,
     DNSD_SCRIPT,
+    GRADED_HELPERS,
     HELPERS,
     HOST_ADDR,
     INIT_SCRIPT,
@@ -95,7 +96,7 @@ class MountsRefused(LabError):
     """The kernel refused to make the world's namespaces or mounts."""
 
 
-def create(w: WorldPaths, status: str = "ready") -> None:
+def create(w: WorldPaths, status: str = "ready", graded: bool = False) -> None:
     """Build a fresh world (any old one of this name is removed first).
 
     ``status`` is what the world's meta says once it is built: a caller that
@@ -103,13 +104,16 @@ def create(w: WorldPaths, status: str = "ready") -> None:
     writes ``status="ready"`` when done, so that a crash in between leaves a
     world that :func:`lab.world.teardown.state` calls ``broken``, never a
     half-built ``ready`` one.
+
+    ``graded``: a world that replays a submission for ``cnlab grade``; it also
+    has :data:`GRADED_HELPERS` first on its PATH.
     """
     validate_name(w.name)
     destroy(w)  # also what is left of one whose folder was removed by hand
     RUN_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
     w.dir.mkdir(mode=0o700)
     try:
-        _build(w, status)
+        _build(w, status, graded)
     except BaseException as exc:
         destroy(w)
         if isinstance(exc, MountsRefused) or (
@@ -122,7 +126,7 @@ def create(w: WorldPaths, status: str = "ready") -> None:
         raise
 
 
-def _build(w: WorldPaths, status: str) -> None:
+def _build(w: WorldPaths, status: str, graded: bool) -> None:
     nsutil.make_private_mountpoint(w.dir)
     for path in w.pins:
         path.touch()
@@ -144,7 +148,7 @@ def _build(w: WorldPaths, status: str) -> None:
     # the learner's shells record their commands too (the folder itself is root's, 0700)
     w.events_path.chmod(0o666)
 
-    _make_namespaces(w)
+    _make_namespaces(w, graded)
     _run(
         ["unshare", f"--net={w.inet}", "--", "ip", "-batch", "-"],
         "build the simulated internet",
@@ -248,7 +252,7 @@ def _write_rc_files(w: WorldPaths) -> None:
     )
 
 
-def _make_namespaces(w: WorldPaths) -> None:
+def _make_namespaces(w: WorldPaths, graded: bool = False) -> None:
     """Create the world's mount, network, UTS and PID namespaces and pin them.
 
     A forked builder unshares them, makes the world's own mounts with system
@@ -266,7 +270,8 @@ def _make_namespaces(w: WorldPaths) -> None:
     CPU that made ours, so a refused namespace is dropped and made again on
     each CPU in turn.
     """
-    helpers = {tool: (ASSETS / tool).read_bytes() for tool in HELPERS}
+    tools = HELPERS + (GRADED_HELPERS if graded else ())
+    helpers = {tool: (ASSETS / tool).read_bytes() for tool in tools}
     meta = w.read_meta()
     for key, value in (
         ("@LEARNER@", LEARNER),

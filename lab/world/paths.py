@@ -54,6 +54,9 @@ INTERNET_NS = "internet"
 
 #: The learner's helpers (lab/assets/): first in every PATH inside a world.
 HELPERS = ("sudo", "su", "modprobe", "iptables", "ip", "aslearner")
+#: Helpers only a grading world has (``cnlab grade``): commands that only observe, made
+#: not to wait where nobody reads their output (see docs/grading.md, "A graded replay").
+GRADED_HELPERS = ("ping",)
 #: Helpers that also cover the real tool's file inside the world (called by full path).
 STAND_INS = ("sudo", "su")
 #: First in the PATH that Debian's profile, su and sudo's secure_path set for root.
