@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from lab import progress
 from lab.errors import LabError
+from lab.i18n import _
 from lab.lessons import Course, Lesson
 from lab.world import World
 
@@ -66,9 +67,9 @@ def build_lesson(world: World, lesson: Lesson) -> float:
 def _missing_feature_hint(stderr: str) -> str:
     """A hint when a start script failed because this kernel or machine lacks something."""
     if any(text in stderr for text in _FEATURE_ERRORS):
-        return (
-            " (this kernel or machine may lack a feature the lesson needs:"
-            " fix the script, or run the lab on a kernel that has it)"
+        return _(
+            " (this kernel or machine may lack a feature the lesson needs: fix the script, "
+            "or run the lab on a kernel that has it)"
         )
     return ""
 

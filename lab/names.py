@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from lab.errors import LabError
+from lab.i18n import _
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -19,7 +20,9 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 def validate_name(name: str) -> str:
     if not NAME_RE.match(name):
         raise LabError(
-            f"invalid world name {name!r}: use 1-32 lowercase letters, digits, '-' or '_'",
+            _("invalid world name {name!r}: use 1-32 lowercase letters, digits, '-' or '_'").format(
+                name=name
+            ),
             status=2,
         )
     return name

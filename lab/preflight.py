@@ -11,6 +11,7 @@ import os
 import shutil
 
 from lab.errors import LabError
+from lab.i18n import _
 
 REQUIRED_TOOLS = {
     "ip": "iproute2",
@@ -24,7 +25,7 @@ REQUIRED_TOOLS = {
 def require_root() -> None:
     if os.geteuid() != 0:
         raise LabError(
-            "cnlab builds network namespaces and needs root: run it with sudo (or as root)",
+            _("cnlab builds network namespaces and needs root: run it with sudo (or as root)"),
             status=77,
         )
 
@@ -34,13 +35,18 @@ def require_tools() -> None:
         f"{tool} (package {pkg})" for tool, pkg in REQUIRED_TOOLS.items() if not shutil.which(tool)
     ]
     if missing:
-        raise LabError(f"missing {', '.join(missing)}: run ./run once, or install them", status=69)
+        raise LabError(
+            _("missing {value1}: run ./run once, or install them").format(
+                value1=", ".join(missing)
+            ),
+            status=69,
+        )
 
 
 def require_netns() -> None:
     if not os.path.exists("/proc/self/ns/net"):
         raise LabError(
-            "this kernel has no network namespaces (CONFIG_NET_NS); cnlab cannot run here", 69
+            _("this kernel has no network namespaces (CONFIG_NET_NS); cnlab cannot run here"), 69
         )
 
 
@@ -74,9 +80,11 @@ def require_capabilities() -> None:
     if missing:
         flags = " ".join(f"--cap-add {name.removeprefix('CAP_')}" for name in missing)
         raise LabError(
-            f"cnlab needs {', '.join(missing)}, which this root process lacks (a container"
-            f" with default capabilities?): run it on the machine or in a VM, or give the"
-            f" container {flags}",
+            _(
+                "cnlab needs {value1}, which this root process lacks (a container with default "
+                "capabilities?): run it on the machine or in a VM, or give the container "
+                "{flags}"
+            ).format(value1=", ".join(missing), flags=flags),
             status=77,
         )
 
@@ -99,13 +107,14 @@ def why_mounts_fail(uid_map: str | None = None) -> str:
     """The likely reason the kernel refused a mount or namespace we had the capabilities for."""
     mapped = user_namespace_map(uid_map)
     if mapped is not None:
-        return (
-            f"this root is a user namespace's (uid map {mapped!r}: a rootless container?),"
-            " which may not make these mounts; run cnlab as the machine's real root, or in a VM"
-        )
-    return (
-        "the kernel refused although cnlab has CAP_SYS_ADMIN (a container's seccomp or"
-        " AppArmor profile? Docker: --privileged); run cnlab on the machine or in a VM"
+        return _(
+            "this root is a user namespace's (uid map {mapped!r}: a rootless container?), "
+            "which may not make these mounts; run cnlab as the machine's real root, or in "
+            "a VM"
+        ).format(mapped=mapped)
+    return _(
+        "the kernel refused although cnlab has CAP_SYS_ADMIN (a container's seccomp or "
+        "AppArmor profile? Docker: --privileged); run cnlab on the machine or in a VM"
     )
 
 

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from lab import typed
 from lab.errors import LabError
+from lab.i18n import _
 from lab.lessons import Lesson, Step
 from lab.world import World
 
@@ -34,7 +35,9 @@ class Shell:
             self.typed = typed.in_world(world, settle=STEP_SETTLE)
         except typed.ShellError as exc:
             raise LabError(
-                f"the demo's shell in world {world.name!r} did not start: {exc}"
+                _("the demo's shell in world {world_name!r} did not start: {exc}").format(
+                    world_name=world.name, exc=exc
+                )
             ) from exc
 
     def run(self, command: str, out: TextIO) -> int | None:
@@ -46,13 +49,21 @@ class Shell:
                 out.write(done.output)
                 out.flush()
         except typed.ShellError as exc:
-            raise LabError(f"the demo's shell in the world stopped: {exc}") from exc
+            raise LabError(
+                _("the demo's shell in the world stopped: {exc}").format(exc=exc)
+            ) from exc
         if done is None or done.outcome == "exited":
-            raise LabError("the demo's shell in the world exited unexpectedly")
+            raise LabError(_("the demo's shell in the world exited unexpectedly"))
         if done.outcome == "stuck":
-            raise LabError(f"the demo step {command!r} never gave the prompt back")
+            raise LabError(
+                _("the demo step {command!r} never gave the prompt back").format(command=command)
+            )
         if done.outcome == "backgrounded":
-            out.write(f"(still running after {STEP_SETTLE:g} s: put in the background)\n")
+            out.write(
+                _("(still running after {STEP_SETTLE:g} s: put in the background)\n").format(
+                    STEP_SETTLE=STEP_SETTLE
+                )
+            )
         return done.status
 
     def close(self) -> None:
@@ -77,7 +88,11 @@ def run_demo(
     pause = 0.0 if speed <= 0 else 0.6 / speed
     steps: list[Step] = lesson.solution_steps()
     state = {m.id: m.passed for m in check_lesson(world, lesson).milestones}
-    out.write(f"▶ demo of {lesson.id}: {lesson.title}  [{_marks(state)}]\n\n")
+    out.write(
+        _("▶ demo of {lesson_id}: {lesson_title}  [{marks}]\n\n").format(
+            lesson_id=lesson.id, lesson_title=lesson.title, marks=_marks(state)
+        )
+    )
     shell = Shell(world)
     try:
         for number, item in enumerate(steps, 1):
@@ -93,14 +108,14 @@ def run_demo(
                 time.sleep(pause)
             status = shell.run(item.command, out)
             if status not in (0, None):
-                out.write(f"(exit status {status})\n")
+                out.write(_("(exit status {status})\n").format(status=status))
             report = check_lesson(world, lesson)
             now = {m.id: m.passed for m in report.milestones}
             for m in report.milestones:
                 if m.passed and not state.get(m.id):
                     out.write(f"  ✔ {m.title}\n")
                 elif not m.passed and state.get(m.id):
-                    out.write(f"  ✘ {m.title} (no longer)\n")
+                    out.write(_("  ✘ {m_title} (no longer)\n").format(m_title=m.title))
             state = now
             out.write(f"  [{_marks(state)}] step {number}/{len(steps)}\n\n")
             out.flush()
@@ -109,5 +124,9 @@ def run_demo(
     finally:
         shell.close()
     done = sum(state.values())
-    out.write(f"■ {done}/{len(state)} milestones of {lesson.id}\n")
+    out.write(
+        _("■ {done}/{count} milestones of {lesson_id}\n").format(
+            done=done, count=len(state), lesson_id=lesson.id
+        )
+    )
     return state

@@ -47,6 +47,7 @@ import subprocess
 from collections.abc import Callable
 
 from lab.errors import LabError, WorldMissing
+from lab.i18n import _
 from lab.names import NAME_RE as NAME_RE  # re-exported: callers name them lab.world
 from lab.names import validate_name as validate_name
 from lab.world import build, shell, teardown
@@ -96,11 +97,17 @@ class World(WorldPaths):
         if state == "broken":
             self.destroy()
             raise WorldMissing(
-                f"world {self.name!r} was left broken (a crash?) and has been cleaned up; "
-                f"run `cnlab reset 1 --world {self.name}` to build it again"
+                _(
+                    "world {self_name!r} was left broken (a crash?) and has been cleaned up; run "
+                    "`cnlab reset 1 --world {self_name}` to build it again"
+                ).format(self_name=self.name)
             )
         hint = "" if self.name == "default" else f" --world {self.name}"
-        raise WorldMissing(f"no world {self.name!r} yet: run `cnlab reset 1{hint}` first")
+        raise WorldMissing(
+            _("no world {self_name!r} yet: run `cnlab reset 1{hint}` first").format(
+                self_name=self.name, hint=hint
+            )
+        )
 
     # -------------------------------------------------------------- lifecycle
 

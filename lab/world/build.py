@@ -36,6 +36,7 @@ from pathlib import Path
 
 from lab import childwait, nsutil, preflight
 from lab.errors import LabError
+from lab.i18n import _
 from lab.names import validate_name
 from lab.world.paths import (
     ASSETS,
@@ -121,7 +122,10 @@ def create(w: WorldPaths, status: str = "ready", graded: bool = False) -> None:
         ):
             detail = exc.message if isinstance(exc, LabError) else str(exc)
             raise LabError(
-                f"could not create world {w.name!r} ({detail}): " + preflight.why_mounts_fail(),
+                _("could not create world {w_name!r} ({detail}): ").format(
+                    w_name=w.name, detail=detail
+                )
+                + preflight.why_mounts_fail(),
             ) from exc
         raise
 
@@ -286,9 +290,11 @@ def _make_namespaces(w: WorldPaths, graded: bool = False) -> None:
         if _pin_fresh_namespaces(w, cpu, helpers):
             return
     raise LabError(
-        f"could not create world {w.name!r}: the kernel refused {len(tries)} times"
-        " to keep a new mount namespace (EINVAL from its namespace-loop check, seen"
-        " inside containers); run cnlab in the machine's initial mount namespace"
+        _(
+            "could not create world {w_name!r}: the kernel refused {count} times to keep a "
+            "new mount namespace (EINVAL from its namespace-loop check, seen inside "
+            "containers); run cnlab in the machine's initial mount namespace"
+        ).format(w_name=w.name, count=len(tries))
     )
 
 
@@ -398,7 +404,7 @@ def _world_mounts(w: WorldPaths, helpers: dict[str, bytes]) -> None:
     _forget_other_worlds(w)
     _mount_helpers(w, helpers)
     os.makedirs("/run/netns", mode=0o755, exist_ok=True)
-    for _ in range(GUARD_LAYERS):
+    for _layer in range(GUARD_LAYERS):
         nsutil.mount(
             f"cnlab-guard-{w.name}",
             "/run/netns",
@@ -479,7 +485,7 @@ def _forget_other_worlds(w: WorldPaths) -> None:
     mine = str(w.dir)
     for point in sorted(nsutil.mountpoints(), key=len, reverse=True):
         if point.startswith(f"{RUN_ROOT}/") and not (point == mine or point.startswith(mine + "/")):
-            for _ in range(4):  # stacked mounts: one layer at a time
+            for _layer in range(4):  # stacked mounts: one layer at a time
                 try:
                     nsutil.umount(point)
                 except OSError:  # none left, or gone with its parent already
@@ -561,7 +567,11 @@ def _bound_socket(netns_fd: int, address: str, port: int, kind: int) -> socket.s
     thread.start()
     thread.join()
     if failed:
-        raise LabError(f"could not start the simulated internet's services: {failed[0]}")
+        raise LabError(
+            _("could not start the simulated internet's services: {failed_0}").format(
+                failed_0=failed[0]
+            )
+        )
     return made[0]
 
 

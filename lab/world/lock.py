@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lab.errors import WorldBusy
+from lab.i18n import _
 from lab.world.paths import RUN_ROOT
 
 
@@ -60,13 +61,17 @@ def locked(name: str, exclusive: bool = True, wait: float = 30.0) -> Iterator[No
             os.close(fd)
             if not told:
                 print(
-                    f"cnlab: world {name!r} is busy with another cnlab command; waiting...",
+                    _(
+                        "cnlab: world {name!r} is busy with another cnlab command; waiting..."
+                    ).format(name=name),
                     file=sys.stderr,
                 )
                 told = True
             if time.monotonic() > deadline:
                 raise WorldBusy(
-                    f"world {name!r} stayed busy for {wait:.0f} s; try again later"
+                    _("world {name!r} stayed busy for {wait:.0f} s; try again later").format(
+                        name=name, wait=wait
+                    )
                 ) from None
             time.sleep(0.05)
             continue

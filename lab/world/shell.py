@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lab import childwait, nsutil
 from lab.errors import LabError
+from lab.i18n import _
 from lab.names import NAME_RE
 from lab.world.paths import (
     HOST_NS,
@@ -119,7 +120,12 @@ def enter_argv(w: WorldPaths, ns: str | None = None) -> list[str]:
     have = learner_namespaces(w)
     if not NAME_RE.match(ns) or ns not in have:
         names = ", ".join([HOST_NS, INTERNET_NS, *have])
-        raise LabError(f"no namespace {ns!r} in world {w.name!r} (it has: {names})", 2)
+        raise LabError(
+            _("no namespace {ns!r} in world {w_name!r} (it has: {names})").format(
+                ns=ns, w_name=w.name, names=names
+            ),
+            2,
+        )
     allowed = ",".join(f"{dev}:{ino}" for dev, ino in sorted(own_netns_ids(w)))
     return [*argv, sys.executable, "-I", "-S", str(NSGATE_SCRIPT), ns, allowed, "--"]
 
@@ -128,7 +134,7 @@ def own_netns_ids(w: WorldPaths) -> set[tuple[int, int]]:
     """The network namespaces the world made itself (its host, its internet and
     what ``ip netns add`` made in it): never the real machine's, nor another
     world's, whatever is linked or bind-mounted into the world's /run/netns."""
-    net, _ = namespace_ids(w)
+    net, _mnt = namespace_ids(w)
     points = nsutil.mountpoints()
     for other in list_worlds():
         theirs = WorldPaths(other)
@@ -188,7 +194,9 @@ def run(
     if check and result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         raise LabError(
-            f"a command failed in world {w.name!r} (exit {result.returncode})"
+            _("a command failed in world {w_name!r} (exit {result_returncode})").format(
+                w_name=w.name, result_returncode=result.returncode
+            )
             + (f": {lines[-1]}" if lines else "")
         )
     return result

@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from lab import nsutil
 from lab.errors import LabError
+from lab.i18n import _
 from lab.world.lock import remove_lock_if_free
 from lab.world.paths import INIT_NAME, WorldPaths
 
@@ -307,10 +308,10 @@ def made_here(meta: dict[str, object]) -> bool:
 
 def elsewhere(name: str) -> str:
     """Why a world made in another mount namespace is not touched from here."""
-    return (
-        f"world {name!r} was made in another mount namespace (are you inside a lab shell?);"
-        " run cnlab from the machine's own shell, where the world was made"
-    )
+    return _(
+        "world {name!r} was made in another mount namespace (are you inside a lab "
+        "shell?); run cnlab from the machine's own shell, where the world was made"
+    ).format(name=name)
 
 
 def _outside_ids(kind: str) -> set[tuple[int, int]]:
