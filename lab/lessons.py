@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import i18n
+from lab.debug import ignored
 from lab.errors import LabError
 from lab.i18n import _
 
@@ -523,6 +524,7 @@ class _CourseCache:
             try:
                 mark, lessons = pickle.load(fh)
             except Exception:  # a cache from another version, cut short...: read afresh
+                ignored("reading the lesson cache (the lessons are read afresh)")
                 return None
         if mark != self.fingerprint or not isinstance(lessons, tuple):
             return None
