@@ -71,7 +71,7 @@ def _counts() -> dict[str, int]:
 def test_500_resets_across_all_lessons_leak_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CNLAB_LESSONS", str(LESSONS))
     lessons = load_course().lessons
-    assert len(lessons) == 10
+    assert len(lessons) == 11
     world = World(unique_world_name("leak"))
     entries_before = run_entries()
     build_lesson(world, lessons[0])  # warm up: imports, caches
