@@ -101,3 +101,17 @@ def test_dev_check_lang_zh_proves_a_lesson_and_its_translation(tmp_path: Path) -
     assert code == 0, out + err
     assert out.startswith("ok   01-namespace")
     assert not (tmp_path / "default" / "progress.json").exists()
+
+
+@pytest.mark.integration
+def test_grade_lang_zh_words_in_chinese_machine_fields_in_english(tmp_path: Path) -> None:
+    """One submission graded in its own sandboxed world (about 2 s)."""
+    submission = tmp_path / "one.sh"
+    submission.write_text("sudo iptables -N ROOT_NS\n", encoding="utf-8")
+    code, out, err = run(tmp_path, "grade", "1", str(submission), "--lang", "zh", "--jobs", "1")
+    assert code == 0, err
+    graded = json.loads(out)["submissions"][0]["milestones"]
+    missing = next(m for m in graded if m["id"] == "netns0-exists")
+    assert (missing["passed"], missing["cause"]) == (False, "netns-missing")
+    assert missing["title"] == "网络命名空间 netns0 已存在"
+    assert missing["explanation"].startswith("没有名为 netns0 的网络命名空间")
