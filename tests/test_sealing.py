@@ -69,3 +69,28 @@ def test_a_link_to_the_real_hosts_namespace_is_never_entered(world: World) -> No
             inns.run(world, name, state.read_current_namespace, name)
     # and tearing the world down ends only the world's processes, not ours
     assert me not in world.processes() and os.getppid() not in world.processes()
+
+
+def test_a_process_namespace_is_entered_only_for_the_worlds_own_processes(world: World) -> None:
+    """``pid:N`` (lesson 11's rootless checks) names a namespace through a process: never
+    one of the machine's, a number that is not a process, or the machine's own namespace."""
+    import os
+
+    from lab import inns, state
+
+    for name in (f"pid:{os.getpid()}", "pid:1", "pid:x", "pid:"):
+        with pytest.raises(inns.NamespaceGone):
+            inns.run(world, name, state.read_current_namespace, name)
+    inside = world.run("sleep 100 >/dev/null 2>&1 & echo $!", check=True).stdout.split()[-1]
+    mine = [pid for pid in world.processes() if _nspid(pid) == int(inside)]
+    assert len(mine) == 1
+    seen = inns.run(world, f"pid:{mine[0]}", state.read_current_namespace, "host")
+    assert any(link.name == "eth0" for link in seen.links)  # the world's host, entered
+
+
+def _nspid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    return -1
