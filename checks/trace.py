@@ -779,15 +779,15 @@ def to_text(found: Trace, explain: bool = True) -> str:
     port = f":{found.port}" if found.port else ""
     head = f"trace {found.src_ns} -> {found.target}{port} ({found.proto})"
     if found.target != found.dst:
-        head += f", address {found.dst}"
+        head += _(", address {dst}").format(dst=found.dst)
     lines = [head]
     lines += [f"{i:2} {step_line(s)}" for i, s in enumerate(found.steps, 1)]
     if found.reached and found.steps and not found.steps[-1].reply:
-        lines.append(f"reached: {found.kernel}")
+        lines.append(_("reached: {how}").format(how=found.kernel))
     elif found.reached:
         lines.append(_("reached, and the reply came back"))
     else:
-        lines.append(f"stopped: {found.cause}")
+        lines.append(_("stopped: {cause}").format(cause=found.cause))
         if found.explanation and explain:
             lines.append(found.explanation)
     if not found.model_agrees:
