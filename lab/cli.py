@@ -193,10 +193,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def _record_progress(world: str, reports: Sequence[LessonReport]) -> None:
     prog = progress.load(world)
+    changed = False
     for report in reports:
         passed = [m.id for m in report.milestones if m.passed]
-        record_result(prog, report.lesson, passed, report.passed)
-    _save_progress(prog, _("the results above were not recorded"))
+        changed |= record_result(prog, report.lesson, passed, report.passed)[0]
+    if changed:  # a check that earns nothing new leaves the saved progress as it is
+        _save_progress(prog, _("the results above were not recorded"))
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
