@@ -944,6 +944,11 @@ def pinged(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
 # ---------------------------------------------------------------- rootless
 
 
+#: How long a probe through slirp4netns waits: every packet crosses a user process on the
+#: host, which a loaded machine may schedule late (a working network must never fail).
+SLIRP_WAIT = 2.0
+
+
 def _rootless(ctx: CheckContext) -> list[rootless.Rootless]:
     """The world's rootless namespaces, found once per check run."""
     key = ("rootless",)
@@ -1049,7 +1054,7 @@ def rootless_tcp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     if isinstance(found, Outcome):
         return found
     dst, port, want = str(args["to"]), int(args["port"]), args.get("seen")
-    call = (dst, port, max(ctx.timeout, 1.0), _internet_fd(ctx))
+    call = (dst, port, max(ctx.timeout, SLIRP_WAIT), _internet_fd(ctx))
     result = ctx.probe(f"{inns.PROCESS_PREFIX}{found.pid}", rootless.tcp_seen, *call)
     if result is None:
         return _no_rootless(ctx)
@@ -1141,7 +1146,7 @@ def rootless_ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         )
     gid = _gid_of(found.pid)
     uid, gid = found.owner_uid, found.owner_uid if gid is None else gid
-    call = (dst, max(ctx.timeout, 1.0), uid, gid)
+    call = (dst, max(ctx.timeout, SLIRP_WAIT), uid, gid)
     result = ctx.probe(f"{inns.PROCESS_PREFIX}{found.pid}", rootless.ping_unprivileged, *call)
     if result is None:
         return _no_rootless(ctx)
