@@ -62,6 +62,14 @@ METHOD = """\
   (`App.run_test()`, real course, real check server). Prompt = from just before
   the process starts until `[host]` is on the emulated screen; feedback = from
   Enter on lesson 1's first command until the milestone panel shows it ✔.
+* **Grading**: `bench/grade_bench.py` in a process of its own, a fork pool with
+  the default jobs (one per core), each submission in its own fresh world. Twice:
+  N copies of the grading fixture course's model answers (lesson 1), then
+  (`--class05`) the real lesson 5, its reference solution (five `ping -c 2`) and
+  each broken variant of `tests/fixtures/class-05` in turn: issue 18's target,
+  100 under 30 s. Besides wall time and stages, the CPU time of the grader and all
+  it started (user + system, from `getrusage`) and the load average: other work
+  on the machine stretches the wall time, far less the CPU time.
 * **Memory**: VmRSS/VmHWM/Pss from `/proc/PID/status` and `smaps_rollup`; a
   probe worker's private pages after a real ping; a world's kernel memory as the
   change of Slab+KernelStack+PageTables+Percpu in `/proc/meminfo` while K worlds
