@@ -93,23 +93,32 @@ class CheckContext:
         return state.read_world(self.world)
 
     def begin_state(self, reader: SignallingReader | None = None) -> None:
-        """Start reading the snapshot; probes may be sent as soon as this returns.
+        """Start reading the snapshot; probes may be started as soon as this returns.
 
-        Stale neighbour entries are gone by then (as with ``load_state(True)``);
-        the rest is read while the probes travel, and each probe started
-        meanwhile gets the snapshot late (:meth:`snapshot_for_probe`), when
-        :attr:`state` is first asked for. A ``reader`` of its own (see
-        :func:`lab.state.start_reading`) returns (namespace, extra) pairs; the
-        extras are kept in :attr:`extras`.
+        A probe started now sets itself up, then waits for :meth:`release` (stale
+        neighbour entries gone, as with ``load_state(True)``) before it sends; the
+        rest is read while the probes travel, and each gets the snapshot late
+        (:meth:`snapshot_for_probe`), when :attr:`state` is first asked for. A
+        ``reader`` of its own (see :func:`lab.state.start_reading`) returns
+        (namespace, extra) pairs; the extras are kept in :attr:`extras`.
         """
-        if reader is None:
-            self._reading = state.start_reading(self.world)
-        else:
-            self._reading = state.start_reading(self.world, reader)
-        self._paired = reader is not None
         self._late = probes.LateState()
+        if reader is None:
+            self._reading = state.start_reading(self.world, wait=None)
+        else:
+            self._reading = state.start_reading(self.world, reader, wait=None)
+        self._paired = reader is not None
+
+    def release(self) -> None:
+        """Let the probes started since :meth:`begin_state` send, once every reader says
+        they may (its stale neighbour entries are gone)."""
+        if self._reading is not None:
+            state.await_said(self._reading)
+        if self._late is not None:
+            self._late.go()
 
     def _finish_reading(self, reading: Reading) -> WorldState:
+        self.release()
         self._reading = None
         try:
             found = state.finish_each(reading)
@@ -253,5 +262,6 @@ class CheckContext:
             state.abandon_reading(self._reading)
             self._reading = None
         if self._late is not None:
+            self._late.go()  # a probe still waiting to send: let it end
             self._late.close()
             self._late = None

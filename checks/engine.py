@@ -87,9 +87,9 @@ def check_lesson(
 ) -> LessonReport:
     """Judge every milestone of ``lesson`` in ``world`` (call from a single-threaded process).
 
-    The snapshot and the probes overlap: once stale neighbour entries are gone, the
-    lesson's probes start, all at once (each in its own child), while the rest of
-    the snapshot is read; each probe gets it when it is in, to judge where a lost
+    The snapshot and the probes overlap: the lesson's probes start, all at once (each
+    in its own child), while the snapshot is read, and send once stale neighbour
+    entries are gone; each probe gets it when it is in, to judge where a lost
     packet ended (failing probes wait their grace together, and during the read).
     Probes that need the snapshot to be planned start after it. Then the
     milestones are judged in order, each collecting its probe's result.
@@ -107,6 +107,7 @@ def check_lesson(
             with contextlib.suppress(InNsError):
                 ctx.begin_state()
             prepare_probes(ctx, [m for m in milestones if m.check in EARLY])
+            ctx.release()  # once stale neighbour entries are gone: the probes send
             ctx.publish_state()
             prepare_probes(ctx, [m for m in milestones if m.check not in EARLY])
         results = [run_milestone(ctx, m) for m in milestones]

@@ -192,16 +192,30 @@ class LateState:
 
     The check reads the world and sends its probes at the same time. A probe needs
     the snapshot only to judge where a lost packet ended (:mod:`checks.fate`), so it
-    sends at once, keeps what it sees, and judges once the snapshot is published:
-    the parent writes it (pickled) to a memory file and one byte to a pipe that
-    the probes only poll. A fate still ends the wait a ``grace`` after the sighting
-    that showed it, as if the snapshot had been there all along.
+    sends once the readers have dropped stale neighbour entries (:meth:`go`, which
+    the probe awaits with :meth:`wait_go` after it has set up its watches), keeps
+    what it sees, and judges once the snapshot is published: the parent writes it
+    (pickled) to a memory file and one byte to a pipe that the probes only poll. A
+    fate still ends the wait a ``grace`` after the sighting that showed it, as if
+    the snapshot had been there all along.
     """
 
     def __init__(self) -> None:
         self.data_fd = os.memfd_create("cnlab-snapshot", os.MFD_CLOEXEC)
         self.ready_fd, self._ready_w = os.pipe()
+        self.go_fd, self._go_w = os.pipe()
         self.published = False
+        self.gone = False
+
+    def go(self) -> None:
+        """In the parent: the probes may send now."""
+        if not self.gone:
+            os.write(self._go_w, b".")
+            self.gone = True
+
+    def wait_go(self, wait: float = 10.0) -> None:
+        """In a probe: wait until the parent says packets may go."""
+        select.select([self.go_fd], [], [], wait)
 
     def publish(self, state: WorldState | None) -> None:
         """In the parent: hand every probe the snapshot (None: there is none)."""
@@ -225,9 +239,15 @@ class LateState:
         return state
 
     def close(self) -> None:
-        for fd in (self.data_fd, self.ready_fd, self._ready_w):
+        for fd in (self.data_fd, self.ready_fd, self._ready_w, self.go_fd, self._go_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def wait_go(state: WorldState | LateState | None) -> None:
+    """Before a probe sends: wait for the parent's go when the snapshot comes late."""
+    if isinstance(state, LateState):
+        state.wait_go()
 
 
 def open_watches(watched: Watched | None) -> tuple[list[tuple[str, socket.socket]], set[str]]:
@@ -455,6 +475,7 @@ def ping(
     answer: dict[str, Any] | None = None
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        wait_go(state)
         started = time.monotonic()
         deadline = started + timeout
         try:
@@ -527,6 +548,7 @@ def tcp_connect(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("0.0.0.0", sport))
         watcher = _Watcher(*open_watches(watch), state, sender, {"proto": "tcp", "sport": sport})
+        wait_go(state)
         deadline = time.monotonic() + timeout
         code = sock.connect_ex((dst, port))
         if code not in (0, errno.EINPROGRESS):
@@ -733,6 +755,7 @@ def arp(
         sock.bind((iface, ETH_P_ARP))
         mac = sock.getsockname()[4][:6]
         frame = who_has(mac, src or "0.0.0.0", target)
+        wait_go(state)
         answer = _ask(sock, frame, target, timeout, late, hopeless, grace)
     except OSError as exc:
         return {"ok": False, "error": _strerror(exc)}

@@ -356,6 +356,7 @@ def udp_send(
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind(("0.0.0.0", sport))
             sock.connect((dst, port))
+            probes.wait_go(state)
             sock.send(probes.PAYLOAD)
             watcher.departed(dst, port, sport)
             deadline = time.monotonic() + timeout

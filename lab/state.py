@@ -554,6 +554,7 @@ class Reading:
     names: list[str]  # every namespace being read, host and internet first
     pendings: list[inns.Pending]
     results: dict[str, Any] | None = None  # read already (a world too large to read at once)
+    said_fd: int = -1  # the readers' pipe, until :func:`await_said` has heard them all
 
     def learner_namespaces(self) -> list[str]:
         return [n for n in self.names if n not in (HOST_NS, INTERNET_NS)]
@@ -565,11 +566,13 @@ SignallingReader = Callable[[str, int], Any]
 
 
 def start_reading(
-    world: World, reader: SignallingReader = _forget_signal_then_read, wait: float = 10.0
+    world: World,
+    reader: SignallingReader = _forget_signal_then_read,
+    wait: float | None = 10.0,
 ) -> Reading:
-    """Start reading every namespace of ``world``, and return once each reader said
-    probes may go (by default: once its stale neighbour entries are gone, see
-    :func:`forget_unresolved_neighbours_here`).
+    """Start reading every namespace of ``world`` and, unless ``wait`` is None, return once
+    each reader said probes may go (see :func:`await_said`; by default: once its stale
+    neighbour entries are gone, see :func:`forget_unresolved_neighbours_here`).
 
     From then on probes may be sent while the rest is read: the engine overlaps the
     two, and hands each probe the snapshot when :func:`finish_reading` has it.
@@ -579,22 +582,34 @@ def start_reading(
     pendings: list[inns.Pending] = []
     try:
         if len(names) > READ_PARALLEL:  # read in batches, as read_world does, then send
-            return Reading(world, names, [], _read_in_batches(world, names, reader, said_w))
+            found = _read_in_batches(world, names, reader, said_w)
+            os.close(said_r)
+            return Reading(world, names, [], found)
         try:
             for name in names:
                 pendings.append(inns.start(world, name, reader, name, said_w))
         except BaseException:
             for pending in pendings:
                 inns.discard(pending)
+            os.close(said_r)
             raise
-        os.close(said_w)
-        said_w = -1
-        _await_bytes(said_r, len(names), wait)
     finally:
-        os.close(said_r)
-        if said_w >= 0:
-            os.close(said_w)
-    return Reading(world, names, pendings)
+        os.close(said_w)
+    reading = Reading(world, names, pendings, said_fd=said_r)
+    if wait is not None:
+        await_said(reading, wait)
+    return reading
+
+
+def await_said(reading: Reading, wait: float = 10.0) -> None:
+    """Return once every reader of ``reading`` said probes may go (or died, or ``wait`` s)."""
+    if reading.said_fd < 0:
+        return
+    try:
+        _await_bytes(reading.said_fd, len(reading.pendings), wait)
+    finally:
+        os.close(reading.said_fd)
+        reading.said_fd = -1
 
 
 def _read_in_batches(
@@ -629,6 +644,9 @@ def _await_bytes(fd: int, count: int, wait: float) -> None:
 def finish_each(reading: Reading) -> dict[str, Any]:
     """What each reader of :func:`start_reading` returned, by namespace (a namespace gone
     meanwhile is left out; every child is collected, even after an error)."""
+    if reading.said_fd >= 0:
+        os.close(reading.said_fd)
+        reading.said_fd = -1
     if reading.results is not None:
         return reading.results
     found: dict[str, Any] = {}
@@ -655,6 +673,9 @@ def finish_reading(reading: Reading) -> WorldState:
 
 def abandon_reading(reading: Reading) -> None:
     """End the children of a reading nobody will finish."""
+    if reading.said_fd >= 0:
+        os.close(reading.said_fd)
+        reading.said_fd = -1
     for pending in reading.pendings:
         inns.discard(pending)
     reading.pendings = []
