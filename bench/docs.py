@@ -167,12 +167,13 @@ the forked helpers):
    profiles showed, and the fixes:
    * The whole snapshot was read (every namespace, every firewall) before the first
      probe left, and a failing probe then waited its 60 ms grace on top. Now
-     `check_lesson` starts the readers, waits only until each has dropped its stale
-     neighbour entries, and sends the lesson's probes while the rest is read; a
-     probe gets the snapshot late (`probes.LateState`: pickled into a memory file,
-     one byte on a pipe the probes poll) and judges then what it saw, the grace
-     counted from the sighting as before. A probe whose plan needs the snapshot
-     (`masquerade` picks its sender from the addresses) starts after it.
+     `check_lesson` starts the readers and the lesson's probes together; each probe
+     sets itself up (fork, namespace, watches) and sends on the parent's go, given
+     once every reader has dropped its stale neighbour entries, while the rest is
+     read; it gets the snapshot late (`probes.LateState`: pickled into a memory
+     file, one byte on a pipe the probes poll) and judges then what it saw, the
+     grace counted from the sighting as before. A probe whose plan needs the
+     snapshot (`masquerade` picks its sender from the addresses) starts after it.
    * Closing a packet socket waits for an RCU grace period (`packet_release` calls
      `synchronize_net()`): a probe watching four or five namespaces spent ~55 ms
      closing its watches one after another (52–58 ms measured in an empty
