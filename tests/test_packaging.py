@@ -46,6 +46,7 @@ def test_wheel_carries_lessons_stylesheet_and_assets(wheel: Path) -> None:
     assert "lab/assets/sudo" in names
     assert "lab/assets/serve/index.html" in names
     assert "lab/_lessons/course.toml" in names
+    assert "lab/locale/zh/LC_MESSAGES/cnlab.po" in names  # the code's Chinese strings
     for lesson in sorted((ROOT / "lessons").glob("[0-9][0-9]-*")):
         for required in ("lesson.toml", "text.md.j2", "start.sh", "solution.sh"):
             assert f"lab/_lessons/{lesson.name}/{required}" in names
@@ -72,6 +73,11 @@ def test_installed_wheel_lists_builds_and_downs(wheel: Path, tmp_path: Path) -> 
     listed = _run([cnlab, "list"], cwd=tmp_path, env=env, timeout=60)
     assert listed.returncode == 0, listed.stderr
     assert "namespace" in listed.stdout.lower()
+    chinese = {**env, "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
+    listed = _run([cnlab, "list", "--world", "pkg-zh-none"], cwd=tmp_path, env=chinese)
+    assert "属于自己的网络栈" in listed.stdout, listed.stdout + listed.stderr  # lesson 1 in Chinese
+    wrong = _run([cnlab, "lsit"], cwd=tmp_path, env=chinese)
+    assert "未知的子命令" in wrong.stderr, wrong.stderr  # and the code's own strings
 
     world = unique_world_name("pkg")
     try:
