@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -418,6 +419,26 @@ def _answered_by_wrong_ns(
     )
 
 
+_WITHIN = re.compile(r"no (reply|answer) within ([0-9.]+) s")
+
+
+def probe_words(error: str) -> str:
+    """A probe's own result in the learner's language: probes report in English (their
+    words are read again by the tracer), and the kernel's errors stay as the kernel
+    says them (``Network is unreachable``, as ``ping`` prints it)."""
+    if error.startswith("lost: "):
+        return _("lost: {reason}").format(reason=error.removeprefix("lost: "))
+    within = _WITHIN.fullmatch(error)
+    if within is None:
+        return error
+    said = (
+        _("no reply within {seconds} s")
+        if within[1] == "reply"
+        else _("no answer within {seconds} s")
+    )
+    return said.format(seconds=within[2])
+
+
 @kind("ping")
 def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     src, dst = args["from"], args["to"]
@@ -429,7 +450,7 @@ def ping(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
             result_from=result["from"], result_ms=result["ms"]
         )
         if result["ok"]
-        else result["error"]
+        else probe_words(str(result["error"]))
     )
     if args.get("expect", "reply") == "reply":
         if not result["ok"]:
@@ -474,7 +495,7 @@ def arp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
         src,
         dst,
         _("arp who-has {dst} from {src}: {result_error}").format(
-            dst=dst, src=src, result_error=result["error"]
+            dst=dst, src=src, result_error=probe_words(str(result["error"]))
         ),
     )
 
@@ -749,10 +770,10 @@ def http(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     result = found.result
     if result is None:
         return _missing(ctx, src)
-    what = f"connect {dst}:{port} from {src}: " + (
+    what = _("connect {dst}:{port} from {src}: ").format(dst=dst, port=port, src=src) + (
         _("accepted by {result_from}").format(result_from=result["from"])
         if result["ok"]
-        else result["error"]
+        else probe_words(str(result["error"]))
     )
     expect = args.get("expect", "ok")
     if expect == "ok":
@@ -1065,7 +1086,7 @@ def rootless_tcp(ctx: CheckContext, args: Mapping[str, Any]) -> Outcome:
     ).format(
         dst=dst,
         port=port,
-        how=_("accepted") if result["ok"] else result["error"],
+        how=_("accepted") if result["ok"] else probe_words(str(result["error"])),
         sources=", ".join(sorted(set(sources))) or _("nobody"),
     )
     wrong = [s for s in sources if want and s != want]

@@ -163,3 +163,14 @@ def test_partial_translation_keeps_english_for_the_rest(tmp_path: Path) -> None:
     lesson = _course_with(tmp_path, 'title = "只有标题"').lessons[0]
     assert lesson.title == "只有标题"
     assert lesson.goal.startswith("Create the network namespace netns0")
+
+
+def test_a_probes_words_in_chinese_the_kernels_as_they_are() -> None:
+    from checks.kinds import probe_words
+
+    i18n.set_language("zh")
+    assert probe_words("no reply within 0.4 s") == "0.4 秒内没有回复"
+    assert probe_words("lost: 没有路由") == "丢失：没有路由"
+    assert probe_words("Network is unreachable") == "Network is unreachable"
+    i18n.set_language("en")
+    assert probe_words("no reply within 0.4 s") == "no reply within 0.4 s"
