@@ -19,8 +19,10 @@ the panels: they post typed messages (:mod:`lab.tui.messages`) that ``@on``
 handlers apply on the loop, and a plain-Python scheduler
 (:mod:`lab.tui.scheduler`) decides when to check and when to read the world:
 
-* every 100 ms the world's events file is read (a stat + read on the loop):
-  a ``cmd`` line is saved to progress, a ``done`` line asks for a check;
+* the world's events file is read (a stat + read on the loop) as soon as a
+  shell writes to its terminal (the prompt coming back follows its ``done``
+  line), and every 100 ms for what no terminal shows: a ``cmd`` line is saved
+  to progress, a ``done`` line asks for a check at once (no debounce);
 * about every second the world is read (``WorldRead``); when it changed
   (``WorldChanged``) the map is redrawn and the lesson re-checked;
 * a check runs in an async worker against the check server
@@ -153,6 +155,7 @@ class LabScreen(Screen[None]):
         self.feedback_stages: list[dict[str, float]] = []
         self._done_stages: dict[str, float] | None = None
         self._last_cmd_time = 0.0
+        self._poll_soon = False
         self.shell = self.new_terminal("shell")
         self.extra_terminals: list[Terminal] = []
         self.terminal_titles: dict[Terminal, str] = {self.shell: HOST_NS}
@@ -163,7 +166,7 @@ class LabScreen(Screen[None]):
     def new_terminal(self, ident: str, enter: list[str] | None = None) -> Terminal:
         """A bash in the world (not started yet): on its host, or where ``enter`` leads."""
         world = self.world
-        return Terminal(
+        term = Terminal(
             [
                 *(enter or world.enter_argv(None)),
                 "bash",
@@ -175,6 +178,15 @@ class LabScreen(Screen[None]):
             cwd=str(world.home),
             id=ident,
         )
+        term.on_output = self._output_arrived
+        return term
+
+    def _output_arrived(self) -> None:
+        """A shell wrote: read the events file at once (once per turn of the loop), so a
+        prompt coming back is seen without waiting for the next 100 ms poll."""
+        if not self._poll_soon:
+            self._poll_soon = True
+            asyncio.get_running_loop().call_soon(self._poll_events)
 
     def active_terminal(self) -> Terminal:
         """The terminal of the tab in front."""
@@ -572,23 +584,27 @@ class LabScreen(Screen[None]):
     # ------------------------------------------------------- events & checks
 
     def _poll_events(self) -> None:
+        self._poll_soon = False
         if not self.ready:
             return
         events = self.tail.poll()
         if not events:
             return
-        self._look_for_slips(events)
+        done = [e for e in events if e.kind == "done"]
+        if done:  # first the check the learner waits for, then the rest
+            self.last_done_at = time.perf_counter()
+            cmd = [e.time for e in events if e.kind == "cmd"] or [self._last_cmd_time]
+            self._done_stages = {"cmd": cmd[-1], "done": done[-1].time, "seen": time.time()}
+            if self.sched.command_ended():
+                self._check_worker(self.lesson)
+        if events[-1].kind == "cmd":  # one runs now: its check comes soon, hold reads
+            self.sched.command_started(time.monotonic())
+        self._look_for_slips(events)  # after the check: its state read queues behind it
         commands = [e.value for e in events if e.kind == "cmd"]
         if commands:
             self._last_cmd_time = next(e.time for e in reversed(events) if e.kind == "cmd")
             self.session.record_commands(self.lesson, commands)
             self._refresh_milestones()  # an attempt may reveal a cause
-        done = [e for e in events if e.kind == "done"]
-        if done:
-            self.last_done_at = time.perf_counter()
-            cmd = [e.time for e in events if e.kind == "cmd"] or [self._last_cmd_time]
-            self._done_stages = {"cmd": cmd[-1], "done": done[-1].time, "seen": time.time()}
-            self.request_check()
 
     def _look_for_slips(self, events: list[Any]) -> None:
         """A command that failed (its prompt came back with a non-zero status), or one

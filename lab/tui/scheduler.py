@@ -12,7 +12,13 @@ starts the workers. So the rules are testable without a terminal:
 * the world is read at most every ``state_every`` seconds, one read at a time;
   a read that finds the world changed (the learner's program changed it
   without a prompt coming back) asks for a check, except the first read after
-  a build (the build itself already asked).
+  a build (the build itself already asked);
+* a read never stands in the way of the check a learner waits for: the check
+  server answers one request at a time, so no read starts while a check runs
+  or waits, nor in the ``hold`` seconds after a command started (its prompt,
+  and the check it asks for, are about to come). A read overdue by three
+  periods goes anyway, so the map follows the world even while checks follow
+  one another or a command runs for long (the article's foreground server).
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ from dataclasses import dataclass
 @dataclass
 class Scheduler:
     state_every: float = 1.0
+    hold: float = 0.5  # seconds after a command started with no new read
     ready: bool = False  # the world is built and the shell runs
     building: bool = False
     checking: bool = False
     check_pending: bool = False
     reading: bool = False
     last_read_at: float | None = None
+    command_at: float | None = None  # when the command now running started
 
     # ------------------------------------------------------------- the world
 
@@ -68,16 +76,36 @@ class Scheduler:
         self.checking = False
         return self._start_check()
 
+    # -------------------------------------------------------------- commands
+
+    def command_started(self, now: float) -> None:
+        """A command was typed (its ``cmd`` line): its check is coming, hold reads."""
+        self.command_at = now
+
+    def command_ended(self) -> bool:
+        """Its prompt came back: True: start the check now."""
+        self.command_at = None
+        return self.want_check()
+
     # ----------------------------------------------------------------- reads
 
     def read_due(self, now: float) -> bool:
         """True: read the world now (and it counts as started)."""
         if not self.ready or self.building or self.reading:
             return False
-        if self.last_read_at is not None and now - self.last_read_at < self.state_every:
+        since = None if self.last_read_at is None else now - self.last_read_at
+        if since is not None and since < self.state_every:
+            return False
+        # the first read after a build goes with the build's check (the map waits for it)
+        overdue = since is None or since >= 3 * self.state_every
+        if not overdue and self._check_coming(now):
             return False
         self.reading, self.last_read_at = True, now
         return True
+
+    def _check_coming(self, now: float) -> bool:
+        held = self.command_at is not None and now - self.command_at < self.hold
+        return self.checking or self.check_pending or held
 
     def read_done(self, changed: bool, first: bool) -> bool:
         """A read ended; True: start a check (the world changed under the learner)."""

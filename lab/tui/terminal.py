@@ -177,6 +177,9 @@ class Terminal(Widget, can_focus=True):
         self.exited = False
         self.started_at = 0.0
         self.on_first_output: Callable[[], None] | None = None
+        # called on the loop as soon as the shell wrote anything (a prompt coming back
+        # follows the line the prompt appended to the world's events file)
+        self.on_output: Callable[[], None] | None = None
         # While set (the demo types here), the learner's keys are refused with this
         # reason, so they never mix with the demo's commands.
         self.locked = ""
@@ -306,6 +309,8 @@ class Terminal(Widget, can_focus=True):
         if first and self.on_first_output is not None:
             callback, self.on_first_output = self.on_first_output, None
             callback()
+        if self.on_output is not None:
+            self.on_output()
         if not self._repaint_pending:
             self._repaint_pending = True
             self.set_timer(0.02, self._repaint)
