@@ -14,7 +14,9 @@ world leave the same network (links, addresses, routes, rules, listening sockets
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from lab.cli import main as cli_main
 from lab.course_run import build_lesson
 from lab.grading.sandbox import Limits, Sandbox
 from lab.lessons import load_course
-from lab.world import World
+from lab.world import World, teardown
 from tests.conftest import cnlab
 
 pytestmark = pytest.mark.integration
@@ -184,6 +186,20 @@ def test_script_replay_of_the_same_session_differs(tmp_path: Path) -> None:
     assert ", script)" in graded.stderr and ", typed)" in graded.stderr
 
 
+def _in_pid_ns(world: World) -> list[str]:
+    """/proc/PID/stat of every process in the world's PID namespace but its init."""
+    ns = os.stat(world.pidns).st_ino
+    init = teardown.init_pid(world)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == init:
+            continue
+        with contextlib.suppress(OSError):
+            if os.stat(f"/proc/{entry}/ns/pid").st_ino == ns:
+                found.append(Path(f"/proc/{entry}/stat").read_text(errors="replace"))
+    return found
+
+
 def test_typed_replay_keeps_the_sandbox_fences(make_world: Any) -> None:
     """Typed at a prompt, a submission is in the same jail: the machine's files are
     not there, the world's rc copies are read-only, a flood is stopped."""
@@ -196,6 +212,9 @@ def test_typed_replay_keeps_the_sandbox_fences(make_world: Any) -> None:
         )
     finally:
         sandbox.stop()
+    # Nothing of the sandbox is left in the world's PID namespace, not even a zombie
+    # for the machine's init to reap: the world's init would wait for it at teardown.
+    assert _in_pid_ns(world) == [], "the sandbox left processes in the world"
     assert "ls: cannot access '/root'" in run.output
     assert "prompt.sh: Read-only file system" in run.output
     assert "/etc/shadow: No such file or directory" in run.output

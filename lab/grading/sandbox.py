@@ -536,10 +536,31 @@ class Sandbox:
             return ("memory-limit", f"used more than {self.limits.memory_mb} MiB of memory")
         return None
 
+    def _kill_inside(self, proc: subprocess.Popen[bytes]) -> None:
+        """Kill everything in the sandbox's groups but ``proc`` (our ``nsenter``), then
+        give ``nsenter`` a moment to reap its child and exit.
+
+        ``nsenter --pid`` forks: its child (``unshare``) lives in the world's PID
+        namespace. Killed first, ``nsenter`` would leave that child to be reaped by
+        the machine's init, and the world's init, at teardown, waits until it is (in
+        the kernel's ``zap_pid_ns_processes``): seconds under an init that reaps
+        lazily, forever under one that never does (a container's shell).
+        """
+        if proc.poll() is not None:
+            return
+        inside = self.cgroups.pids() - {proc.pid, os.getpid()}
+        for pid in inside:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if inside:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
+
     def stop(self) -> None:
         """End the sandbox and everything in it; remove its cgroups. Idempotent."""
         proc = self.proc
         if proc is not None:
+            self._kill_inside(proc)
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
