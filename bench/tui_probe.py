@@ -44,8 +44,10 @@ async def _until(pilot: Any, cond: Callable[[], bool], timeout: float) -> bool:
 
 
 async def session(world: str, t0: float) -> dict[str, Any]:
+    from lab import priority
     from lab.tui.app import LabApp
 
+    priority.raise_priority()  # as lab.tui.app.run_app does
     made = time.time()
     app = LabApp(world, "1")
     lesson = app.course.find("1")

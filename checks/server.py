@@ -14,9 +14,10 @@ lesson file changes), so each request costs only the checks themselves. Any fail
 
 A learner waits for every check (command typed to milestone shown), so the
 server runs at a better scheduling priority (``nice`` -10, inherited by the
-children it forks into each namespace) when it may: on a busy machine (a test
-suite beside the lab) the kernel then gives its short bursts of work the CPU
-first. It sleeps between requests, so it takes nothing from anyone then.
+children it forks into each namespace; see :mod:`lab.priority`) when it may:
+on a busy machine (a test suite beside the lab) the kernel then gives its
+short bursts of work the CPU first. It sleeps between requests, so it takes
+nothing from anyone then.
 Run: ``python -m checks.server --world NAME [--nice N]``.
 """
 
@@ -34,6 +35,7 @@ from checks.engine import check_lesson
 from lab import i18n, state
 from lab.errors import LabError
 from lab.lessons import Course, lessons_dir, load_course
+from lab.priority import NICE, raise_priority
 from lab.world import World, locked, validate_name
 
 _courses: dict[str, tuple[tuple[object, ...], Course]] = {}
@@ -107,22 +109,6 @@ def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
         return {"op": op, "error": exc.message}
     except Exception as exc:  # the server must survive anything a request does
         return {"op": op, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-
-
-#: The niceness the server asks for (root may lower it; others keep theirs).
-NICE = -10
-
-
-def raise_priority(nice: int = NICE) -> int:
-    """Run at niceness ``nice`` when that is better than now and allowed; the niceness
-    the process ends up with."""
-    now = os.getpriority(os.PRIO_PROCESS, 0)
-    if nice < now:
-        try:
-            os.setpriority(os.PRIO_PROCESS, 0, nice)
-        except OSError:  # not root (or no CAP_SYS_NICE): keep the inherited one
-            return now
-    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def main(argv: list[str] | None = None) -> int:

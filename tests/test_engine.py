@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from checks import server
 from checks.engine import check_lesson
+from lab import priority
 from lab.course_run import build_lesson
 from lab.lessons import Course
 from lab.world import World
@@ -68,10 +68,10 @@ def test_check_server_protocol(world: World) -> None:
     assert bad["error"].startswith("bad request")
     assert unknown["error"].startswith("unknown lesson '9'")
     # root: the server the learner waits for runs ahead of a busy machine's other work
-    assert ping["nice"] == min(server.NICE, os.getpriority(os.PRIO_PROCESS, 0))
+    assert ping["nice"] == min(priority.NICE, os.getpriority(os.PRIO_PROCESS, 0))
 
 
 def test_the_check_server_never_asks_for_a_worse_priority() -> None:
     now = os.getpriority(os.PRIO_PROCESS, 0)
-    assert server.raise_priority(min(now + 5, 19)) == now
+    assert priority.raise_priority(min(now + 5, 19)) == now
     assert os.getpriority(os.PRIO_PROCESS, 0) == now

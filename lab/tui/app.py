@@ -16,7 +16,7 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from lab import i18n
+from lab import i18n, priority
 from lab.i18n import _
 from lab.lessons import Course, load_course
 from lab.tui.keys import KEYS, PREFIX_LABEL, key_label
@@ -106,6 +106,7 @@ class LabApp(App[int]):
 def run_app(world: str, lesson: str | None) -> int:
     """Run the lab until the learner quits; the exit status for ``cnlab``."""
     os.environ.setdefault("TEXTUAL_FPS", "60")
+    priority.raise_priority()  # the learner waits on its redraws (shells: as before)
     app = LabApp(world, lesson)
     result = app.run()
     return int(result or 0)

@@ -52,7 +52,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
-from lab import i18n, record, slips
+from lab import i18n, priority, record, slips
 from lab.debug import quietly
 from lab.errors import LabError
 from lab.i18n import N_, _
@@ -168,6 +168,7 @@ class LabScreen(Screen[None]):
         world = self.world
         term = Terminal(
             [
+                *priority.as_before(),  # the learner's programs: not at the lab's priority
                 *(enter or world.enter_argv(None)),
                 "bash",
                 "--rcfile",
