@@ -61,7 +61,14 @@ METHOD = """\
 * **TUI**: a fresh process per run drives the real app headlessly
   (`App.run_test()`, real course, real check server). Prompt = from just before
   the process starts until `[host]` is on the emulated screen; feedback = from
-  Enter on lesson 1's first command until the milestone panel shows it ✔.
+  Enter on lesson 1's first command until the milestone panel shows it ✔
+  (target ≤ 300 ms median with a test suite running beside: issue 18). The probe
+  runs at the priority `cnlab` gives the TUI (`lab.priority`: nice -10 when root,
+  the learner's shells at the niceness from before). The feedback is split into
+  stages from wall-clock stamps: Enter → the shell's PS0 `cmd` line → the prompt
+  hook's `done` line → the screen sees it → check asked → answered (of which
+  the wait for the check server's lock, and the server's own check) → panels
+  updated → the probe sees ✔; the load average at the end is printed with them.
 * **Grading**: `bench/grade_bench.py` in a process of its own, a fork pool with
   the default jobs (one per core), each submission in its own fresh world. Twice:
   N copies of the grading fixture course's model answers (lesson 1), then
