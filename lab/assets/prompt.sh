@@ -1,7 +1,17 @@
 # cnlab world: sourced before each prompt, in every shell of the world
 # (nested ones too), so the prompt always names the network namespace.
 __cnlab_status=$?
-__cnlab_ns=$(ip netns identify 2>/dev/null)
+# the namespace's name as `ip netns identify` finds it (a file of /var/run/netns
+# with the same device and inode), with shell builtins: no process at each prompt
+# (the learner waits for the lab after every command); `ip` when globbing is off
+__cnlab_ns=
+__cnlab_fg=
+shopt -q failglob 2>/dev/null && { shopt -u failglob; __cnlab_fg=1; }
+for __cnlab_f in /var/run/netns/*; do
+  [ /proc/self/ns/net -ef "$__cnlab_f" ] && { __cnlab_ns=${__cnlab_f##*/}; break; }
+done
+[ -z "$__cnlab_fg" ] || shopt -s failglob
+case $- in *f*) __cnlab_ns=$(ip netns identify 2>/dev/null) ;; esac
 [ -n "$__cnlab_ns" ] || __cnlab_ns=${CNLAB_HOME_NS:-host}
 # a namespace no name leads to (unshare --net, a rootless one) is not the host's
 if [ "$__cnlab_ns" = host ] && [ -n "${CNLAB_HOST_NET-}" ]; then
