@@ -13,8 +13,9 @@ done
 [ -z "$__cnlab_fg" ] || shopt -s failglob
 case $- in *f*) __cnlab_here=$(ip netns identify 2>/dev/null) ;; esac
 __cnlab_here=${__cnlab_here:-${CNLAB_HOME_NS:-host}}
-if [ "$__cnlab_here" = host ] && [ -n "${CNLAB_HOST_NET-}" ]; then
+if [ "$__cnlab_here" = host ] && [ -r "$CNLAB_DIR/hostnet" ]; then
+  read -r __cnlab_host < "$CNLAB_DIR/hostnet"
   __cnlab_net=$(readlink /proc/self/ns/net 2>/dev/null)
-  [ -z "$__cnlab_net" ] || [ "$__cnlab_net" = "$CNLAB_HOST_NET" ] || __cnlab_here=unnamed
+  [ -z "$__cnlab_net" ] || [ "$__cnlab_net" = "$__cnlab_host" ] || __cnlab_here=unnamed
 fi
 printf '%s\t%s\tcmd\t%s\n' "${EPOCHREALTIME:-0}" "$__cnlab_here" "$__cnlab_cmd" >> "$CNLAB_DIR/events"

@@ -369,7 +369,9 @@ def _run(new: str, cfg: dict[str, object]) -> None:
 # A typed replay's shells read the world's rc files, as the learner's did: copies
 # of these (from the world's folder), on a small read-only tmpfs at the same path.
 # The shells' record of commands (events) and their history go to /dev/null.
-WORLD_RC = ("bashrc", "prompt.sh", "ps0.sh", "etc/profile", "etc/bash.bashrc", "etc/shrc")
+WORLD_RC = (
+    "bashrc", "prompt.sh", "ps0.sh", "hostnet", "etc/profile", "etc/bash.bashrc", "etc/shrc",
+)  # fmt: skip
 WORLD_SINKS = ("events", "history")
 
 

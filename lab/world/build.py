@@ -153,6 +153,9 @@ def _build(w: WorldPaths, status: str, graded: bool) -> None:
     w.events_path.chmod(0o666)
 
     _make_namespaces(w, graded)
+    # what `readlink /proc/self/ns/net` prints in the host's namespace: the prompt tells
+    # it from a namespace no name leads to (unshare --net, a rootless one: [unnamed])
+    (w.dir / "hostnet").write_text(f"net:[{os.stat(w.host).st_ino}]\n", encoding="ascii")
     _run(
         ["unshare", f"--net={w.inet}", "--", "ip", "-batch", "-"],
         "build the simulated internet",

@@ -36,25 +36,9 @@ from lab.world.paths import (
 from lab.world.teardown import namespace_ids
 
 
-def host_netns_link(w: WorldPaths) -> str | None:
-    """What ``readlink /proc/self/ns/net`` prints in the world's host namespace
-    (``net:[INODE]``), or None before the namespace is pinned."""
-    try:
-        pinned, nsfs = os.stat(w.host), os.stat("/proc/self/ns/net")
-    except OSError:
-        return None
-    return f"net:[{pinned.st_ino}]" if pinned.st_dev == nsfs.st_dev else None
-
-
 def shell_vars(w: WorldPaths) -> dict[str, str]:
-    """What every shell of the world exports (its prompt, history and sh's rc file).
-
-    ``CNLAB_HOST_NET`` lets the prompt tell the host's namespace from one that no
-    name leads to (``unshare --net``, a rootless one): those are ``[unnamed]``.
-    """
-    host_net = host_netns_link(w)
+    """What every shell of the world exports (its prompt, history and sh's rc file)."""
     return {
-        **({"CNLAB_HOST_NET": host_net} if host_net else {}),
         "CNLAB_WORLD": w.name,
         "CNLAB_DIR": str(w.dir),
         "PROMPT_COMMAND": '. "$CNLAB_DIR/prompt.sh"',
