@@ -16,6 +16,10 @@ so what a check found is plain data with one JSON shape::
 
     Trace, Step      one probe's journey, decision by decision (``cnlab trace``)
 
+    WorldState       a snapshot of every namespace of a world (read by lab.state)
+      Namespace      its links, routes, neighbours, switches and firewall
+        Link, Route, Neighbour
+
 Every type has ``to_json`` (what is printed and sent; its shape is documented in
 docs/grading.md and kept byte for byte) and ``from_json`` (what a reader gets back:
 ``X.from_json(json.loads(json.dumps(x.to_json()))) == x``). This module imports no
@@ -24,12 +28,15 @@ netlink, no Textual and no check code: anything may read a result.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from checks.causes import Cause
 from lab.i18n import _
+from lab.rules import Chain, Firewall, Match, Rule
+from lab.world.paths import HOST_NS, INTERNET_NS
 
 
 def _strings(value: Any) -> list[str]:
@@ -378,3 +385,211 @@ class SubmissionGrade:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["milestones"] = [MilestoneGrade.from_json(m) for m in data.get("milestones", [])]
         return cls(**known)
+
+
+# ------------------------------------------------------------ the world's state
+
+
+@dataclass(frozen=True)
+class Link:
+    index: int
+    name: str
+    kind: str | None  # "veth", "bridge", None for lo and plain devices
+    up: bool  # administratively up (ip link set X up)
+    carrier: bool  # the other end is up too (LOWER_UP)
+    mac: str
+    master: str | None = None  # the bridge this link is a port of
+    peer_index: int | None = None  # veth: ifindex of the other end
+    peer_elsewhere: bool = False  # veth: the other end is in another namespace
+    addresses: tuple[str, ...] = ()  # IPv4, CIDR form
+    #: net.ipv4.conf.<link>.forwarding: may packets arriving here be routed on?
+    forwarding: bool | None = None
+    #: net.ipv4.conf.<link>.rp_filter (0 off, 1 strict, 2 loose)
+    rp_filter: int | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    dst: str  # "default" or a CIDR such as "172.18.0.0/16"
+    dev: str | None
+    gateway: str | None = None
+    proto: str = "boot"
+    scope: str = "universe"
+    prefsrc: str | None = None
+    linkdown: bool = False
+    kind: str = "unicast"  # or blackhole, unreachable, prohibit (Namespace.special_routes)
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network("0.0.0.0/0" if self.dst == "default" else self.dst)
+
+    def text(self, full: bool = True) -> str:
+        """As ``ip route`` prints it; ``full=False``: without proto, scope and src (the map)."""
+        parts = [self.dst] if self.kind == "unicast" else [self.kind, self.dst]
+        if self.gateway:
+            parts += ["via", self.gateway]
+        if self.dev:
+            parts += ["dev", self.dev]
+        if not full:
+            return " ".join([*parts, "linkdown"] if self.linkdown else parts)
+        if self.proto != "boot":
+            parts += ["proto", self.proto]
+        if self.scope != "universe":
+            parts += ["scope", self.scope]
+        if self.prefsrc:
+            parts += ["src", self.prefsrc]
+        if self.linkdown:
+            parts.append("linkdown")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One entry of the ARP table (``ip neigh``)."""
+
+    ip: str
+    dev: str
+    mac: str | None
+    state: str  # REACHABLE STALE PERMANENT FAILED INCOMPLETE ...
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    links: tuple[Link, ...]
+    routes: tuple[Route, ...]
+    ip_forward: int
+    firewall: Firewall
+    listening: tuple[tuple[str, int], ...] = ()  # TCP (address, port)
+    bridge_nf_call_iptables: int | None = None
+    rp_filter_all: int = 0  # net.ipv4.conf.all.rp_filter (the stricter of it and a link's wins)
+    neighbours: tuple[Neighbour, ...] = ()
+    #: routes that drop instead of deliver (``ip route add blackhole|unreachable|prohibit``)
+    special_routes: tuple[Route, ...] = ()
+
+    def forwards_from(self, link: Link) -> bool:
+        """Would a packet arriving on ``link`` be routed on?
+
+        The kernel asks the arriving interface's own switch
+        (``net.ipv4.conf.<link>.forwarding``); writing ``ip_forward`` sets every
+        interface's at once. A hand-made snapshot without the switch falls back
+        to ``ip_forward``.
+        """
+        if link.forwarding is None:
+            return bool(self.ip_forward)
+        return link.forwarding
+
+    def rp_filter(self, link: Link) -> int:
+        return max(self.rp_filter_all, link.rp_filter or 0)
+
+    def link(self, name: str) -> Link | None:
+        return next((link for link in self.links if link.name == name), None)
+
+    def link_by_index(self, index: int) -> Link | None:
+        return next((link for link in self.links if link.index == index), None)
+
+    def addresses(self) -> list[tuple[str, Link]]:
+        return [(addr, link) for link in self.links for addr in link.addresses]
+
+    def owns(self, ip: str) -> Link | None:
+        """The link carrying address ``ip`` here, if any."""
+        for link in self.links:
+            for cidr in link.addresses:
+                if cidr.split("/")[0] == ip:
+                    return link
+        return None
+
+
+@dataclass(frozen=True)
+class WorldState:
+    world: str
+    namespaces: dict[str, Namespace]
+    taken_at: float = 0.0
+
+    def ns(self, name: str) -> Namespace | None:
+        return self.namespaces.get(name)
+
+    def learner_namespaces(self) -> list[str]:
+        return [n for n in self.namespaces if n not in (HOST_NS, INTERNET_NS)]
+
+    def peer(self, ns: str, link: Link) -> tuple[str, Link] | None:
+        """The other end of veth ``link`` in namespace ``ns``, wherever it is."""
+        if link.kind != "veth" or link.peer_index is None:
+            return None
+        if not link.peer_elsewhere:
+            here = self.namespaces[ns].link_by_index(link.peer_index)
+            return (ns, here) if here else None
+        for other_name, other in self.namespaces.items():
+            if other_name == ns:
+                continue
+            cand = other.link_by_index(link.peer_index)
+            if (
+                cand
+                and cand.kind == "veth"
+                and cand.peer_index == link.index
+                and cand.peer_elsewhere
+            ):
+                return other_name, cand
+        return None
+
+    def find_link(self, name: str) -> list[tuple[str, Link]]:
+        """Every namespace that has a link called ``name``."""
+        return [(n, s.link(name)) for n, s in self.namespaces.items() if s.link(name)]  # type: ignore[misc]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data; :meth:`from_json` gives the same snapshot back."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WorldState:
+        return cls(
+            world=str(data.get("world", "")),
+            namespaces={n: _namespace(v) for n, v in data.get("namespaces", {}).items()},
+            taken_at=float(data.get("taken_at", 0.0)),
+        )
+
+
+def _build(kind: type[Any], data: dict[str, Any], **nested: Any) -> Any:
+    """A frozen dataclass from asdict() data: lists back to tuples, nested parts given."""
+    known = {f.name for f in fields(kind)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            continue
+        if key in nested:
+            values[key] = nested[key]
+        elif isinstance(value, list):
+            values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        else:
+            values[key] = value
+    return kind(**values)
+
+
+def _firewall(data: dict[str, Any]) -> Firewall:
+    return Firewall(
+        policies={t: dict(c) for t, c in data.get("policies", {}).items()},
+        chains={t: tuple(c) for t, c in data.get("chains", {}).items()},
+        rules=tuple(
+            _build(
+                Rule,
+                r,
+                matches=tuple(_build(Match, m) for m in r.get("matches", [])),
+            )
+            for r in data.get("rules", [])
+        ),
+        all_chains=tuple(_build(Chain, c) for c in data.get("all_chains", [])),
+    )
+
+
+def _namespace(data: dict[str, Any]) -> Namespace:
+    namespace: Namespace = _build(
+        Namespace,
+        data,
+        links=tuple(_build(Link, link) for link in data.get("links", [])),
+        routes=tuple(_build(Route, r) for r in data.get("routes", [])),
+        special_routes=tuple(_build(Route, r) for r in data.get("special_routes", [])),
+        firewall=_firewall(data.get("firewall", {})),
+        neighbours=tuple(_build(Neighbour, n) for n in data.get("neighbours", [])),
+        listening=tuple((a, int(p)) for a, p in data.get("listening", [])),
+    )
+    return namespace

@@ -18,8 +18,8 @@ from __future__ import annotations
 import ipaddress
 
 from lab.i18n import _
+from lab.model import Namespace, WorldState
 from lab.record import Line, Ran, commands_of, wrote
-from lab.state import Namespace, WorldState
 from lab.world import HOST_NS, INTERNET_NS
 
 #: ip objects whose commands name a device (``ip link set X``, ``ip addr add A dev X``)

@@ -6,6 +6,8 @@ Pure logic: no root, no world.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 from checks.causes import Cause
@@ -19,6 +21,7 @@ from lab.model import (
     SubmissionGrade,
     Trace,
 )
+from tests.conftest import ROOT
 
 
 def _wire(data: dict[str, Any]) -> dict[str, Any]:
@@ -136,3 +139,15 @@ def test_an_outcome_from_a_diagnosis_carries_its_cause_and_where_to_look() -> No
 def test_a_cause_published_later_is_read_back_as_its_code() -> None:
     data = _wire(MilestoneResult("m", "M", False, "some-new-cause").to_json())
     assert MilestoneResult.from_json(data).cause == "some-new-cause"
+
+
+def test_reading_a_result_needs_no_netlink_nor_textual() -> None:
+    """A reader of the model (the TUI, a grader's report) loads no pyroute2, scapy or Textual."""
+    code = (
+        "import sys, lab.model\n"
+        "print(sorted(m for m in ('pyroute2', 'scapy', 'textual', 'lab.state') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "[]"

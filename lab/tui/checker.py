@@ -32,7 +32,7 @@ from typing import Any
 from lab import i18n
 from lab.debug import quietly
 from lab.i18n import _
-from lab.model import LessonReport, Trace
+from lab.model import LessonReport, Trace, WorldState
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,13 +163,18 @@ class CheckClient:
                 _("the check server sent a malformed trace ({exc!r})").format(exc=exc)
             ) from None
 
-    async def state(self) -> dict[str, Any]:
-        """The world's state as a dict (``dataclasses.asdict(WorldState)``)."""
+    async def state(self) -> WorldState:
+        """The world's state, read back from the server's JSON."""
         data = await self.request("state")
         state = data.get("state")
         if not isinstance(state, dict):
             raise CheckError(_("the check server sent no state"))
-        return state
+        try:
+            return WorldState.from_json(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckError(
+                _("the check server sent a malformed state ({exc!r})").format(exc=exc)
+            ) from None
 
     def _kill_now(self) -> None:
         proc, self.proc = self.proc, None

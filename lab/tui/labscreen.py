@@ -57,8 +57,7 @@ from lab.debug import quietly
 from lab.errors import LabError
 from lab.i18n import N_, _
 from lab.lessons import Course, Lesson, load_course
-from lab.model import LessonReport
-from lab.state import WorldState
+from lab.model import LessonReport, WorldState
 from lab.tui.checker import CheckClient, CheckError
 from lab.tui.demo import run_demo
 from lab.tui.dialogs import ConfirmScreen, PlaceScreen, TextScreen
@@ -83,12 +82,11 @@ EVENTS_EVERY = 0.1
 STATE_EVERY = 1.0
 
 
-def _same_state(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+def _same_state(a: WorldState | None, b: WorldState | None) -> bool:
+    """The same network, whenever each was read."""
     if a is None or b is None:
         return a is b
-    return {k: v for k, v in a.items() if k != "taken_at"} == {
-        k: v for k, v in b.items() if k != "taken_at"
-    }
+    return replace(a, taken_at=0.0) == replace(b, taken_at=0.0)
 
 
 class LabScreen(Screen[None]):
@@ -135,7 +133,7 @@ class LabScreen(Screen[None]):
         self.tail = EventsTail(world.events_path)
         self._last_typed: record.Line | None = None  # the command whose prompt is awaited
         self.report: LessonReport | None = None
-        self.state: dict[str, Any] | None = None
+        self.state: WorldState | None = None
         self.check_status = ""
         self.sched = Scheduler(state_every=STATE_EVERY)
         self.builds_done = 0
@@ -146,7 +144,7 @@ class LabScreen(Screen[None]):
         self.reading = False
         self.goal_shown = False
         # scratch readings of a lesson's start (or goal), by lesson: (scripts, reading)
-        self._start_states: dict[str, tuple[tuple[str, str], asyncio.Future[dict[str, Any]]]] = {}
+        self._start_states: dict[str, tuple[tuple[str, str], asyncio.Future[WorldState]]] = {}
         self.last_check_ms = 0.0
         self.last_done_at = 0.0
         self.feedback_latencies: list[float] = []
@@ -202,7 +200,7 @@ class LabScreen(Screen[None]):
     def places(self) -> list[str]:
         """Where a new shell may start: the host, then the learner's namespaces (as
         the last read of the world saw them)."""
-        spaces = (self.state or {}).get("namespaces") or {}
+        spaces = self.state.namespaces if self.state else {}
         return [HOST_NS, *sorted(n for n in spaces if n not in (HOST_NS, INTERNET_NS))]
 
     def action_new_terminal(self) -> None:
@@ -344,7 +342,7 @@ class LabScreen(Screen[None]):
     async def freeze(
         self,
         report: LessonReport | None,
-        state: dict[str, Any] | None,
+        state: WorldState | None,
         shell_output: bytes,
         commands: tuple[str, ...] = (),
     ) -> None:
@@ -625,7 +623,7 @@ class LabScreen(Screen[None]):
     @work(exclusive=True, group="slip", exit_on_error=False)
     async def _slip_worker(self, line: record.Line) -> None:
         try:
-            state = WorldState.from_json(await self.checker.state())
+            state = await self.checker.state()
         except (CheckError, KeyError, TypeError, ValueError):
             return
         for ran in record.commands_of(line):
@@ -861,7 +859,7 @@ class LabScreen(Screen[None]):
             ),
         )
 
-    async def _start_state(self, lesson: Lesson, solved: bool = False) -> dict[str, Any]:
+    async def _start_state(self, lesson: Lesson, solved: bool = False) -> WorldState:
         """``lesson``'s start state as the check server reads it, from a scratch world;
         ``solved``: after its reference solution too (the lesson's goal).
 
@@ -878,7 +876,7 @@ class LabScreen(Screen[None]):
             self._start_states[key] = cached = (scripts, job)
         return await asyncio.shield(cached[1])
 
-    async def _read_scratch(self, lesson: Lesson, solved: bool) -> dict[str, Any]:
+    async def _read_scratch(self, lesson: Lesson, solved: bool) -> WorldState:
         suffix = "goal" if solved else "start"
         scratch = World(validate_name(f"{self.world.name[:25]}-{suffix}"))
         client = CheckClient(scratch.name)

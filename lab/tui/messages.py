@@ -9,12 +9,10 @@ in order.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
 
 from lab.lessons import Lesson
-from lab.model import LessonReport
+from lab.model import LessonReport, WorldState
 
 
 class BuildDone(Message):
@@ -52,7 +50,7 @@ class ReportReady(Message):
 class WorldRead(Message):
     """The world was read (``state``), or could not be (``error``)."""
 
-    def __init__(self, state: dict[str, Any] | None, error: str | None) -> None:
+    def __init__(self, state: WorldState | None, error: str | None) -> None:
         super().__init__()
         self.state, self.error = state, error
 
@@ -60,6 +58,6 @@ class WorldRead(Message):
 class WorldChanged(Message):
     """The world differs from the last read: the map redraws."""
 
-    def __init__(self, state: dict[str, Any]) -> None:
+    def __init__(self, state: WorldState) -> None:
         super().__init__()
         self.state = state

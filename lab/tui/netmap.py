@@ -1,7 +1,7 @@
 """The network map: the live world drawn as text, one box per namespace.
 
-:func:`render_map` is pure: it takes the state dict the check server sends
-(``dataclasses.asdict(WorldState)``, see :mod:`lab.state`) and a width, and
+:func:`render_map` is pure: it takes the world's state as the check server
+sends it (a :class:`lab.model.WorldState`, read back from JSON) and a width, and
 returns lines of text. Unit tests feed it hand-made snapshots. It shows, per
 namespace: ``ip_forward``, every interface with its state and addresses, the
 other end of each veth (``↔ netns0:ceth0``), bridges with their ports,
@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import Counter
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,6 +27,8 @@ from textual.widgets import Static
 
 from lab.i18n import _, ljust
 from lab.i18n import width as cells
+from lab.model import Link, Namespace, WorldState
+from lab.rules import Firewall
 from lab.tui.statediff import shown
 
 HOST = "host"
@@ -35,169 +36,119 @@ INTERNET = "internet"
 MIN_BOX = 34
 MAX_BOX = 52
 
-State = dict[str, Any]
 
-
-def _links(ns: State) -> list[State]:
-    return list(ns.get("links") or [])
-
-
-def peer_of(state: State, ns_name: str, link: State) -> tuple[str, State] | None:
-    """The other end of a veth, like :meth:`lab.state.WorldState.peer` on dicts."""
-    if link.get("kind") != "veth" or link.get("peer_index") is None:
-        return None
-    spaces: dict[str, State] = state.get("namespaces") or {}
-    if not link.get("peer_elsewhere"):
-        for other in _links(spaces.get(ns_name) or {}):
-            if other.get("index") == link["peer_index"]:
-                return ns_name, other
-        return None
-    for other_name, other_ns in spaces.items():
-        if other_name == ns_name:
-            continue
-        for cand in _links(other_ns):
-            if (
-                cand.get("index") == link["peer_index"]
-                and cand.get("kind") == "veth"
-                and cand.get("peer_index") == link.get("index")
-                and cand.get("peer_elsewhere")
-            ):
-                return other_name, cand
-    return None
-
-
-def link_state(link: State) -> str:
-    if not link.get("up"):
+def link_state(link: Link) -> str:
+    if not link.up:
         return "DOWN"
-    return "UP" if link.get("carrier") else "NO-CARRIER"
+    return "UP" if link.carrier else "NO-CARRIER"
 
 
-def route_text(route: State) -> str:
-    parts = [str(route.get("dst"))]
-    if route.get("gateway"):
-        parts += ["via", str(route["gateway"])]
-    if route.get("dev"):
-        parts += ["dev", str(route["dev"])]
-    if route.get("linkdown"):
-        parts.append("linkdown")
-    return " ".join(parts)
-
-
-def clashes(ns: State) -> set[str]:
+def clashes(ns: Namespace) -> set[str]:
     """Destinations that have two or more routes in this namespace."""
-    counts = Counter(str(r.get("dst")) for r in ns.get("routes") or [])
+    counts = Counter(r.dst for r in ns.routes)
     return {dst for dst, n in counts.items() if n > 1}
 
 
-def _order(state: State) -> list[str]:
-    names = list((state.get("namespaces") or {}).keys())
+def _order(state: WorldState) -> list[str]:
+    names = list(state.namespaces)
     learner = sorted(n for n in names if n not in (HOST, INTERNET))
     return ([HOST] if HOST in names else []) + learner
 
 
-def namespace_lines(state: State, name: str) -> tuple[str, list[str]]:
+def namespace_lines(state: WorldState, name: str) -> tuple[str, list[str]]:
     """(title, content lines) of one namespace's box, before wrapping."""
-    ns: State = state["namespaces"][name]
-    fwd = "on" if ns.get("ip_forward") else "off"
+    ns = state.namespaces[name]
+    fwd = "on" if ns.ip_forward else "off"
     title = f"{name} · ip_forward {fwd}"
     lines: list[str] = []
-    links = _links(ns)
-    for link in links:
+    for link in ns.links:
         lines.append(_link_line(state, name, link))
-        if link.get("kind") == "bridge":
-            lname = str(link.get("name"))
-            ports = [str(p.get("name")) for p in links if p.get("master") == lname]
+        if link.kind == "bridge":
+            ports = [p.name for p in ns.links if p.master == link.name]
             lines.append(f"  ports: {', '.join(ports) if ports else 'none'}")
     lines += _route_lines(ns)
-    lines += _firewall_lines(ns.get("firewall") or {})
+    lines += _firewall_lines(ns.firewall)
     return title, lines
 
 
-def _link_line(state: State, name: str, link: State) -> str:
+def _link_line(state: WorldState, name: str, link: Link) -> str:
     """One link of namespace ``name``: state, addresses, bridge and veth peer."""
-    lname = str(link.get("name"))
-    bits = [f"{lname:<6}", link_state(link)]
-    if link.get("kind") == "bridge":
+    bits = [f"{link.name:<6}", link_state(link)]
+    if link.kind == "bridge":
         bits.insert(1, "bridge")
-    bits += [a for a in link.get("addresses") or [] if lname != "lo"]
-    if link.get("master"):
-        bits.append(f"⊂ {link['master']}")
-    if link.get("kind") == "veth":
+    bits += [a for a in link.addresses if link.name != "lo"]
+    if link.master:
+        bits.append(f"⊂ {link.master}")
+    if link.kind == "veth":
         bits.append(_peer_text(state, name, link))
     return " ".join(bits)
 
 
-def _peer_text(state: State, name: str, link: State) -> str:
+def _peer_text(state: WorldState, name: str, link: Link) -> str:
     """Where a veth's other end lives: ``↔ ceth0``, ``↔ netns0:ceth0``, internet or ?."""
-    peer = peer_of(state, name, link)
+    peer = state.peer(name, link)
     if peer is None:
         return "↔ ?"
     if peer[0] == INTERNET:
         return "↔ internet"
     if peer[0] == name:
-        return f"↔ {peer[1].get('name')}"
-    return f"↔ {peer[0]}:{peer[1].get('name')}"
+        return f"↔ {peer[1].name}"
+    return f"↔ {peer[0]}:{peer[1].name}"
 
 
-def _route_lines(ns: State) -> list[str]:
+def _route_lines(ns: Namespace) -> list[str]:
     """The routing table, each clash marked, and which route of a clash the kernel uses."""
-    routes = list(ns.get("routes") or [])
-    if not routes:
+    if not ns.routes:
         return ["routes: none"]
     clash = clashes(ns)
     lines = ["routes:"]
-    for route in routes:
-        text = route_text(route)
-        lines.append(f"⚠ {text}  CLASH" if str(route.get("dst")) in clash else f"  {text}")
+    for route in ns.routes:
+        text = route.text(full=False)
+        lines.append(f"⚠ {text}  CLASH" if route.dst in clash else f"  {text}")
     for dst in sorted(clash):
-        first = next(r for r in routes if str(r.get("dst")) == dst)
-        count = sum(1 for r in routes if str(r.get("dst")) == dst)
+        twins = [r for r in ns.routes if r.dst == dst]
         lines.append(
             _("⚠ {dst}: {count} routes, kernel uses dev {first_get}").format(
-                dst=dst, count=count, first_get=first.get("dev")
+                dst=dst, count=len(twins), first_get=twins[0].dev
             )
         )
     return lines
 
 
-def _firewall_lines(firewall: State) -> list[str]:
+def _firewall_lines(firewall: Firewall) -> list[str]:
     """NAT rules, user chains, policies that are not ACCEPT, and how many filter rules."""
-    lines = [
-        f"nat {rule.get('chain')}: {rule.get('text')}"
-        for rule in firewall.get("rules") or []
-        if rule.get("table") == "nat"
-    ]
-    for table, chains in sorted((firewall.get("chains") or {}).items()):
+    lines = [f"nat {rule.chain}: {rule.text}" for rule in firewall.rules if rule.table == "nat"]
+    for table, chains in sorted(firewall.chains.items()):
         if chains:
             lines.append(f"{table} chains: {', '.join(chains)}")
-    for table, policies in sorted((firewall.get("policies") or {}).items()):
+    for table, policies in sorted(firewall.policies.items()):
         lines += [
             f"{table} {chain} policy {policy}"
             for chain, policy in sorted(policies.items())
             if policy != "ACCEPT"
         ]
-    filters = [r for r in firewall.get("rules") or [] if r.get("table") == "filter"]
+    filters = [r for r in firewall.rules if r.table == "filter"]
     if filters:
         lines.append(f"filter: {len(filters)} rule{'s' if len(filters) != 1 else ''}")
     return lines
 
 
-def wires(state: State) -> list[str]:
+def wires(state: WorldState) -> list[str]:
     """Each veth pair once: ``host:veth0 ═══ netns0:ceth0``."""
     seen: set[tuple[str, str]] = set()
     out = []
     for name in _order(state):
-        for link in _links(state["namespaces"][name]):
-            peer = peer_of(state, name, link)
+        for link in state.namespaces[name].links:
+            peer = state.peer(name, link)
             if peer is None or peer[0] == INTERNET:
                 continue
-            a = f"{name}:{link.get('name')}"
-            b = f"{peer[0]}:{peer[1].get('name')}"
+            a = f"{name}:{link.name}"
+            b = f"{peer[0]}:{peer[1].name}"
             key = (min(a, b), max(a, b))
             if key in seen:
                 continue
             seen.add(key)
-            both = link.get("up") and peer[1].get("up")
+            both = link.up and peer[1].up
             out.append(f"{a} ═══ {b}" + ("" if both else _("  (a side is down)")))
     return out
 
@@ -242,11 +193,10 @@ def _box(title: str, lines: list[str], box_width: int) -> list[str]:
     return [top, *body, "└" + "─" * (box_width - 2) + "┘"]
 
 
-def render_map(state: State, width: int) -> list[str]:
+def render_map(state: WorldState, width: int) -> list[str]:
     """The map of ``state`` as lines no wider than ``width``."""
     width = max(width, 20)
-    spaces = state.get("namespaces") or {}
-    if not spaces:
+    if not state.namespaces:
         return [_("(no world state yet)")]
     boxes = [namespace_lines(state, name) for name in _order(state)]
     natural = max(
@@ -329,7 +279,7 @@ class NetMap(VerticalScroll):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.state: State = {}
+        self.state: WorldState | None = None
         self.note = _("waiting for the first look at the world…")
         self._body = Static(self.note, id="map-body")
         self._goal = Static("", id="map-goal")
@@ -348,12 +298,12 @@ class NetMap(VerticalScroll):
         if text is not None:
             self._goal.update(text)
 
-    def show(self, state: State) -> None:
+    def show(self, state: WorldState) -> None:
         self.state = state
         self._draw()
 
     def show_note(self, note: str) -> None:
-        self.state = {}
+        self.state = None
         self.note = note
         self._drawn = None  # the next map is drawn even when it is the one before the note
         self._draw()
@@ -363,7 +313,7 @@ class NetMap(VerticalScroll):
 
     def _draw(self) -> None:
         width = max(self.size.width - 1, 20)  # one column for the scrollbar
-        if not self.state:
+        if self.state is None or not self.state.namespaces:
             self._body.update(self.note)
             return
         lines = render_map(self.state, width)

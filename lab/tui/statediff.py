@@ -1,7 +1,7 @@
 """What differs between two networks: the learner's and a lesson's start (or target).
 
-A network here is what the lab's checks look at, read from the state dict the
-check server sends (``dataclasses.asdict(WorldState)``): per namespace, each
+A network here is what the lab's checks look at, read from the world's state the
+check server sends (a :class:`lab.model.WorldState`): per namespace, each
 interface (kind, up or down, bridge master, the veth's other end, addresses),
 each route, ``ip_forward``, the iptables rules and user chains, and the TCP
 ports that listen. Interface numbers and MAC addresses are left out: two
@@ -19,89 +19,68 @@ are a *clash*. Pure: no kernel, no Textual.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lab.i18n import N_, _
+from lab.model import Link, Namespace, Route, WorldState
+from lab.rules import Firewall
 
-State = dict[str, Any]
 SKIP_NAMESPACES = ("internet",)
 
 
-def _peer(state: State, ns_name: str, link: State) -> str | None:
-    if link.get("kind") != "veth" or link.get("peer_index") is None:
-        return None
-    spaces: dict[str, State] = state.get("namespaces") or {}
-    elsewhere = bool(link.get("peer_elsewhere"))
-    for other_name, other in spaces.items():
-        if (other_name == ns_name) == elsewhere:
-            continue
-        for cand in other.get("links") or []:
-            # interface numbers are per namespace: across namespaces both ends must agree
-            mutual = not elsewhere or (
-                cand.get("kind") == "veth"
-                and cand.get("peer_index") == link.get("index")
-                and cand.get("peer_elsewhere")
-            )
-            if cand.get("index") == link["peer_index"] and mutual:
-                return f"{other_name}:{cand.get('name')}"
-    return None
-
-
-def _link_fact(state: State, ns_name: str, link: State) -> str:
-    parts = [f"interface {link.get('name')}"]
-    if link.get("kind"):
-        parts.append(str(link["kind"]))
-    parts.append("UP" if link.get("up") else "DOWN")
-    if link.get("master"):
-        parts.append(f"in bridge {link['master']}")
-    peer = _peer(state, ns_name, link)
+def _link_fact(state: WorldState, ns_name: str, link: Link) -> str:
+    parts = [f"interface {link.name}"]
+    if link.kind:
+        parts.append(link.kind)
+    parts.append("UP" if link.up else "DOWN")
+    if link.master:
+        parts.append(f"in bridge {link.master}")
+    peer = state.peer(ns_name, link)
     if peer:
-        parts.append(f"↔ {peer}")
-    for address in sorted(link.get("addresses") or []):
-        parts.append(address)
+        parts.append(f"↔ {peer[0]}:{peer[1].name}")
+    parts += sorted(link.addresses)
     return " ".join(parts)
 
 
-def _route_fact(route: State) -> str:
-    parts = ["route", str(route.get("dst"))]
-    if route.get("gateway"):
-        parts += ["via", str(route["gateway"])]
-    if route.get("dev"):
-        parts += ["dev", str(route["dev"])]
+def _route_fact(route: Route) -> str:
+    """A route as compared: where to and how (never its proto, scope or link state)."""
+    parts = ["route", route.dst]
+    if route.gateway:
+        parts += ["via", route.gateway]
+    if route.dev:
+        parts += ["dev", route.dev]
     return " ".join(parts)
 
 
-def _firewall_facts(firewall: State) -> list[str]:
+def _firewall_facts(firewall: Firewall) -> list[str]:
     facts = []
-    for table, chains in sorted((firewall.get("chains") or {}).items()):
+    for table, chains in sorted(firewall.chains.items()):
         facts += [f"iptables -t {table} chain {chain}" for chain in chains]
-    for table, policies in sorted((firewall.get("policies") or {}).items()):
+    for table, policies in sorted(firewall.policies.items()):
         facts += [
             f"iptables -t {table} -P {chain} {policy}"
             for chain, policy in sorted(policies.items())
             if policy != "ACCEPT"
         ]
-    for rule in firewall.get("rules") or []:
-        facts.append(f"iptables -t {rule.get('table')} -A {rule.get('chain')} {rule.get('text')}")
+    for rule in firewall.rules:
+        facts.append(f"iptables -t {rule.table} -A {rule.chain} {rule.text}")
     return facts
 
 
-def network_facts(state: State) -> dict[str, list[str]]:
+def network_facts(state: WorldState) -> dict[str, list[str]]:
     """Per namespace, the facts that make its network (sorted, duplicates kept)."""
     facts: dict[str, list[str]] = {}
-    for name, ns in (state.get("namespaces") or {}).items():
+    for name, ns in state.namespaces.items():
         if name in SKIP_NAMESPACES:
             continue
-        lines = [_link_fact(state, name, link) for link in ns.get("links") or []]
-        lines += [_route_fact(route) for route in ns.get("routes") or []]
-        lines.append(f"ip_forward {ns.get('ip_forward')}")
-        lines += _firewall_facts(ns.get("firewall") or {})
-        lines += [f"listening on {addr}:{port}" for addr, port in ns.get("listening") or []]
+        lines = [_link_fact(state, name, link) for link in ns.links]
+        lines += [_route_fact(route) for route in ns.routes]
+        lines.append(f"ip_forward {ns.ip_forward}")
+        lines += _firewall_facts(ns.firewall)
+        lines += [f"listening on {addr}:{port}" for addr, port in ns.listening]
         facts[name] = sorted(lines)
     return facts
 
 
-def differences(live: State, target: State) -> list[str]:
+def differences(live: WorldState, target: WorldState) -> list[str]:
     """What ``live`` lacks ("missing") or has in excess ("extra") compared with ``target``."""
     have, want = network_facts(live), network_facts(target)
     found: list[str] = []
@@ -120,11 +99,11 @@ def differences(live: State, target: State) -> list[str]:
     return found
 
 
-def _clashing_routes(ns: State) -> dict[str, list[str]]:
+def _clashing_routes(ns: Namespace | None) -> dict[str, list[str]]:
     """Destinations with two or more routes in one namespace, and the routes' devices."""
     by_dst: dict[str, list[str]] = {}
-    for route in ns.get("routes") or []:
-        by_dst.setdefault(str(route.get("dst")), []).append(str(route.get("dev") or "?"))
+    for route in ns.routes if ns else ():
+        by_dst.setdefault(route.dst, []).append(route.dev or "?")
     return {dst: devs for dst, devs in by_dst.items() if len(devs) > 1}
 
 
@@ -159,7 +138,7 @@ def _pair_interfaces(missing: list[str], extra: list[str]) -> list[str]:
     return found
 
 
-def goal_differences(live: State, target: State) -> list[str]:
+def goal_differences(live: WorldState, target: WorldState) -> list[str]:
     """What the learner's network still lacks, has wrong, or has in excess, for the goal view.
 
     Like :func:`differences`, with two things a learner recognises: an interface
@@ -169,8 +148,6 @@ def goal_differences(live: State, target: State) -> list[str]:
     Each line is ``kind: what``; missing and wrong things first, extras last.
     """
     have, want = network_facts(live), network_facts(target)
-    spaces_live: dict[str, State] = live.get("namespaces") or {}
-    spaces_goal: dict[str, State] = target.get("namespaces") or {}
     found: list[str] = []
     for name in sorted(set(want) - set(have)):
         found.append("missing: " + _("the namespace {name}").format(name=name))
@@ -183,10 +160,10 @@ def goal_differences(live: State, target: State) -> list[str]:
                 mine.remove(fact)
                 theirs.remove(fact)
         wrong = _pair_interfaces(theirs, mine)
-        goal_clashes = _clashing_routes(spaces_goal.get(name) or {})
+        goal_clashes = _clashing_routes(target.ns(name))
         clashes = {
             dst: devs
-            for dst, devs in _clashing_routes(spaces_live.get(name) or {}).items()
+            for dst, devs in _clashing_routes(live.ns(name)).items()
             if dst not in goal_clashes
         }
         found += [f"missing in {name}: {fact}" for fact in theirs]

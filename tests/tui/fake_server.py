@@ -19,7 +19,7 @@ for count, line in enumerate(sys.stdin):
         print(json.dumps({"op": request["op"], "error": "no world 'x' yet"}), flush=True)
         continue
     if request["op"] == "state":
-        reply = {"op": "state", "state": {"world": "x", "namespaces": {}, "n": count}}
+        reply = {"op": "state", "state": {"world": "x", "namespaces": {}, "taken_at": count}}
     else:
         reply = {"op": "check", "report": {"lesson": request["lesson"], "milestones": []}}
     print(json.dumps(reply), flush=True)

@@ -65,7 +65,12 @@ async def shoot(size: tuple[int, int]) -> None:
             for line in ("sudo iptables -N ROOT_NS", "sudo ip netns add netns0"):
                 await pilot.press(*line, "enter")
                 await pilot.pause(0.6)
-            await wait(pilot, lambda: "netns0" in (app.lab.netmap.state.get("namespaces") or {}))
+            await wait(
+                pilot,
+                lambda: (
+                    app.lab.netmap.state is not None and "netns0" in app.lab.netmap.state.namespaces
+                ),
+            )
             await pilot.pause(1.0)
             save("4-milestones-green")
             await pilot.press("f1")

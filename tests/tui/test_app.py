@@ -74,7 +74,9 @@ def test_typing_a_command_turns_a_milestone_green(built_world: World) -> None:
         assert "✘ The host's firewall has the HOSTMARK chain" in panel
         # the map follows the world within a second or two
         assert await wait_for(
-            pilot, lambda: "box" in (app.lab.netmap.state.get("namespaces") or {}), 3
+            pilot,
+            lambda: app.lab.netmap.state is not None and "box" in app.lab.netmap.state.namespaces,
+            3,
         )
 
     run(built_world, scenario, lesson="1")

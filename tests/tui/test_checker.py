@@ -26,7 +26,7 @@ def test_answers_and_restarts_after_the_server_dies() -> None:
         with pytest.raises(CheckError, match="stopped"):
             await c.state()  # the server died after its first answer
         state = await c.state()  # restarted
-        assert state["world"] == "x"
+        assert state.world == "x"
         assert c.starts == 2
         await c.close()
 
@@ -56,7 +56,7 @@ def test_one_request_at_a_time() -> None:
     async def main() -> None:
         c = client("ok")
         results = await asyncio.gather(*(c.state() for _ in range(5)))
-        assert sorted(r["n"] for r in results) == [0, 1, 2, 3, 4]
+        assert sorted(r.taken_at for r in results) == [0, 1, 2, 3, 4]
         await c.close()
 
     asyncio.run(main())
@@ -67,7 +67,7 @@ def test_real_server_state_and_check(built_world: World) -> None:
     async def main() -> None:
         c = CheckClient(built_world.name)
         state = await c.state()
-        assert set(state["namespaces"]) == {"host", "internet"}
+        assert set(state.namespaces) == {"host", "internet"}
         report = await c.check("01-first")
         assert [m.passed for m in report.milestones] == [False, False, False]
         await c.close()

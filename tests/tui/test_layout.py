@@ -23,13 +23,14 @@ from textual.widgets import Footer, Static
 from textual.widgets._markdown import MarkdownFence
 
 from lab.lessons import DEFAULT_LESSONS_DIR, load_course
+from lab.model import WorldState
 from lab.tui.app import LabApp
 from lab.tui.help import HelpScreen, help_renderable
 from lab.tui.keys import KEYS, PANELS, key_label
 from lab.tui.milestones import Hints, Milestones
 
 from .conftest import current
-from .test_netmap import article_state
+from .test_netmap import article_state, snap
 
 pytestmark = pytest.mark.pilot  # the slow tier (tests/conftest.py)
 
@@ -40,7 +41,7 @@ def run(scenario: Scenario, size: tuple[int, int], lesson: str = "1") -> None:
     async def main() -> None:
         app = LabApp("layout", lesson, course=load_course(DEFAULT_LESSONS_DIR), live=False)
         async with app.run_test(size=size) as pilot:
-            await app.lab.freeze(None, article_state(), b"[host] ~ # ", ())
+            await app.lab.freeze(None, snap(article_state()), b"[host] ~ # ", ())
             await pilot.pause()
             await scenario(app, pilot)
 
@@ -244,8 +245,8 @@ def test_the_goal_beside_the_network_says_what_differs(tui_env: Path) -> None:
         target["namespaces"]["host"]["ip_forward"] = 0
         del target["namespaces"]["netns1"]
         target["namespaces"]["netns0"]["links"][1]["addresses"] = ["172.18.0.11/16"]
-        reading: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        reading.set_result(target)
+        reading: asyncio.Future[WorldState] = asyncio.get_running_loop().create_future()
+        reading.set_result(snap(target))
         scripts = (lesson.start_script(), lesson.solution_script())
         app.lab._start_states[f"{lesson.id}+solved"] = (scripts, reading)
         goal = app.lab.netmap.query_one("#map-goal", Static)

@@ -1,10 +1,16 @@
-"""render_map on hand-made snapshots (the dict shape of dataclasses.asdict(WorldState))."""
+"""render_map on hand-made snapshots, written in the JSON shape of WorldState.to_json()."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lab.tui.netmap import clashes, peer_of, render_map, wires
+from lab.model import WorldState
+from lab.tui.netmap import clashes, render_map, wires
+
+
+def snap(data: dict[str, Any]) -> WorldState:
+    """The snapshot the check server's JSON gives back."""
+    return WorldState.from_json(data)
 
 
 def link(index: int, name: str, kind: str | None = None, **kw: Any) -> dict[str, Any]:
@@ -109,7 +115,7 @@ def article_state() -> dict[str, Any]:
 
 
 def test_narrow_map_stacks_boxes_and_fits() -> None:
-    lines = render_map(article_state(), 46)
+    lines = render_map(snap(article_state()), 46)
     assert all(len(line) <= 46 for line in lines)
     text = "\n".join(lines)
     assert lines[0].startswith("┌─ host · ip_forward on")
@@ -129,10 +135,10 @@ def test_narrow_map_stacks_boxes_and_fits() -> None:
 
 
 def test_wide_map_uses_columns_and_lists_wires() -> None:
-    lines = render_map(article_state(), 160)
+    lines = render_map(snap(article_state()), 160)
     assert all(len(line) <= 160 for line in lines)
     assert "host" in lines[0] and "netns0" in lines[0] and "netns1" in lines[0]
-    assert len(lines) < len(render_map(article_state(), 46))
+    assert len(lines) < len(render_map(snap(article_state()), 46))
     assert lines[-1].startswith("veth pairs:")
     assert "host:veth0 ═══ netns0:ceth0" in lines[-1]
     assert "host:veth1 ═══ netns1:ceth1" in lines[-1]
@@ -155,8 +161,8 @@ def test_route_clash_is_marked() -> None:
             )
         }
     }
-    assert clashes(state["namespaces"]["host"]) == {"172.18.0.0/16"}
-    text = "\n".join(render_map(state, 60))
+    assert clashes(snap(state).namespaces["host"]) == {"172.18.0.0/16"}
+    text = "\n".join(render_map(snap(state), 60))
     assert "⚠ 172.18.0.0/16 dev veth0  CLASH" in text
     assert "⚠ 172.18.0.0/16 dev veth1  CLASH" in text
     assert "⚠ 172.18.0.0/16: 2 routes, kernel uses dev veth0" in text
@@ -196,17 +202,18 @@ def test_veth_states_and_unknown_peer() -> None:
             ),
         }
     }
-    text = "\n".join(render_map(state, 50))
+    text = "\n".join(render_map(snap(state), 50))
     assert "veth0  NO-CARRIER ↔ netns0:ceth0" in text
     assert "ceth0  DOWN ↔ host:veth0" in text
-    assert wires(state) == ["host:veth0 ═══ netns0:ceth0  (a side is down)"]
+    assert wires(snap(state)) == ["host:veth0 ═══ netns0:ceth0  (a side is down)"]
     lonely = {
         "namespaces": {
             "host": ns("host", [link(3, "veth9", "veth", peer_index=42, peer_elsewhere=True)])
         }
     }
-    assert "↔ ?" in "\n".join(render_map(lonely, 50))
-    assert peer_of(lonely, "host", lonely["namespaces"]["host"]["links"][0]) is None
+    assert "↔ ?" in "\n".join(render_map(snap(lonely), 50))
+    alone = snap(lonely)
+    assert alone.peer("host", alone.namespaces["host"].links[0]) is None
 
 
 def test_same_namespace_veth_pair_and_empty_state() -> None:
@@ -217,7 +224,7 @@ def test_same_namespace_veth_pair_and_empty_state() -> None:
             )
         }
     }
-    text = "\n".join(render_map(state, 40))
+    text = "\n".join(render_map(snap(state), 40))
     assert "a      UP ↔ b" in text and "routes: none" in text
-    assert render_map({}, 80) == ["(no world state yet)"]
-    assert all(len(line) <= 20 for line in render_map(article_state(), 5))
+    assert render_map(snap({}), 80) == ["(no world state yet)"]
+    assert all(len(line) <= 20 for line in render_map(snap(article_state()), 5))

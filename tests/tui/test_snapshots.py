@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from lab.model import LessonReport
+from lab.model import LessonReport, WorldState
 from lab.tui.app import LabApp
 from lab.tui.dialogs import PlaceScreen
 
-from .test_netmap import article_state, route
+from .test_netmap import article_state, route, snap
 
 pytestmark = pytest.mark.pilot  # the slow tier (tests/conftest.py)
 
@@ -73,7 +73,7 @@ def frozen_app() -> LabApp:
 async def freeze(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, LabApp)
-    await app.lab.freeze(REPORT, article_state(), SHELL, COMMANDS)
+    await app.lab.freeze(REPORT, snap(article_state()), SHELL, COMMANDS)
     app.lab.show_map(True)
     app.set_focus(None)
     await pilot.pause()
@@ -125,10 +125,10 @@ def test_goal(snap_compare: Any, tui_env: Path, size: tuple[int, int]) -> None:
         assert isinstance(app, LabApp)
         live = article_state()  # and a route that clashes with the bridge's
         live["namespaces"]["host"]["routes"].append(route("172.18.0.0/16", "veth0"))
-        await app.lab.freeze(REPORT, live, SHELL, COMMANDS)
+        await app.lab.freeze(REPORT, snap(live), SHELL, COMMANDS)
         lesson = app.lab.lesson
-        reading: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        reading.set_result(goal_state())
+        reading: asyncio.Future[WorldState] = asyncio.get_running_loop().create_future()
+        reading.set_result(snap(goal_state()))
         scripts = (lesson.start_script(), lesson.solution_script())
         app.lab._start_states[f"{lesson.id}+solved"] = (scripts, reading)
         await pilot.press("f11")

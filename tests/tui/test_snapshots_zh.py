@@ -25,7 +25,7 @@ from lab.lessons import DEFAULT_LESSONS_DIR
 from lab.model import LessonReport
 from lab.tui.app import LabApp
 
-from .test_netmap import article_state
+from .test_netmap import article_state, snap
 
 ROOT = Path(__file__).resolve().parents[2]
 SHELL = (
@@ -83,7 +83,7 @@ async def freeze(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, LabApp)
     app.lab.session.use_hint(app.lab.lesson)  # a hint asked for: the cause may show
-    await app.lab.freeze(REPORT, article_state(), SHELL, COMMANDS)
+    await app.lab.freeze(REPORT, snap(article_state()), SHELL, COMMANDS)
     app.lab.show_map(True)
     app.set_focus(None)
     await pilot.pause()
@@ -129,7 +129,7 @@ async def switch_both_ways() -> None:
     i18n.set_language("en")
     app = LabApp("snapshot", "1", live=False)
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.lab.freeze(REPORT, article_state(), SHELL, COMMANDS)
+        await app.lab.freeze(REPORT, snap(article_state()), SHELL, COMMANDS)
         shell = app.lab.shell
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Language / 语言: 简体中文" in titles
