@@ -261,7 +261,7 @@ def test_the_goal_beside_the_network_says_what_differs(tui_env: Path) -> None:
             text
         )
         # a network that is the goal says so
-        await app.lab.freeze(None, target, b"", ())
+        await app.lab.freeze(None, snap(target), b"", ())
         app.lab._refresh_goal()
         await pilot.pause(0.3)
         assert "✔ your network is the goal" in str(goal.render())
