@@ -133,6 +133,8 @@ def ns_id(path: str | Path) -> tuple[int, int] | None:
 def processes_in(net_ids: set[tuple[int, int]], mnt_ids: set[tuple[int, int]]) -> list[int]:
     """PIDs whose network or mount namespace is one of the given (dev, inode) ids."""
     found: list[int] = []
+    if not net_ids and not mnt_ids:  # e.g. a world not built yet: nothing to look for
+        return found
     me = os.getpid()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == me:
