@@ -24,7 +24,6 @@ Run: ``python -m checks.server --world NAME [--nice N]``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -89,7 +88,7 @@ def handle(world: World, request: dict[str, Any]) -> dict[str, Any]:
         if op == "state":
             with locked(world.name, exclusive=False):
                 world.require()
-                return {"op": op, "state": dataclasses.asdict(state.read_world(world))}
+                return {"op": op, "state": state.read_world(world).to_json()}
         if op == "trace":  # the milestone's packet, hop by hop (null: it sends none)
             lesson = course().find(str(request.get("lesson", "")))
             wanted = str(request.get("milestone", ""))
