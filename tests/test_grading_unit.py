@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -123,3 +124,31 @@ def test_a_systemd_scope_only_where_systemd_owns_a_pure_v2_tree() -> None:
     assert not needs_scope(False, False, session, alone=False, marked=False)  # no systemd
     assert not needs_scope(True, False, "/", alone=False, marked=False)  # the root group
     assert not needs_scope(True, False, None, alone=False, marked=False)  # no v2 at all
+
+
+@pytest.mark.parametrize(
+    ("args", "quick"),
+    [
+        (["-c", "2", "10.0.2.2"], True),
+        (["-qc2", "10.0.2.2"], True),
+        (["10.0.2.2", "-c", "5", "-W", "1"], True),  # options after the address, as ping reads them
+        (["-p", "c", "-c", "1", "10.0.2.2"], True),  # "c" is -p's pattern, not -c
+        (["10.0.2.2"], False),  # no count: it runs until stopped, faster would send more
+        (["-c", "6", "10.0.2.2"], False),  # longer than a typed replay's settle time
+        (["-c", "2", "-w", "3", "10.0.2.2"], False),  # a deadline bounds how many are sent
+        (["-c", "2", "-i", "0.5", "10.0.2.2"], False),  # the learner's own interval
+        (["-c", "2", "-f", "10.0.2.2"], False),
+        (["-c", "2", "-Z", "10.0.2.2"], False),  # an option ping refuses: its own error
+    ],
+)
+def test_graded_ping_is_quick_only_when_the_count_bounds_it(args: list[str], quick: bool) -> None:
+    """Which pings a grading world's helper speeds up (lab/assets/ping), read from
+    the command it runs; ``-V`` makes the real ping print its version and send nothing."""
+    helper = Path(__file__).resolve().parent.parent / "lab" / "assets" / "ping"
+    traced = subprocess.run(
+        ["bash", "-x", str(helper), "-V", *args], capture_output=True, text=True, timeout=10
+    )
+    runs = [line for line in traced.stderr.splitlines() if line.startswith("+ exec -a ping ")]
+    assert len(runs) == 1, traced.stderr
+    assert (" -i 0.002 " in runs[0]) is quick, runs[0]
+    assert runs[0].endswith(" ".join(["-V", *args])), runs[0]  # the rest passed as typed
