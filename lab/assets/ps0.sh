@@ -13,9 +13,15 @@ done
 [ -z "$__cnlab_fg" ] || shopt -s failglob
 case $- in *f*) __cnlab_here=$(ip netns identify 2>/dev/null) ;; esac
 __cnlab_here=${__cnlab_here:-${CNLAB_HOME_NS:-host}}
-if [ "$__cnlab_here" = host ] && [ -r "$CNLAB_DIR/hostnet" ]; then
-  read -r __cnlab_host < "$CNLAB_DIR/hostnet"
-  __cnlab_net=$(readlink /proc/self/ns/net 2>/dev/null)
-  [ -z "$__cnlab_net" ] || [ "$__cnlab_net" = "$__cnlab_host" ] || __cnlab_here=unnamed
+# (the world's init lives in the host's: a builtin test; the learner may not look at
+# PID 1, so it compares with the id the world wrote down)
+if [ "$__cnlab_here" = host ]; then
+  if [ -e /proc/1/ns/net ]; then
+    [ /proc/self/ns/net -ef /proc/1/ns/net ] || __cnlab_here=unnamed
+  elif [ -r "$CNLAB_DIR/hostnet" ]; then
+    read -r __cnlab_host < "$CNLAB_DIR/hostnet"
+    __cnlab_net=$(readlink /proc/self/ns/net 2>/dev/null)
+    [ -z "$__cnlab_net" ] || [ "$__cnlab_net" = "$__cnlab_host" ] || __cnlab_here=unnamed
+  fi
 fi
 printf '%s\t%s\tcmd\t%s\n' "${EPOCHREALTIME:-0}" "$__cnlab_here" "$__cnlab_cmd" >> "$CNLAB_DIR/events"
