@@ -200,7 +200,16 @@ def _write_users(w: WorldPaths, home: Path) -> None:
     (etc / "group").write_text(group + f"{LEARNER}:x:{ident}:\n", encoding="utf-8")
     learner_home = home.parent / LEARNER
     learner_home.mkdir(mode=0o755, exist_ok=True)
-    os.chown(learner_home, ident, ident)
+    try:
+        os.chown(learner_home, ident, ident)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        # The root of a user namespace that maps only itself (a rootless container) has
+        # no uid to give: the same refusal as its mounts, said the same way by create().
+        raise PermissionError(
+            errno.EPERM, f"uid {ident} for the learner is not mapped in this user namespace"
+        ) from exc
     w.write_meta(learner_uid=ident, learner_home=str(learner_home))
 
 
