@@ -211,9 +211,23 @@ milestone feedback 232 → 130 ms.
   machine. A failing probe's grace (60 ms) now runs while the snapshot is read; if
   reading the rest of the world takes much less than that, a failing check still
   costs up to the difference more than a passing one.
+* *Broken worlds whose loss nobody sees* (one `--sections checks --runs 5` run on
+  2026-11-29 12:40, load 1.6 → 4.9, so indicative only): every lesson's start
+  state came out at 0.75–1.44x its passing check, and 68 of 77 broken worlds at
+  most 1.5x; 7 wait their probe's 0.4 s timeout because `checks.fate` has no rule
+  for where the packet ends: `l7-forward-no-established` (4.0x) and
+  `l9-no-established` (2.0x, a reply dropped by FORWARD's conntrack state),
+  `l5-bridge-slash32` (3.4x) and `l2-veth0-slash32` (2.8x), `l5-blackhole-route`
+  (3.1x, a silent blackhole route), `l5-static-arp-wrong` (3.0x, frames to a wrong
+  MAC), `l4-ebtables-forward-drop` (2.8x, a bridge-family drop). Each needs a fate
+  rule (the grace still lets a reply prove it wrong).
 * *Lesson 11 (rootless)*: its probes (`rootless_tcp`, `rootless_ping`) wait their
-  1 s timeout when nothing answers, one milestone after another: no fate is
-  observed behind slirp4netns and they are not started together.
+  2 s timeout when nothing answers, one milestone after another (two broken worlds
+  at ~4.1 s, 23x): no fate is observed behind slirp4netns and they are not started
+  together.
+* *Trace / failing check*: in the same run the trace was 0.63–1.2x the failing
+  check of its lesson (1.05–1.2x in lessons 4, 5, 6, 7: a single probe plus the
+  counters read after it, against a check whose probes all overlap the reading).
 
 * *Passing check, warm, lessons 3 and 6* (~470 ms): each has a milestone that
   passes only when a ping gets no answer (the route clash, the missing
