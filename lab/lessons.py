@@ -478,8 +478,9 @@ class Course:
         return self.lessons[index + 1] if index + 1 < len(self.lessons) else None
 
 
-#: Where lessons read once are kept for the next command (root only, cleared at boot).
-CACHE_DIR = Path(os.environ.get("CNLAB_RUN_DIR", "/run/cnlab")) / ".lesson-cache"
+#: Where lessons read once are kept for the next command (root only): the machine's
+#: cache folder, as apt and pip keep theirs, not /run/cnlab, which holds worlds only.
+CACHE_DIR = Path(os.environ.get("CNLAB_CACHE_DIR", "/var/cache/cnlab")) / "lessons"
 _CACHE_FORMAT = 1
 
 
