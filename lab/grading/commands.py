@@ -36,6 +36,19 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def refuse_ungradable(lesson: Lesson) -> None:
+    """One line and exit 2 for a lesson the sandbox cannot grade fairly: a correct
+    submission would fail there (see :data:`lab.grading.jail.NEEDS_WRITABLE_PROC`)."""
+    from lab.grading.jail import NEEDS_WRITABLE_PROC
+
+    if any(m.check in NEEDS_WRITABLE_PROC for m in lesson.milestones):
+        raise LabError(
+            f"lesson {lesson.id} cannot be graded: its rootless namespace needs a writable "
+            "/proc/PID/uid_map, which the grading sandbox keeps read-only (docs/grading.md)",
+            status=2,
+        )
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from lab.grading.cgroups import scope_argv
     from lab.grading.formats import FORMATS, render
@@ -58,6 +71,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise LabError(f"unknown --format {args.format!r} (use {', '.join(FORMATS)})", status=2)
     bar = parse_fail_under(getattr(args, "fail_under", None))
     lesson = load_course().find(args.lesson)
+    refuse_ungradable(lesson)
     # Gradescope shows the student whatever results.json says: a file that cannot
     # be graded still gets one (0 points and why), never an autograder failure.
     replay = getattr(args, "replay", "auto")

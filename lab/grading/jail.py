@@ -20,9 +20,9 @@ Why each step (the submission is root, and root can undo most fences):
   the checks), the world's ``bin`` (sudo) and its home, read-only.
   ``/run/cnlab`` and every other world are not there.
 * **Scratch space** is a size-limited tmpfs on ``/tmp`` and ``/dev/shm``.
-* **/proc** is this PID namespace's own: every machine-wide entry read-only
-  except ``/proc/sys/net`` (per network namespace: ``ip_forward`` must stay
-  writable), the processes' own ``/proc/PID`` writable (``uid_map``: lesson 11). ``/sys`` is the
+* **/proc** is this PID namespace's own, read-only as a whole, except
+  ``/proc/sys/net`` (per network namespace: ``ip_forward`` must stay writable);
+  lessons that need a writable ``uid_map`` (lesson 11) are not graded. ``/sys`` is the
   world's sysfs, read-only, bound folder by folder so that ``/sys`` itself is
   not a mount point: ``ip netns exec`` then mounts its own sysfs read-only.
 * **Capabilities**: only what networking needs (``NET_ADMIN``, ``NET_RAW``,
@@ -249,25 +249,33 @@ def mounts_under(root: str) -> list[tuple[str, str]]:
 
 
 def build_proc(proc: str) -> None:
-    """This PID namespace's /proc: every machine-wide entry read-only (``/proc/sys`` but
-    its per-namespace ``net/``, ``sysrq-trigger``, ``irq``...), the processes' own
-    ``/proc/PID`` writable, as Docker's. A process's own files are how an unprivileged
-    user maps its ids in a user namespace (``uid_map``; lesson 11's rootless namespace)."""
-    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-    mount("proc", proc, "proc", flags)
-    for name in sorted(os.listdir(proc)):
-        path = f"{proc}/{name}"
-        if name.isdigit() or os.path.islink(path):  # processes; self, thread-self, mounts
-            continue
-        mount(path, path, None, MS_BIND)
-        mount(None, path, None, _RO_BIND | MS_NOEXEC)
-    net = f"{proc}/sys/net"
-    mount(net, net, None, MS_BIND)
-    mount(None, net, None, MS_REMOUNT | MS_BIND | flags)
-    lwtunnel = f"{net}/netfilter/nf_hooks_lwtunnel"  # one machine-wide knob under net/
+    """This PID namespace's /proc, read-only as a whole, apart from ``/proc/sys/net``
+    (per network namespace: ``ip_forward`` must stay writable).
+
+    Read-only as one mount, not entry by entry: a writable /proc with read-only
+    mounts over its machine-wide entries is undone by root in the sandbox with a
+    plain bind of /proc, or ``umount -l /proc/sys`` (both allowed: ``ip netns`` needs
+    binds and detaching unmounts), which bares /proc/sys of the machine. So a
+    process's own ``uid_map`` is read-only too, and a rootless namespace (lesson 11)
+    cannot be made in the sandbox: ``cnlab grade`` refuses such lessons
+    (:data:`NEEDS_WRITABLE_PROC`)."""
+    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    net_tmp = f"{os.path.dirname(proc)}/.procnet"
+    os.mkdir(net_tmp)
+    mount(f"{proc}/sys/net", net_tmp, None, MS_BIND)
+    mount(None, proc, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount(net_tmp, f"{proc}/sys/net", None, MS_BIND)
+    umount(net_tmp)
+    os.rmdir(net_tmp)
+    lwtunnel = f"{proc}/sys/net/netfilter/nf_hooks_lwtunnel"  # one machine-wide knob under net/
     if os.path.exists(lwtunnel):
         mount(lwtunnel, lwtunnel, None, MS_BIND)
         mount(None, lwtunnel, None, _RO_BIND | MS_NOEXEC)
+
+
+#: Check kinds that need what the sandbox cannot give a submission safely: a writable
+#: ``/proc/PID/uid_map`` for an unprivileged user namespace (see :func:`build_proc`).
+NEEDS_WRITABLE_PROC = frozenset({"rootless_netns", "rootless_tcp", "rootless_ping"})
 
 
 def build_home(new: str, cfg: dict[str, object]) -> None:

@@ -95,3 +95,40 @@ def test_a_mount_under_the_machines_tmp_does_not_break_grading(tmp_path: Path) -
         cover.rmdir()
     assert graded["c.sh"]["status"] == "ok", graded["c.sh"]["reason"]
     assert graded["c.sh"]["passed"]
+
+
+PROC_ESCAPES = """\
+echo 1 > /proc/sys/net/ipv4/ip_forward && echo net-still-writable
+mkdir -p /tmp/p && mount --bind /proc /tmp/p && echo bound
+v=$(cat /tmp/p/sys/vm/swappiness); (echo "$v" > /tmp/p/sys/vm/swappiness) 2>/dev/null && echo WROTE-BIND
+test -w /tmp/p/sys/kernel/core_pattern && echo WRITABLE-BIND
+umount -l /proc/sys 2>&1; umount -l /proc/sys/net 2>&1
+v=$(cat /proc/sys/vm/swappiness); (echo "$v" > /proc/sys/vm/swappiness) 2>/dev/null && echo WROTE-UMOUNT
+test -w /proc/sys/kernel/core_pattern && echo WRITABLE-UMOUNT
+test -w /proc/self/uid_map && echo WRITABLE-UID-MAP
+"""
+
+
+def test_proc_of_the_machine_cannot_be_bared(tmp_path: Path) -> None:
+    """Root in the sandbox may bind-mount and detach (``ip netns`` needs both): neither
+    a bind of /proc nor ``umount -l /proc/sys`` reaches a writable /proc/sys of the
+    machine, because /proc is read-only as one mount (found by a red-team pass)."""
+    out = grade("1", {"mallory.sh": PROC_ESCAPES}, tmp_path, jobs=1)["mallory.sh"]["output"]
+    assert "bound" in out, out  # the bind itself is allowed; what it shows is read-only
+    for word in ("WROTE-BIND", "WRITABLE-BIND", "WROTE-UMOUNT", "WRITABLE-UMOUNT"):
+        assert word not in out, out
+    assert "WRITABLE-UID-MAP" not in out, out
+    assert "net-still-writable" in out, out
+
+
+def test_a_lesson_the_sandbox_cannot_grade_fairly_is_refused(tmp_path: Path) -> None:
+    """Lesson 11's rootless namespace needs a writable uid_map, which the sandbox keeps
+    read-only: a correct submission would fail, so grading it is refused in one line."""
+    from tests.conftest import cnlab
+
+    sub = tmp_path / "alice.sh"
+    sub.write_text("su - learner -c 'unshare --user --map-root-user --net true'\n")
+    done = cnlab("grade", "11", str(sub), env={"CNLAB_LESSONS": ""})
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be graded" in lines[0] and "uid_map" in lines[0], lines
